@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -175,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed one usage line + the error
         return int(exc.code or 0)
+    if not args.verbose:  # the load reports of transformers are noise in a benchmark log
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="prunebench: %(message)s", stream=sys.stderr)
     try:
         return args.func(args)

@@ -34,7 +34,7 @@ class TrainConfig:
     bf16: bool = True  # bf16 autocast on CUDA (CPU always runs fp32)
     max_train_samples: int = 0  # 0 = all; else a fixed-seed sample of the training split
     max_eval_samples: int = 0  # 0 = all; else a fixed-seed sample of each evaluation split
-    compile: Literal["auto", "on", "off"] = "auto"  # torch.compile the model: auto = on CUDA only
+    step_mode: Literal["auto", "eager", "compile", "cuda-graphs"] = "auto"  # auto: CUDA graphs on CUDA when the method's step is static, else eager
     pad_to_multiple: int = 0  # pad batches to a multiple of this (0 = 16 on CUDA, 8 on CPU)
     bench_repeats: int = 10  # timed repeats per efficiency measurement (median reported)
     progress: bool = True  # tqdm bars
@@ -64,7 +64,7 @@ class TrainConfig:
 
 
 # speed, logging and measurement knobs: they do not change what a run computes
-NOT_HASHED = frozenset({"compile", "pad_to_multiple", "bench_repeats", "progress"})
+NOT_HASHED = frozenset({"step_mode", "pad_to_multiple", "bench_repeats", "progress"})
 
 
 def parse_overrides(base: Any, pairs: list[str] | dict[str, Any], what: str = "--set"):

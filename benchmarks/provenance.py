@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,7 +13,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def git_commit() -> str:
-    """The commit of the code that ran, with ``-dirty`` when the tree had uncommitted changes."""
+    """The commit of the code that ran, with ``-dirty`` when the tree had uncommitted changes.
+
+    ``PRUNEBENCH_GIT_COMMIT`` overrides it for copies of the tree without ``.git`` (the GPU machine).
+    """
+    if os.environ.get("PRUNEBENCH_GIT_COMMIT"):
+        return os.environ["PRUNEBENCH_GIT_COMMIT"]
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
         if sha.returncode != 0:

@@ -125,8 +125,8 @@ class Batches:
         ids, types = data.padded(self.max_len)
         self.ids = torch.from_numpy(ids).to(device)
         self.types = torch.from_numpy(types).to(device) if use_token_types else None
-        self.labels = torch.from_numpy(data.labels).to(device)
-        self.lengths = torch.from_numpy(data.lengths).to(device)
+        self.labels = torch.tensor(data.labels, device=device)  # copies: cached arrays are read-only
+        self.lengths = torch.tensor(data.lengths, device=device)
 
     def __len__(self) -> int:
         return len(self.data)

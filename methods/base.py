@@ -90,6 +90,13 @@ class Method:
             params.check()
         return params
 
+    @property
+    def static_step(self) -> bool:
+        """True when every training step is the same tensor program (no per-step Python in the hooks),
+        so the loop may capture it once as a CUDA graph and replay it."""
+        cls = type(self)
+        return cls.on_step is Method.on_step and cls.extra_loss is Method.extra_loss
+
     def params_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self.params)
 
