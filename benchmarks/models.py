@@ -91,12 +91,25 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
             location or spec.location,
             num_labels=task.num_labels,
             dtype=torch.float32,  # fp32 master weights even from a half-precision copy; autocast does bf16
+            # starting weights may carry a head for another label set: the task gets a fresh one
+            ignore_mismatched_sizes=location is None,
             use_safetensors=True,
             trust_remote_code=False,
         )
     except OSError as exc:
         raise UsageError(f"model {spec.name!r}: weights not available ({_first_line(exc)})") from None
     return model
+
+
+def uses_token_types(spec: ModelSpec) -> bool:
+    """BERT-style models take segment ids; DistilBERT has no segment embedding and rejects them."""
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(spec.location, trust_remote_code=False)
+    except OSError as exc:
+        raise UsageError(f"model {spec.name!r}: config not available ({_first_line(exc)})") from None
+    return getattr(config, "type_vocab_size", 0) > 0
 
 
 def _first_line(exc: BaseException) -> str:

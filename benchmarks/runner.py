@@ -22,7 +22,7 @@ from . import data as data_mod
 from . import efficiency, provenance
 from .config import RunConfig, TrainConfig, canonical_hash, hashed_train_fields
 from .errors import UsageError
-from .models import ModelSpec, load_model, load_tokenizer, resolve
+from .models import ModelSpec, load_model, load_tokenizer, resolve, uses_token_types
 from .paths import run_path
 from .records import SCHEMA_VERSION, ResultRecord, dumps_json, read_rows, write_atomic, write_record
 from .tasks import GlueTask, get_task
@@ -112,7 +112,7 @@ class Run:
         self.prep, self.device = prep, device
         cfg = prep.cfg.train
         self.tokenizer = load_tokenizer(prep.spec)
-        use_types = "token_type_ids" in self.tokenizer.model_input_names
+        use_types = uses_token_types(prep.spec)
         pad = _pad_multiple(cfg, device)
 
         def batches(df, split, batch_size):

@@ -1,0 +1,83 @@
+"""Bad input ends with one line naming the problem and the valid choices, exit code 2, nothing written."""
+
+import pytest
+
+from benchmarks.cli import main
+
+BAD_RUNS = [
+    (["--model", "gpt-9"], "unknown model 'gpt-9'; valid models: bert-base, distilbert, minilm-l6, hf:<hub id>, local:<dir>"),
+    (["--task", "sst3"], "unknown task 'sst3' (did you mean 'sst2'?); valid tasks: cola, mnli, mrpc, qnli, qqp, rte, sst2, stsb, wnli"),
+    (["--method", "magnitude"], "unknown method 'magnitude'"),
+    (["--sparsity", "1.0"], "sparsity must be in [0, 1), got 1.0"),
+    (["--sparsity", "-0.1"], "sparsity must be in [0, 1), got -0.1"),
+    (["--sparsity", "half"], "argument --sparsity: 'half' is not a number"),
+    (["--set", "lr=fast"], "--set lr: 'fast' is not a valid float"),
+    (["--set", "learning_rate=1e-5"], "--set: unknown key 'learning_rate'; valid keys: max_len"),
+    (["--param", "scope=layer"], "method 'magnitude-global' parameter: unknown key 'scope'"),
+    (["--data-source", "s3"], "unknown data source 's3'; valid data sources: auto, hub, glue_dir, embedded"),
+    (["--device", "tpu"], "unknown device 'tpu'; valid devices: auto, cpu, cuda, cuda:<index>"),
+    (["--model", "local:/nonexistent"], "model folder /nonexistent has no config.json"),
+]
+
+
+def _argv(overrides, out):
+    args = {"--model": "minilm-l6", "--task": "sst2", "--method": "magnitude-global", "--sparsity": "0.5"}
+    extra = []
+    for key, value in zip(overrides[::2], overrides[1::2]):
+        if key in args:
+            args[key] = value
+        else:
+            extra += [key, value]
+    return ["run", *[x for kv in args.items() for x in kv], *extra, "--out", str(out)]
+
+
+@pytest.mark.parametrize("overrides, message", BAD_RUNS, ids=[m[:30] for _, m in BAD_RUNS])
+def test_bad_run_input(overrides, message, tmp_path, capsys):
+    out = tmp_path / "row.csv"
+    assert main(_argv(overrides, out)) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not any(tmp_path.iterdir()), "nothing may be written for bad input"
+
+
+def test_dense_refuses_a_sparsity(tmp_path, capsys):
+    assert main(["run", "--model", "minilm-l6", "--task", "sst2", "--method", "dense", "--sparsity", "0.5", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "method 'dense' does not prune: use --sparsity 0" in capsys.readouterr().err
+
+
+def test_missing_arguments_are_one_line(capsys):
+    assert main(["run", "--task", "sst2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "prunebench run: error: the following arguments are required: --model, --method, --sparsity (see prunebench run --help)"
+
+
+def test_methods_lists_the_registered_methods(capsys):
+    assert main(["methods"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines][:3] == ["dense", "magnitude-global", "magnitude-layerwise"]
+    assert main(["methods", "--kind", "nonsense"]) == 2
+
+
+def test_validate_accepts_the_smoke_config(capsys):
+    assert main(["validate", "config/smoke.yaml"]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("models: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {movment: {sparsities: [0.5]}}\ntrain: {}\n", "methods: unknown method 'movment'"),
+        ("models: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {magnitude-global: {sparsities: [1.5]}}\ntrain: {}\n", "methods.magnitude-global.sparsities.0: 1.5 is greater than or equal to the maximum of 1"),
+        ("models: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {dense: {sparsities: [0.0]}}\n", "(top level): 'train' is a required property"),
+        ("models: [minilm-l6]\ntasks: [sts]\nseeds: [0]\nmethods: {dense: {sparsities: [0.0]}}\ntrain: {}\n", "tasks: unknown task 'sts'"),
+        ("models: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {dense: {sparsities: [0.0]}}\ntrain: {lr: fast}\n", "train lr: 'fast' is not a valid float"),
+        ("models: [minilm-l6\n", "not valid YAML"),
+    ],
+)
+def test_validate_rejects_a_malformed_config(text, message, tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

@@ -1,0 +1,62 @@
+"""config_hash covers everything that can move a score, and nothing that cannot (pitfall 1 of STYLE.md)."""
+
+import dataclasses
+
+import pytest
+
+from benchmarks.config import NOT_HASHED, RunConfig, TrainConfig, parse_overrides
+from benchmarks.errors import UsageError
+from benchmarks.runner import prepare
+
+
+@pytest.fixture
+def base(tiny_bert_dir):
+    return RunConfig(model=f"local:{tiny_bert_dir}", task="sst2", method="magnitude-global", sparsity=0.5,
+                     train=TrainConfig(max_train_samples=64), data_source="embedded")
+
+
+CHANGES = {
+    "task": dict(task="rte"),
+    "method": dict(method="magnitude-layerwise"),
+    "sparsity": dict(sparsity=0.6),
+    "seed": dict(seed=1),
+    "data_source": dict(data_source="auto"),  # GLUE_DIR instead of the embedded sample
+}
+
+
+@pytest.mark.parametrize("field", list(CHANGES))
+def test_each_run_coordinate_changes_the_hash(base, field, monkeypatch, tmp_path):
+    if field == "data_source":
+        import shutil
+        from benchmarks import data
+
+        glue = tmp_path / "glue"
+        shutil.copytree(data.EMBEDDED_DIR / "sst2", glue / "sst2")
+        (glue / "sst2" / "train.parquet").write_bytes((data.EMBEDDED_DIR / "sst2" / "train.parquet").read_bytes())
+        monkeypatch.setenv("GLUE_DIR", str(glue))
+    assert prepare(base).config_hash != prepare(dataclasses.replace(base, **CHANGES[field])).config_hash
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(TrainConfig)])
+def test_training_fields_change_the_hash_unless_they_only_change_speed(base, field):
+    value = getattr(base.train, field)
+    new = {bool: lambda v: not v, int: lambda v: v + 1, float: lambda v: v / 2, str: None}[type(value)]
+    if new is None:  # Literal fields: pick another allowed value
+        import typing
+
+        options = typing.get_args(typing.get_type_hints(TrainConfig)[field])
+        changed = next(o for o in options if o != value)
+    else:
+        changed = new(value)
+    other = dataclasses.replace(base, train=dataclasses.replace(base.train, **{field: changed}))
+    same = prepare(base).config_hash == prepare(other).config_hash
+    assert same == (field in NOT_HASHED)
+
+
+def test_overrides_are_typed():
+    cfg = parse_overrides(TrainConfig(), ["lr=3e-5", "epochs=10", "bf16=false", "schedule=polynomial"])
+    assert (cfg.lr, cfg.epochs, cfg.bf16, cfg.schedule) == (3e-5, 10.0, False, "polynomial")
+    with pytest.raises(UsageError, match="--set schedule: 'cosine' is not one of linear, polynomial, constant"):
+        parse_overrides(TrainConfig(), ["schedule=cosine"])
+    with pytest.raises(UsageError, match="--set: expected key=value, got 'lr'"):
+        parse_overrides(TrainConfig(), ["lr"])

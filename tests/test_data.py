@@ -1,0 +1,88 @@
+"""GLUE data sources: checksums, checks on content, fallback order, QQP subset, sampling, token cache."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks import data
+from benchmarks.errors import UsageError
+from benchmarks.tasks import get_task
+
+
+@pytest.fixture
+def glue_dir(tmp_path, monkeypatch):
+    """A GLUE_DIR made of the embedded sst2/rte/qqp files, with a manifest of their checksums."""
+    for task in ("sst2", "rte", "qqp"):
+        shutil.copytree(data.EMBEDDED_DIR / task, tmp_path / task)
+    manifest = pd.read_csv(data.EMBEDDED_DIR / "MANIFEST.tsv", sep="\t")
+    manifest[manifest.task.isin(["sst2", "rte", "qqp"])].to_csv(tmp_path / "MANIFEST.tsv", sep="\t", index=False)
+    monkeypatch.setenv("GLUE_DIR", str(tmp_path))
+    data._verified_file.cache_clear()
+    data._manifest.cache_clear()
+    yield tmp_path
+    data._verified_file.cache_clear()
+    data._manifest.cache_clear()
+
+
+def test_glue_dir_is_read_and_verified(glue_dir):
+    splits = data.load_splits(get_task("rte"), "glue_dir")
+    assert splits.source == "glue_dir"
+    assert list(splits.evals) == ["validation"]
+    assert list(splits.train.columns) == ["sentence1", "sentence2", "label"]
+
+
+def test_an_altered_file_fails_naming_it(glue_dir):
+    path = glue_dir / "rte" / "validation.parquet"
+    df = pd.read_parquet(path)
+    df.loc[0, "label"] = 1 - df.loc[0, "label"]
+    df.to_parquet(path)
+    with pytest.raises(UsageError, match=r"rte/validation\.parquet: sha256 does not match"):
+        data.load_splits(get_task("rte"), "glue_dir")
+
+
+def test_a_truncated_file_fails_naming_it(glue_dir):
+    path = glue_dir / "rte" / "train.parquet"
+    path.write_bytes(path.read_bytes()[:100])
+    (glue_dir / "MANIFEST.tsv").unlink()  # without a manifest, the parquet reader catches it
+    with pytest.raises(UsageError, match=r"rte/train\.parquet: not a readable parquet file"):
+        data.load_splits(get_task("rte"), "glue_dir")
+
+
+def test_missing_column_and_foreign_labels_are_refused():
+    task = get_task("rte")
+    with pytest.raises(UsageError, match=r"x\.parquet: missing column\(s\) \['sentence2'\]"):
+        data.check_table(pd.DataFrame({"sentence1": ["a"], "label": [0]}), task, "x.parquet")
+    with pytest.raises(UsageError, match=r"label values \[7\] are not rte labels \[0, 1\]"):
+        data.check_table(pd.DataFrame({"sentence1": ["a"], "sentence2": ["b"], "label": [7]}), task, "x.parquet")
+
+
+def test_auto_falls_back_to_the_embedded_sample(monkeypatch, tmp_path):
+    monkeypatch.setenv("GLUE_DIR", str(tmp_path / "nowhere"))
+    splits = data.load_splits(get_task("sst2"), "auto")
+    assert splits.source == "embedded"
+    assert len(splits.train) == 2000
+
+
+def test_a_task_without_training_data_says_what_is_available(monkeypatch, tmp_path):
+    monkeypatch.setenv("GLUE_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(UsageError, match=r"no source has all splits \['train', 'validation_matched', 'validation_mismatched'\] of mnli.*complete local data: .*sst2"):
+        data.load_splits(get_task("mnli"))
+
+
+def test_qqp_subset_is_split_once_into_disjoint_train_and_heldout(glue_dir):
+    splits = data.load_splits(get_task("qqp"), "glue_dir")
+    assert splits.source == "glue_dir:qqp-subset"
+    train, heldout = splits.train, splits.evals["validation"]
+    assert len(train) + len(heldout) == 2000 and len(heldout) == 200
+    pairs = lambda df: set(zip(df.question1, df.question2))  # noqa: E731
+    assert not pairs(train) & pairs(heldout)
+    assert data.load_splits(get_task("qqp"), "glue_dir").fingerprint == splits.fingerprint
+
+
+def test_subsample_is_fixed_and_keeps_order():
+    df = pd.DataFrame({"x": range(100)})
+    a, b = data.subsample(df, 10), data.subsample(df, 10)
+    assert a.x.tolist() == b.x.tolist() == sorted(a.x.tolist())
+    assert data.subsample(df, None) is df and data.subsample(df, 1000) is df

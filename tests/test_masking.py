@@ -1,0 +1,43 @@
+"""Scores to masks: global vs layer-wise ranking, exact counts, deterministic ties."""
+
+import pytest
+import torch
+
+from methods._masking import masks_from_scores, measured_sparsity
+
+
+def test_global_magnitude_keeps_the_largest_weights_anywhere():
+    scores = {"a": torch.tensor([[0.1, 3.0], [2.0, 0.01]]), "b": torch.tensor([[5.0, 0.2]])}
+    masks = masks_from_scores(scores, 0.5, scope="global")
+    assert masks["a"].tolist() == [[False, True], [True, False]]
+    assert masks["b"].tolist() == [[True, False]]
+
+
+def test_layerwise_prunes_each_matrix_at_the_same_rate():
+    scores = {"a": torch.tensor([1.0, 2.0, 3.0, 4.0]), "b": torch.tensor([100.0, 200.0])}
+    masks = masks_from_scores(scores, 0.5, scope="layer")
+    assert masks["a"].tolist() == [False, False, True, True]
+    assert masks["b"].tolist() == [False, True]
+    # global ranking would have emptied most of `a` instead
+    assert masks_from_scores(scores, 0.5, scope="global")["a"].tolist() == [False, False, False, True]
+
+
+def test_ties_are_broken_by_position():
+    masks = masks_from_scores({"w": torch.ones(6)}, 0.5)
+    assert masks["w"].tolist() == [False, False, False, True, True, True]
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.33, 0.5, 0.9])
+def test_exact_sparsity(sparsity):
+    torch.manual_seed(0)
+    scores = {"a": torch.randn(37, 11), "b": torch.randn(5, 3)}
+    masks = masks_from_scores(scores, sparsity)
+    weights = {n: s * masks[n] for n, s in scores.items()}
+    assert measured_sparsity(weights) == pytest.approx(round(sparsity * 422) / 422)
+
+
+def test_impossible_sparsity_and_unknown_scope_are_refused():
+    with pytest.raises(ValueError, match=r"sparsity must be in \[0, 1\)"):
+        masks_from_scores({"w": torch.ones(2)}, 1.0)
+    with pytest.raises(ValueError, match="unknown scope 'row'; valid scopes: global, layer"):
+        masks_from_scores({"w": torch.ones(2)}, 0.5, scope="row")

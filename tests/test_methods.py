@@ -1,0 +1,48 @@
+"""The method registry and plugin contract, tested over every registered method."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from benchmarks.errors import UsageError
+from benchmarks.models import load_model, resolve
+from benchmarks.tasks import get_task
+from methods import _structure
+from methods.base import KINDS, Method
+from methods.registry import METHODS, get, list_methods
+
+
+def test_registry_lists_the_first_methods():
+    assert {"dense", "magnitude-global", "magnitude-layerwise"} <= set(list_methods())
+    assert list_methods("magnitude-*") == ["magnitude-global", "magnitude-layerwise"]
+    assert list_methods(kind="baseline") == ["dense"]
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_every_method_declares_the_contract(name):
+    cls = get(name)
+    assert issubclass(cls, Method) and cls.name == name
+    assert cls.kind in KINDS and cls.starts_from in ("finetuned", "pretrained")
+    assert cls.describe(), f"{name} needs a one-line docstring: it is what `prunebench methods` prints"
+    assert dataclasses.is_dataclass(cls.Params)
+
+
+def test_unknown_method_suggests_the_near_name():
+    with pytest.raises(UsageError, match=r"unknown method 'magnitude-globl' \(did you mean 'magnitude-global'\?\)"):
+        get("magnitude-globl")
+
+
+def test_method_params_are_checked_by_name():
+    with pytest.raises(UsageError, match=r"method 'magnitude-global' parameter: unknown key 'scope'"):
+        get("magnitude-global").parse_params({"scope": "layer"})
+
+
+@pytest.mark.parametrize("folder", ["tiny_bert_dir", "tiny_distilbert_dir"])
+def test_prunable_weights_are_the_six_encoder_linears_per_layer(folder, request):
+    model = load_model(resolve(str(request.getfixturevalue(folder))), get_task("sst2"))
+    names = list(_structure.prunable_weights(model))
+    assert len(names) == 6 * 2  # both tiny models have two layers
+    assert not any("embeddings" in n or "classifier" in n or "pooler" in n or "pre_classifier" in n for n in names)
+    roles = {_structure.role_of(model, n.removesuffix(".weight")) for n in names}
+    assert roles == {"query", "key", "value", "attn_out", "ffn_in", "ffn_out"}

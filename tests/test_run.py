@@ -1,0 +1,83 @@
+"""End-to-end `prunebench run` on tiny random models: one schema-v1 row per run, reproducible, never recomputed."""
+
+import csv
+import json
+
+import pytest
+
+from benchmarks.records import COLUMNS, read_rows
+from methods.registry import get, list_methods
+
+# the contract of ../shared/DESIGN.md, spelled out here so that a change to records.py cannot pass silently
+DESIGN_COLUMNS = (
+    "schema_version, run_id, method, method_params, model, task, seed, target_sparsity, achieved_sparsity, metric, "
+    "score, metrics, dense_score, data_source, train_examples, params_total, params_nonzero, flops, latency_ms, "
+    "throughput, peak_mem_mb, model_size_mb, train_seconds, device, torch_version, transformers_version, git_commit, "
+    "config_hash, created_at"
+).split(", ")
+
+
+def test_schema_v1_columns_are_those_of_the_design():
+    assert list(COLUMNS) == DESIGN_COLUMNS
+
+
+@pytest.mark.parametrize("name", [n for n in list_methods() if get(n).trains])
+@pytest.mark.parametrize("folder", ["tiny_bert_dir", "tiny_distilbert_dir"])
+def test_a_run_writes_one_row_at_the_target_sparsity(name, folder, request, run_cli):
+    code, out = run_cli(request.getfixturevalue(folder), method=name, sparsity=0.5)
+    assert code == 0
+    (row,) = read_rows(out)
+    assert row["method"] == name and row["task"] == "sst2" and row["schema_version"] == "1"
+    assert abs(float(row["achieved_sparsity"]) - 0.5) <= 0.005
+    assert 0 <= float(row["score"]) <= 100 and row["metric"] == "accuracy"
+    assert json.loads(row["metrics"]).keys() == {"accuracy"}
+    assert row["data_source"] == "embedded" and row["train_examples"] == "64"
+    assert int(row["params_nonzero"]) < int(row["params_total"])
+    assert float(row["flops"]) > 0 and float(row["latency_ms"]) > 0 and float(row["throughput"]) > 0
+    assert row["device"].startswith("cpu") and row["peak_mem_mb"] == ""
+    assert row["config_hash"].startswith(row["run_id"]) and len(row["config_hash"]) == 64
+    assert out.with_suffix(".json").is_file()
+
+
+def test_dense_row_scores_its_checkpoint(tiny_bert_dir, run_cli):
+    code, out = run_cli(tiny_bert_dir, method="dense", sparsity=0.0)
+    (row,) = read_rows(out)
+    assert code == 0 and row["score"] == row["dense_score"]
+    assert float(row["achieved_sparsity"]) < 0.01  # a random dense model has (almost) no exact zeros
+
+
+def test_every_glue_metric_goes_into_the_row(tiny_bert_dir, run_cli):
+    code, out = run_cli(tiny_bert_dir, task="stsb")
+    (row,) = read_rows(out)
+    assert code == 0 and row["metric"] == "pearson+spearman"
+    metrics = json.loads(row["metrics"])
+    assert float(row["score"]) == pytest.approx(50 * (metrics["pearson"] + metrics["spearman"]))
+
+
+def test_an_existing_row_is_not_recomputed(tiny_bert_dir, run_cli, capsys):
+    _, out = run_cli(tiny_bert_dir)
+    before = out.read_text()
+    capsys.readouterr()
+    code, _ = run_cli(tiny_bert_dir, out=out)
+    assert code == 0 and out.read_text() == before
+    assert capsys.readouterr().out.startswith("exists:")
+    # a different config may not overwrite it silently
+    code, _ = run_cli(tiny_bert_dir, seed=1, out=out)
+    assert code == 2 and out.read_text() == before
+
+
+def test_same_seed_twice_gives_the_same_score(tiny_bert_dir, run_cli, tmp_path, monkeypatch):
+    rows = []
+    for i in range(2):
+        monkeypatch.setenv("PRUNEBENCH_CACHE", str(tmp_path / f"cache{i}"))  # no shared dense checkpoint
+        code, out = run_cli(tiny_bert_dir, method="magnitude-layerwise", out=tmp_path / f"row{i}.csv")
+        assert code == 0
+        rows.append(read_rows(out)[0])
+    assert rows[0]["score"] == rows[1]["score"] and rows[0]["dense_score"] == rows[1]["dense_score"]
+    assert rows[0]["run_id"] == rows[1]["run_id"]
+
+
+def test_another_seed_is_another_run(tiny_bert_dir, run_cli):
+    _, a = run_cli(tiny_bert_dir, seed=0)
+    _, b = run_cli(tiny_bert_dir, seed=1)
+    assert read_rows(a)[0]["run_id"] != read_rows(b)[0]["run_id"]
