@@ -14,6 +14,7 @@ METHODS: dict[str, str] = {
     "dense": "methods.dense:Dense",
     "magnitude-global": "methods.magnitude:GlobalMagnitude",
     "magnitude-layerwise": "methods.magnitude:LayerwiseMagnitude",
+    "random": "methods.random_mask:RandomMask",
 }
 
 
