@@ -137,7 +137,32 @@ class Run:
             for index, length in self.train.epoch(np.random.default_rng(rng_seed + 1), cfg.group_by_length):
                 yield self.train.batch(index, length)
 
-        return PruneContext(sparsity, task, self.device, rng_seed, loss_fn, train_batches)
+        ctx = PruneContext(sparsity, task, self.device, rng_seed, loss_fn, train_batches, recipe=cfg)
+
+        def inner_train(model, epochs, lr, hooks=None, desc="inner"):
+            from methods.base import Method
+
+            child = dataclasses.replace(ctx, info={}, steps_per_epoch=0, total_steps=0)
+            model, _ = finetune(model, hooks or Method(), child, self.train, cfg, epochs, lr, rng_seed, desc=desc)
+            ctx.masks = child.masks
+            ctx.info.update(child.info)
+            model.train()
+            return model
+
+        ctx.train = inner_train
+        ctx.teacher = self.teacher
+        ctx.pretrained = self.pretrained
+        return ctx
+
+    def teacher(self):
+        folder, _ = self.dense_checkpoint()
+        model = load_model(self.prep.spec, self.prep.task, location=str(folder)).to(self.device).eval()
+        model.requires_grad_(False)
+        return model
+
+    def pretrained(self):
+        seed_everything(self.prep.cfg.seed)
+        return load_model(self.prep.spec, self.prep.task).to(self.device)
 
     def dense_checkpoint(self) -> tuple[Path, dict]:
         """The fine-tuned dense model of this (model, task, seed, recipe, data): loaded or made once."""
@@ -175,12 +200,11 @@ class Run:
         method = prep.method_cls(prep.params)
         seed_everything(seed)
         if prep.method_cls.starts_from == "finetuned":
-            model = load_model(prep.spec, prep.task, location=str(folder))
+            model = load_model(prep.spec, prep.task, location=str(folder)).to(self.device)
             epochs, lr = cfg.recovery_epochs, cfg.recovery_lr
         else:
-            model = load_model(prep.spec, prep.task)
+            model = self.pretrained()
             epochs, lr = cfg.epochs, cfg.lr
-        model = model.to(self.device)
         ctx = self.context(prep.cfg.sparsity)
         train_seconds = 0.0
         if prep.method_cls.trains:

@@ -50,6 +50,16 @@ class PruneContext:
     total_steps: int = 0  # of the training phase the hooks run in; set by the loop
     masks: dict[str, torch.Tensor] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)  # facts a method reports (go into `method_params`)
+    # Provided by the runner (None in unit tests that build a context by hand):
+    # train(model, epochs, lr, hooks=None, desc="") -> model: the shared loop, for methods with inner phases
+    # (lottery-ticket rounds, LoRA then prune); `hooks` is a Method whose hooks run in that phase
+    # (default: none, with ctx.masks held). It runs on a child context, so the outer step counts stay.
+    train: Callable[..., nn.Module] | None = None
+    # teacher() -> the dense fine-tuned model of the same run (eval mode, frozen), e.g. for distillation
+    teacher: Callable[[], nn.Module] | None = None
+    # pretrained() -> a fresh copy of the pre-trained weights with a new task head (seeded like the run)
+    pretrained: Callable[[], nn.Module] | None = None
+    recipe: Any = None  # benchmarks.config.TrainConfig of the run (epochs, lr, recovery recipe, batch size)
 
     def prunable(self, model: nn.Module) -> dict[str, torch.Tensor]:
         return _structure.prunable_weights(model)
