@@ -206,6 +206,7 @@ class Run:
             model = self.pretrained()
             epochs, lr = cfg.epochs, cfg.lr
         ctx = self.context(prep.cfg.sparsity)
+        prunable_before = sum(w.numel() for w in prunable_weights(model).values())
         train_seconds = 0.0
         if prep.method_cls.trains:
             model, stats = finetune(model, method, ctx, self.train, cfg, epochs, lr, seed, desc=prep.cfg.method)
@@ -213,7 +214,7 @@ class Run:
             metrics, score = evaluate(model, prep.task, self.evals, cfg, self.device)
         else:
             metrics, score = dense["metrics"], dense["score"]
-        achieved = measured_sparsity(prunable_weights(model))
+        achieved = measured_sparsity(prunable_weights(model), original_total=prunable_before)
         eff = efficiency.measure(model, self.device, repeats=cfg.bench_repeats, bf16=cfg.bf16)
         params = {**method.params_dict(), **({"_info": ctx.info} if ctx.info else {})}
         record = ResultRecord(

@@ -48,8 +48,16 @@ def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
     torch._foreach_mul_(weights, [m.to(device=w.device, dtype=w.dtype) for m, w in zip(masks.values(), weights)])
 
 
-def measured_sparsity(weights: dict[str, torch.Tensor]) -> float:
-    """Share of exact zeros over the given weights: what the `achieved_sparsity` column reports."""
-    total = sum(w.numel() for w in weights.values())
-    zeros = sum(int((w == 0).sum()) for w in weights.values())
-    return zeros / total if total else 0.0
+def measured_sparsity(weights: dict[str, torch.Tensor], original_total: int | None = None) -> float:
+    """What the `achieved_sparsity` column reports: the share of the prunable weights that are zero or gone.
+
+    With ``original_total`` (the prunable weight count before the method ran), weights a structured
+    method removed physically count as pruned, so heads, neurons and layers are measured on the same
+    scale as unstructured zeros.
+    """
+    present = sum(w.numel() for w in weights.values())
+    total = original_total if original_total is not None else present
+    if original_total is not None and present > original_total:
+        raise ValueError(f"the model grew: {present} prunable weights after pruning, {original_total} before")
+    nonzero = sum(int(torch.count_nonzero(w)) for w in weights.values())
+    return 1.0 - nonzero / total if total else 0.0
