@@ -38,33 +38,78 @@ def _check_device(name: str) -> str:
     raise UsageError(f"unknown device {name!r}; valid devices: auto, cpu, cuda, cuda:<index>")
 
 
-def cmd_run(args) -> int:
+def _run_config(args, method: str, sparsity: float):
     from .config import RunConfig, TrainConfig, parse_overrides
-    from .runner import run
 
     overrides = _kv(args.set, "--set")
     if args.max_train_samples is not None:
         overrides["max_train_samples"] = str(args.max_train_samples)
     if args.max_eval_samples is not None:
         overrides["max_eval_samples"] = str(args.max_eval_samples)
-    train = parse_overrides(TrainConfig(), overrides)
-    cfg = RunConfig(
+    return RunConfig(
         model=args.model,
         task=args.task,
-        method=args.method,
-        sparsity=args.sparsity,
+        method=method,
+        sparsity=sparsity,
         seed=args.seed,
-        method_params=_kv(args.param, "--param"),
-        train=train,
+        method_params=_kv(getattr(args, "param", None), "--param"),
+        train=parse_overrides(TrainConfig(), overrides),
         data_source=args.data_source,
     )
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is not None:
+        import torch
+
+        if threads < 1:
+            raise UsageError(f"--threads must be >= 1, got {threads}")
+        torch.set_num_threads(threads)
+
+
+def cmd_run(args) -> int:
+    from .runner import run
+
+    cfg = _run_config(args, args.method, args.sparsity)
     device = _check_device(args.device)
+    _set_threads(args.threads)
     path, record = run(cfg, out=args.out, force=args.force, device=device)
     if record is None:
         print(f"exists: {path}")
     else:
         print(f"{path}: {record.task} {record.method} sparsity {record.achieved_sparsity:.4f} "
               f"score {record.score:.2f} (dense {record.dense_score:.2f}) [{record.data_source}]")
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    """Tokenise a (model, task) once into the shared cache, so parallel runs do not race to do it."""
+    import json
+
+    from .records import write_atomic
+    from .runner import Run, prepare
+
+    prep = prepare(_run_config(args, "dense", 0.0))
+    run = Run(prep, __import__("torch").device("cpu"))
+    summary = {"model": args.model, "task": prep.task.name, "data_source": prep.splits.source,
+               "data_fingerprint": prep.splits.fingerprint, "max_len": prep.cfg.train.max_len,
+               "train_examples": len(run.train), "eval_examples": {k: len(v) for k, v in run.evals.items()},
+               "train_tokens": int(run.train.data.lengths.sum())}
+    if args.out:
+        write_atomic(args.out, json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    print(json.dumps(summary, sort_keys=True))
+    return 0
+
+
+def cmd_merge(args) -> int:
+    from .merge import merge, run_files_under
+
+    files = [f for folder in args.runs for f in (run_files_under(Path(folder)) if Path(folder).is_dir() else [Path(folder)])]
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        raise UsageError(f"no such row file: {missing[0]}")
+    n = merge(files, args.out)
+    print(f"{args.out}: {n} rows from {len(files)} files")
     return 0
 
 
@@ -129,7 +174,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--out", type=Path, default=None, help="row file (default results/v1/runs/.../<run_id>.csv)")
     p.add_argument("--force", action="store_true", help="recompute even if the row file exists")
+    p.add_argument("--threads", type=_int, default=None, help="CPU threads for torch (default: all cores)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("prepare", help="tokenise a model's view of a task into the shared cache",
+                       epilog="example: prunebench prepare --model minilm-l6 --task sst2 --set max_train_samples=1000")
+    p.add_argument("--model", required=True)
+    p.add_argument("--task", required=True)
+    p.add_argument("--seed", type=_int, default=0)
+    p.add_argument("--max-train-samples", type=_int, default=None)
+    p.add_argument("--max-eval-samples", type=_int, default=None)
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="training config field (max_len, samples)")
+    p.add_argument("--data-source", default="auto")
+    p.add_argument("--out", type=Path, default=None, help="write the summary JSON here")
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("merge", help="merge per-run row files into one results CSV",
+                       epilog="example: prunebench merge results/v1/runs --out results/v1/results.csv")
+    p.add_argument("runs", nargs="+", help="row files or folders of row files")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("methods", help="list registered methods", epilog="example: prunebench methods 'magnitude-*'")
     p.add_argument("pattern", nargs="?", default="*", help="shell-style filter on the name")

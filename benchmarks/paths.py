@@ -23,5 +23,12 @@ def model_slug(model: str) -> str:
     return model.replace("/", "--")
 
 
+def run_file(tag: str, model: str, task: str, method: str, sparsity: float | str, seed: int | str) -> str:
+    """Where the workflow keeps a row: one folder per config tag, so grids with different recipes never collide."""
+    s = sparsity if isinstance(sparsity, str) else format_sparsity(sparsity)
+    return f"{RESULTS_DIR}/runs/{tag}/{model_slug(model)}/{task}/{method}/s{s}-seed{seed}.csv"
+
+
 def run_path(model: str, task: str, method: str, sparsity: float, seed: int, run_id: str) -> Path:
-    return RESULTS_DIR / "runs" / model_slug(model) / task / method / f"s{format_sparsity(sparsity)}-seed{seed}-{run_id}.csv"
+    """Default row file of a direct `prunebench run` (tag "cli"; the run_id keeps different recipes apart)."""
+    return RESULTS_DIR / "runs" / "cli" / model_slug(model) / task / method / f"s{format_sparsity(sparsity)}-seed{seed}-{run_id}.csv"

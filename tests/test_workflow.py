@@ -1,0 +1,140 @@
+"""The Snakemake workflow: the grid it lists, config errors before any job, and resuming after a kill."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from methods.registry import list_methods
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.workflow
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # `prunebench` in rules
+    return env
+
+
+def snakemake(workdir: Path, *args: str, **kw) -> subprocess.CompletedProcess | subprocess.Popen:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    if kw.pop("background", False):
+        return subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
+
+
+def tiny_config(path: Path, model_dir: Path, **changes) -> Path:
+    config = {
+        "tag": "test",
+        "models": [f"local:{model_dir}"],
+        "tasks": ["rte"],
+        "seeds": [0],
+        "data_source": "embedded",
+        "methods": {"dense": {"sparsities": [0.0]}, "magnitude-global": {"sparsities": [0.5, 0.7]},
+                    "magnitude-layerwise": {"sparsities": [0.5, 0.7]}},
+        "train": {"max_train_samples": 64, "max_eval_samples": 48, "epochs": 1, "recovery_epochs": 1,
+                  "batch_size": 16, "eval_batch_size": 32, "bench_repeats": 1},
+        **changes,
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def rows(workdir: Path) -> list[dict]:
+    with open(workdir / "results/v1/results.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    lines = stdout[stdout.index("Job stats:") :].splitlines()[3:]
+    counts = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_paper_config_lists_the_whole_study(tmp_path):
+    config = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    assert set(config["methods"]) == set(list_methods()), "paper.yaml must run every registered method"
+    done = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(ROOT / "config/paper.yaml"))
+    assert done.returncode == 0, done.stderr
+    counts = job_counts(done.stdout)
+    assert len(config["models"]) >= 2 and len(config["tasks"]) == 9 and config["seeds"] == [0, 1, 2]
+    assert counts["dense_run"] == len(config["models"]) * 9 * 3
+    pruning = sum(len(m["sparsities"]) for name, m in config["methods"].items() if name != "dense")
+    assert counts["prune_run"] == len(config["models"]) * 9 * 3 * pruning
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"methods": {"movment": {"sparsities": [0.5]}}}, "methods: unknown method 'movment'"),
+        ({"methods": {"magnitude-global": {"sparsities": [1.5]}}}, "1.5 is greater than or equal to the maximum of 1"),
+        ({"seeds": None}, "seeds: None is not of type 'array'"),
+        ({"tasks": ["sst2", "qqqp"]}, "tasks: unknown task 'qqqp'"),
+    ],
+)
+def test_a_malformed_config_stops_before_any_job(tmp_path, tiny_bert_dir, change, message):
+    done = snakemake(tmp_path, "--cores", "1", "--configfile", str(tiny_config(tmp_path / "c.yaml", tiny_bert_dir, **change)))
+    assert done.returncode != 0
+    err = done.stderr.strip().splitlines()
+    assert err == [f"prunebench: config error: {err[0].split('config error: ', 1)[1]}"] and message in err[0]
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+
+
+def test_a_missing_key_is_named(tmp_path, tiny_bert_dir):
+    path = tiny_config(tmp_path / "c.yaml", tiny_bert_dir)
+    config = yaml.safe_load(path.read_text())
+    del config["train"]
+    path.write_text(yaml.safe_dump(config))
+    done = snakemake(tmp_path, "--cores", "1", "--configfile", str(path))
+    assert done.returncode != 0 and "'train' is a required property" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, tiny_bert_dir):
+    """The tiny grid run once without interruption."""
+    workdir = tmp_path_factory.mktemp("reference")
+    done = snakemake(workdir, "--cores", "1", "--configfile", str(tiny_config(workdir / "c.yaml", tiny_bert_dir)))
+    assert done.returncode == 0, done.stderr[-2000:]
+    return workdir
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_killed_workflow_resumes_with_the_same_rows(tmp_path, tiny_bert_dir, reference, sig):
+    config = str(tiny_config(tmp_path / "c.yaml", tiny_bert_dir))
+    runs = tmp_path / "results/v1/runs"
+    proc = snakemake(tmp_path, "--cores", "1", "--configfile", config, background=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(runs.rglob("*.csv"))) < 2:
+        time.sleep(0.2)
+    # kill the whole process group for SIGKILL (nothing gets to clean up); SIGTERM goes to snakemake only
+    os.killpg(proc.pid, sig) if sig == signal.SIGKILL else proc.send_signal(sig)
+    proc.wait(timeout=120)
+    finished = {p: p.read_bytes() for p in runs.rglob("*.csv")}
+    assert 2 <= len(finished) < 5, "the kill should land mid-grid"
+    for text in finished.values():  # every row file present is complete
+        assert len(text.decode().strip().splitlines()) == 2
+
+    snakemake(tmp_path, "--unlock", "--cores", "1", "--configfile", config)
+    done = snakemake(tmp_path, "--cores", "1", "--rerun-incomplete", "--configfile", config)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    assert all(p.read_bytes() == text for p, text in finished.items()), "finished runs were recomputed"
+    assert not [p for p in runs.rglob("*") if p.name.startswith(".")], "temporary files left behind"
+    ours, theirs = rows(tmp_path), rows(reference)
+    assert len(ours) == 5 and len({r["run_id"] for r in ours}) == 5
+    key = lambda r: (r["run_id"], r["score"], r["dense_score"], r["achieved_sparsity"])  # noqa: E731
+    assert sorted(map(key, ours)) == sorted(map(key, theirs))

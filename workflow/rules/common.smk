@@ -1,0 +1,89 @@
+# Config validation, the run grid and the helpers every rule uses. No rule lives here.
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from benchmarks.errors import UsageError
+from benchmarks.paths import format_sparsity, model_slug, run_file
+from benchmarks.workflow_config import check_config, load_yaml
+
+DEFAULT_CONFIG = Path(workflow.basedir) / "config" / "smoke.yaml"
+if (
+    "tag" not in config
+):  # no --configfile: the smoke grid, with any --config key=value on top
+    config.update({**load_yaml(DEFAULT_CONFIG), **config})
+
+# One line and a non-zero exit before any job, for every malformed config (prunebench validate says the same).
+try:
+    check_config(config)
+except UsageError as exc:
+    print(f"prunebench: config error: {exc}", file=sys.stderr)
+    sys.exit(2)
+validate(config, "../../config/schema.yaml")  # same schema; also fills its defaults
+
+TAG = config["tag"]
+MODELS = {model_slug(m): m for m in config["models"]}  # path-safe name -> model name
+PRUNING = [m for m in config["methods"] if m != "dense"]
+ROWS = f"results/v1/runs/{TAG}"
+
+
+wildcard_constraints:
+    model="|".join(MODELS),
+    task="|".join(config["tasks"]),
+    method="|".join(PRUNING) if PRUNING else "(?!)",
+    sparsity=r"\d\.\d+",
+    seed=r"\d+",
+
+
+def train_overrides(task):
+    """The `--set` flags of a task's recipe: the config's `train`, then its `task_train` entry."""
+    fields = {**config["train"], **config.get("task_train", {}).get(task, {})}
+    return " ".join(f"--set {k}={v}" for k, v in sorted(fields.items()))
+
+
+def method_params(method):
+    return " ".join(
+        f"--param {k}={v}"
+        for k, v in sorted(config["methods"][method].get("params", {}).items())
+    )
+
+
+def grid():
+    """Every (model, task, method, sparsity, seed) row file of the config."""
+    return [
+        run_file(TAG, slug, task, method, format_sparsity(s), seed)
+        for slug in MODELS
+        for task in config["tasks"]
+        for method, spec in config["methods"].items()
+        for s in spec["sparsities"]
+        for seed in config["seeds"]
+    ]
+
+
+def dense_row(wildcards):
+    # ancient(): a row computed elsewhere (the GPU machine, a colleague) is never redone for a newer mtime
+    return ancient(
+        run_file(TAG, wildcards.model, wildcards.task, "dense", 0.0, wildcards.seed)
+    )
+
+
+def prepared(wildcards):
+    return f".cache/workflow/{TAG}/prepared/{wildcards.model}/{wildcards.task}.json"
+
+
+def model_name(wildcards):
+    return MODELS[wildcards.model]
+
+
+def run_params(wildcards):
+    return train_overrides(wildcards.task)
+
+
+def pruning_params(wildcards):
+    return method_params(wildcards.method)
+
+
+def final_outputs():
+    """What `snakemake` with no target builds: the merged CSV and everything report.smk makes from it."""
+    return ["results/v1/results.csv", *REPORT_OUTPUTS]
