@@ -199,16 +199,15 @@ class Run:
         folder, dense = self.dense_checkpoint()
         method = prep.method_cls(prep.params)
         seed_everything(seed)
-        if prep.method_cls.starts_from == "finetuned":
+        if method.starts_from == "finetuned":
             model = load_model(prep.spec, prep.task, location=str(folder)).to(self.device)
-            epochs, lr = cfg.recovery_epochs, cfg.recovery_lr
         else:
             model = self.pretrained()
-            epochs, lr = cfg.epochs, cfg.lr
+        epochs, lr = method.training_phase(cfg)
         ctx = self.context(prep.cfg.sparsity)
         prunable_before = sum(w.numel() for w in prunable_weights(model).values())
         train_seconds = 0.0
-        if prep.method_cls.trains:
+        if method.trains:
             model, stats = finetune(model, method, ctx, self.train, cfg, epochs, lr, seed, desc=prep.cfg.method)
             train_seconds = stats.seconds
             metrics, score = evaluate(model, prep.task, self.evals, cfg, self.device)

@@ -100,6 +100,15 @@ class Method:
             params.check()
         return params
 
+    def training_phase(self, recipe: Any) -> tuple[float, float]:
+        """(epochs, peak lr) of the training the loop runs around the hooks: the recovery recipe after a
+        fine-tuned start, the full fine-tuning recipe after a pre-trained one. Override for other phases."""
+        if self.starts_from == "finetuned":
+            return recipe.recovery_epochs, recipe.recovery_lr
+        if self.starts_from == "pretrained":
+            return recipe.epochs, recipe.lr
+        raise ValueError(f"unknown starts_from {self.starts_from!r}; valid: {', '.join(STARTS_FROM)}")
+
     @property
     def static_step(self) -> bool:
         """True when every training step is the same tensor program (no per-step Python in the hooks),

@@ -23,7 +23,8 @@ def test_registry_lists_the_first_methods():
 def test_every_method_declares_the_contract(name):
     cls = get(name)
     assert issubclass(cls, Method) and cls.name == name
-    assert cls.kind in KINDS and cls.starts_from in ("finetuned", "pretrained")
+    method = cls(cls.Params())
+    assert cls.kind in KINDS and method.starts_from in ("finetuned", "pretrained")
     assert cls.describe(), f"{name} needs a one-line docstring: it is what `prunebench methods` prints"
     assert dataclasses.is_dataclass(cls.Params)
 
