@@ -67,3 +67,41 @@ def layer_index(module_name: str) -> int:
         if part.isdigit():
             return int(part)
     raise ValueError(f"{module_name} is not inside an encoder layer")
+
+
+# --- Whole units (heads, FFN neurons, layers), for the structured methods and methods/_shrink.py ---------
+# Where the module holding a layer's head-count attributes sits inside an encoder layer, and which config
+# fields describe the encoder's shape, per family. The module paths of the linears are the keys of ROLES.
+HEAD_MODULE = {"bert": "attention.self", "distilbert": "attention"}
+CONFIG_KEYS = {
+    "bert": {"hidden": "hidden_size", "heads": "num_attention_heads", "ffn": "intermediate_size", "layers": "num_hidden_layers"},
+    "distilbert": {"hidden": "dim", "heads": "n_heads", "ffn": "hidden_dim", "layers": "n_layers"},
+}
+
+
+def config_value(model: nn.Module, key: str) -> int:
+    """A shape fact of the encoder ("hidden", "heads", "ffn", "layers") under its family's config name."""
+    return getattr(model.config, CONFIG_KEYS[family(model)][key])
+
+
+def head_size(model: nn.Module) -> int:
+    """Width of one attention head. Derived from the config's *original* head count, which is why shrinking
+    never changes that count in the config (a smaller count would make a rebuilt model's heads wider)."""
+    return config_value(model, "hidden") // config_value(model, "heads")
+
+
+def encoder_layers(model: nn.Module) -> nn.ModuleList:
+    return model.get_submodule(ENCODER_PREFIX[family(model)].rstrip("."))
+
+
+def role_path(model: nn.Module, role: str) -> str:
+    """Module path of a role inside one encoder layer (the inverse of ROLES)."""
+    for path, r in ROLES[family(model)].items():
+        if r == role:
+            return path
+    raise ValueError(f"unknown role {role!r}; valid roles: {', '.join(ROLES[family(model)].values())}")
+
+
+def layer_linear(model: nn.Module, layer: nn.Module, role: str) -> nn.Linear:
+    """The linear of `role` ("query" ... "ffn_out") inside one encoder layer."""
+    return layer.get_submodule(role_path(model, role))

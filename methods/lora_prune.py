@@ -84,3 +84,14 @@ class LoraPrune(Method):
         else:
             self._prune(model, ctx)
         ctx.info.update({"lora_trainable_params": trainable, "lora_epochs": epochs, "order": p.order})
+
+
+@dataclass(frozen=True)
+class PruneFirstParams(Params):
+    order: Literal["lora-first", "prune-first"] = "prune-first"
+
+
+class PruneLora(LoraPrune):
+    """Prune the pre-trained encoder by global magnitude, LoRA fine-tune it, merge, re-mask, fine-tune."""
+
+    name, Params = "prune-lora", PruneFirstParams
