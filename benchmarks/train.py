@@ -108,9 +108,9 @@ def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, 
     device = ctx.device
     ctx.steps_per_epoch = steps_per_epoch(len(batches), cfg.batch_size)
     ctx.total_steps = total = round(epochs * ctx.steps_per_epoch)
+    start = time.perf_counter()  # the method's own work (scoring, inner rounds) counts as training time
     method.before_training(model, ctx)
     ctx.apply_masks(model)
-    start = time.perf_counter()
     loss_value, warm, warm_time = None, warmup_steps(total), None
     if total > 0:
         mode = step_mode(cfg, device, method)

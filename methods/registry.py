@@ -15,6 +15,19 @@ METHODS: dict[str, str] = {
     "magnitude-global": "methods.magnitude:GlobalMagnitude",
     "magnitude-layerwise": "methods.magnitude:LayerwiseMagnitude",
     "random": "methods.random_mask:RandomMask",
+    "gradual-magnitude-global": "methods.gradual_magnitude:GradualMagnitudeGlobal",
+    "gradual-magnitude-layerwise": "methods.gradual_magnitude:GradualMagnitudeLayerwise",
+    "movement": "methods.movement:Movement",
+    "soft-movement": "methods.movement:SoftMovement",
+    "snip": "methods.snip:Snip",
+    "grasp": "methods.grasp:GraSP",
+    "lottery-ticket": "methods.lottery_ticket:LotteryTicket",
+    "head-pruning": "methods.head_pruning:HeadPruning",
+    "ffn-pruning": "methods.ffn_pruning:FFNPruning",
+    "layer-drop": "methods.layer_drop:LayerDrop",
+    "distillation": "methods.distillation:Distillation",
+    "lora-prune": "methods.lora_prune:LoraPrune",
+    "prune-lora": "methods.lora_prune:PruneLora",  # the same recipe in the reverse order, its own leaderboard line
 }
 
 

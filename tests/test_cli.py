@@ -67,11 +67,11 @@ def test_validate_accepts_the_smoke_config(capsys):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("models: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {movment: {sparsities: [0.5]}}\ntrain: {}\n", "methods: unknown method 'movment'"),
-        ("models: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {magnitude-global: {sparsities: [1.5]}}\ntrain: {}\n", "methods.magnitude-global.sparsities.0: 1.5 is greater than or equal to the maximum of 1"),
-        ("models: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {dense: {sparsities: [0.0]}}\n", "(top level): 'train' is a required property"),
-        ("models: [minilm-l6]\ntasks: [sts]\nseeds: [0]\nmethods: {dense: {sparsities: [0.0]}}\ntrain: {}\n", "tasks: unknown task 'sts'"),
-        ("models: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {dense: {sparsities: [0.0]}}\ntrain: {lr: fast}\n", "train lr: 'fast' is not a valid float"),
+        ("tag: t\nmodels: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {movment: {sparsities: [0.5]}}\ntrain: {}\n", "methods: unknown method 'movment'"),
+        ("tag: t\nmodels: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {magnitude-global: {sparsities: [1.5]}}\ntrain: {}\n", "methods.magnitude-global.sparsities.0: 1.5 is greater than or equal to the maximum of 1"),
+        ("tag: t\nmodels: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {dense: {sparsities: [0.0]}}\n", "(top level): 'train' is a required property"),
+        ("tag: t\nmodels: [minilm-l6]\ntasks: [sts]\nseeds: [0]\nmethods: {dense: {sparsities: [0.0]}}\ntrain: {}\n", "tasks: unknown task 'sts'"),
+        ("tag: t\nmodels: [minilm-l6]\ntasks: [sst2]\nseeds: [0]\nmethods: {dense: {sparsities: [0.0]}}\ntrain: {lr: fast}\n", "train lr: 'fast' is not a valid float"),
         ("models: [minilm-l6\n", "not valid YAML"),
     ],
 )

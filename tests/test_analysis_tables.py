@@ -1,0 +1,136 @@
+"""Tables, leaderboard, pending runs and the README block, built in memory from the fixture CSV."""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # `analysis` is not an installed package
+
+from analysis.comparison import comparison_tables  # noqa: E402
+from analysis.grid import pending_cells, pending_lines  # noqa: E402
+from analysis.ranking import leaderboard, normalised_auc  # noqa: E402
+from analysis.readme import END, START, replace_block, update_readme  # noqa: E402
+from analysis.reference import REFERENCE_LABEL, load_design, load_reported  # noqa: E402
+from analysis.results import load_results  # noqa: E402
+from analysis.tables import MISSING, Table, latex_escape, mean_std, to_latex, to_markdown  # noqa: E402
+from analysis_fixture import write_fixture  # noqa: E402
+from methods.registry import list_methods  # noqa: E402
+
+
+@pytest.fixture
+def results(tmp_path) -> pd.DataFrame:
+    return load_results(write_fixture(tmp_path / "results.csv"))
+
+
+@pytest.fixture
+def tables(results) -> dict[str, Table]:
+    design = load_design()
+    built = comparison_tables(results, load_reported(), design, pending_cells(results, design))
+    return {t.label: t for t in built}
+
+
+def test_cell_formats():
+    assert mean_std(89.6, 0.1) == "89.60 ± 0.10"
+    assert mean_std(78.0, math.nan) == "78.00"  # one seed: no "± nan"
+    assert mean_std(math.nan, math.nan) == MISSING
+    assert latex_escape("50% ± 1 × a_b & —") == r"50\% $\pm$ 1 $\times$ a\_b \& ---"
+
+
+def test_a_sparsity_a_method_did_not_run_is_a_dash_and_is_listed_as_pending(tables, results):
+    table = tables["tab:comparison-minilm-l6-sst2-n1000"]
+    rows = {r[0]: dict(zip(table.columns, r)) for r in table.rows}
+    assert rows["90%"]["magnitude-layerwise"] == MISSING
+    assert rows["70%"]["user-method"] == MISSING
+    assert rows["90%"]["magnitude-global"] == "53.00 ± 1.00"
+    assert any("magnitude-layerwise at 90%" in n and "user-method at 70%" in n for n in table.notes)
+    lines = pending_lines(pending_cells(results, load_design()))
+    assert "MiniLM-L6 · SST-2 (1,000-example sample): magnitude-layerwise at 90%; user-method at 70% [grid]" in lines
+
+
+def test_seed_003_runs_without_rows_are_tables_of_dashes_beside_the_reported_column(tables):
+    table = tables["tab:comparison-distilbert-mnli-full"]
+    assert table.columns[-1] == REFERENCE_LABEL
+    ours = [cell for row in table.rows for cell in row[2:-1]]
+    assert ours and set(ours) == {MISSING}
+    reported = load_reported().query("task == 'mnli'").set_index("sparsity")["accuracy"]
+    for row in table.rows:
+        s = 0.0 if row[0] == "0% (dense)" else float(row[0].rstrip("%")) / 100
+        assert row[-1] == (f"{reported[s]:.2f}" if s in reported.index else MISSING)
+    assert any("Pending: dense; magnitude-global at 50, 55, 60" in n for n in table.notes)
+
+
+def test_qqp_subset_tables_are_labelled_and_never_get_the_reported_column(tables):
+    table = tables["tab:comparison-minilm-l6-qqp-qqp-subset-n1000"]
+    assert "QQP subset" in table.caption and REFERENCE_LABEL not in table.columns
+    assert any("not comparable with full-QQP results" in n for n in table.notes)
+    md = to_markdown(table)
+    assert md.startswith("### MiniLM-L6 on QQP subset (1,000 train, held-out eval)")
+
+
+def test_global_and_layerwise_sit_side_by_side_and_methods_come_from_the_csv(tables):
+    table = tables["tab:comparison-minilm-l6-rte-n1000"]
+    assert table.columns == ["Sparsity", "Compression", "magnitude-global", "magnitude-layerwise", "user-method"]
+
+
+def test_markdown_and_latex_render_the_same_cells(tables):
+    table = tables["tab:comparison-minilm-l6-sst2-n1000"]
+    md, tex = to_markdown(table), to_latex(table)
+    assert "| 90% | 10× | 53.00 ± 1.00 | — | 70.00 ± 0.00 |" in md
+    assert r"90\% & 10$\times$ & 53.00 $\pm$ 1.00 & --- & 70.00 $\pm$ 0.00 \\" in tex
+    assert tex.count(r"\toprule") == 1 and r"\label{tab:comparison-minilm-l6-sst2-n1000}" in tex
+
+
+def test_normalised_auc_by_hand():
+    # trapezoids 0.2 * (1 + 0.8) / 2 + 0.2 * (0.8 + 0.4) / 2 = 0.30 over a range of 0.4
+    assert normalised_auc(np.array([0.5, 0.7, 0.9]), np.array([1.0, 0.8, 0.4])) == pytest.approx(0.75)
+    assert normalised_auc(np.array([0.5]), np.array([0.9])) == 0.9
+    assert math.isnan(normalised_auc(np.array([]), np.array([])))
+
+
+def test_leaderboard_ranks_complete_methods_first_and_includes_unregistered_ones(results):
+    board = leaderboard(results).query("regime_family == 'n1000'").set_index("method")
+    assert board.loc["magnitude-global", "rank"] == 1  # AUC 0.903 over 50-90% on both tasks
+    assert board.loc["user-method", "rank"] == 2 and board.loc["user-method", "kind"] == ""
+    # layer-wise has the best AUC (0.933) but only over 50-70%: ranked after the complete methods
+    assert board.loc["magnitude-layerwise", "auc"] > board.loc["magnitude-global", "auc"]
+    assert board.loc["magnitude-layerwise", "rank"] == 3 and not board.loc["magnitude-layerwise", "complete"]
+    # sst2 89.6/90 (seed by seed: 89.5/89, 89.6/90, 89.7/91) and rte 62/62 (61/60, 62/62, 63/64), averaged
+    sst2 = np.mean([89.5 / 89, 89.6 / 90, 89.7 / 91])
+    rte = np.mean([61 / 60, 62 / 62, 63 / 64])
+    assert board.loc["magnitude-global", "retained_50"] == pytest.approx((sst2 + rte) / 2)
+    assert board.loc["magnitude-global", "max_safe_sparsity"] == 0.5
+    assert board.loc["magnitude-layerwise", "max_safe_sparsity"] == 0.0  # 88 is 2 points below 90 on SST-2
+
+
+def test_the_analysis_code_names_no_method():
+    """Methods come from the CSV (and kinds from the registry): no method list is typed in analysis/."""
+    sources = [*(ROOT / "analysis").glob("*.py"), *(ROOT / "analysis" / "notebooks").glob("*.py")]
+    for name in list_methods():
+        if name == "dense":  # the harness's baseline, named once in analysis/results.py as DENSE
+            continue
+        pattern = re.compile(rf"[\"']{re.escape(name)}[\"']")  # as a string literal
+        for path in sources:
+            assert not pattern.search(path.read_text()), f"{path.relative_to(ROOT)} names method {name!r}"
+
+
+def test_readme_block_is_replaced_and_the_rest_is_kept(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nintro\n\n{START}\nstale\n{END}\n\n## After\n")
+    board = tmp_path / "LEADERBOARD.md"
+    board.write_text("<!-- generated -->\n# PruneBench leaderboard\n\nintro\n\n## Leaderboard of X\n\n| a |\n")
+    assert update_readme(readme, board)
+    text = readme.read_text()
+    assert text.startswith("# Title\n\nintro\n\n") and text.endswith(f"{END}\n\n## After\n")
+    assert "stale" not in text and "### Leaderboard of X" in text and "# PruneBench leaderboard" not in text
+    assert update_readme(readme, board) and readme.read_text() == text  # idempotent
+    assert not update_readme(tmp_path / "absent.md", board)
+    with pytest.raises(ValueError, match="no <!-- leaderboard:start -->"):
+        replace_block("no markers here", "x")

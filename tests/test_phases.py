@@ -1,0 +1,109 @@
+"""Three-phase detection on synthetic curves whose boundaries are known by construction."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `analysis` is not an installed package
+
+from analysis.chance import chance_score  # noqa: E402
+from analysis.phases import detect, knee, safe_zone_end  # noqa: E402
+from analysis.reference import load_reported  # noqa: E402
+
+S = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
+
+
+def nan(x: float) -> bool:
+    return isinstance(x, float) and math.isnan(x)
+
+
+def test_plateau_then_cliff_then_chance():
+    # within 1 point up to 40%, knee at the last plateau point, collapse to binary chance (50) at 80%
+    scores = [90.0, 89.6, 89.4, 89.1, 86.0, 78.0, 64.0, 52.0, 50.5]
+    p = detect(S, scores, dense=90.0, chance=50.0)
+    assert p.safe_end == 0.4
+    assert p.knee == 0.5  # furthest above the chord: the last point before the drop accelerates
+    assert (p.over_start, p.over_rule) == (0.8, "chance")  # 52 <= 50 + 5; 64 is not
+
+
+def test_the_safe_zone_ends_at_the_first_failure_even_if_the_curve_recovers():
+    scores = [90.0, 88.5, 89.8, 89.9, 80.0]  # 20% loses 1.5 points: 30% and 40% no longer count
+    assert detect(S[:5], scores, dense=90.0).safe_end == 0.1
+
+
+def test_no_safe_zone_when_the_first_pruned_point_already_loses_more_than_the_tolerance():
+    p = detect([0.5, 0.7, 0.9], [85.0, 80.0, 60.0], dense=90.0, chance=50.0)
+    assert nan(p.safe_end)
+
+
+def test_a_curve_that_stays_within_tolerance_is_safe_throughout_with_no_knee_and_no_collapse():
+    p = detect(S, [90.0, 89.9, 89.8, 89.7, 89.6, 89.5, 89.4, 89.3, 89.2], dense=90.0, chance=50.0)
+    assert p.safe_end == 0.9 and nan(p.knee) and nan(p.over_start) and p.over_rule == ""
+
+
+def test_a_straight_decline_has_no_knee():
+    s = np.array(S)
+    assert nan(knee(s, 90.0 - 40.0 * s, dense=90.0))
+
+
+def test_a_convex_decline_has_no_knee():
+    s = np.array(S)
+    assert nan(knee(s, 50.0 + 40.0 * (1.0 - s) ** 3, dense=90.0))  # drops fastest first: no bend into a cliff
+
+
+def test_a_floor_after_the_knee_is_over_pruning_when_chance_is_far_below():
+    # STS-B-like: chance is 0, the curve settles on a floor at 40 after its knee
+    scores = [88.0, 87.9, 87.5, 70.0, 41.0, 40.5, 40.2, 40.0]
+    p = detect([0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], scores, dense=88.0, chance=0.0)
+    assert p.knee == 0.4
+    assert (p.over_start, p.over_rule) == (0.6, "floor")
+
+
+def test_a_flat_stretch_inside_the_safe_zone_is_not_a_floor():
+    p = detect([0.5, 0.6, 0.7], [90.0, 90.0, 90.0], dense=90.0, chance=0.0)
+    assert nan(p.over_start)
+
+
+def test_a_dense_model_at_chance_cannot_be_over_pruned():
+    # RTE on a small sample: the dense model is barely above the majority class (52.7)
+    p = detect([0.5, 0.7, 0.9], [52.7, 52.7, 52.7], dense=53.1, chance=52.7)
+    assert p.safe_end == 0.9 and nan(p.over_start) and p.over_rule == "dense at chance"
+
+
+def test_over_pruning_never_starts_inside_the_safe_zone():
+    p = detect([0.5, 0.7], [55.5, 50.0], dense=56.0, chance=49.0)  # dense 56 > chance + 5, 55.5 is safe
+    assert p.safe_end == 0.5 and (p.over_start, p.over_rule) == (0.7, "chance")
+
+
+def test_order_and_dense_points_do_not_matter():
+    scores = [90.0, 89.6, 89.4, 89.1, 86.0, 78.0, 64.0, 52.0, 50.5]
+    ordered = detect(S, scores, dense=90.0, chance=50.0)
+    shuffled = detect([0.0, *S[::-1]], [90.0, *scores[::-1]], dense=90.0, chance=50.0)
+    assert ordered == shuffled
+
+
+def test_safe_zone_end_counts_the_tolerance_inclusively():
+    assert safe_zone_end(np.array([0.5, 0.6]), np.array([89.0, 88.9]), dense=90.0, tolerance=1.0) == 0.5
+
+
+def test_no_points_or_no_dense_gives_no_phases():
+    for p in (detect([], [], dense=90.0), detect([0.5], [80.0], dense=math.nan)):
+        assert nan(p.safe_end) and nan(p.knee) and nan(p.over_start)
+
+
+@pytest.mark.parametrize("task, expected", [("sst2", (math.nan, 0.5, math.nan)), ("qqp", (math.nan, 0.5, 0.7)),
+                                            ("mnli", (math.nan, 0.5, 0.7))])
+def test_seed_003_reported_curves(task, expected):
+    """Seed 003's printed layer-wise numbers: none within 1 point of dense, knee at 50%, QQP and MNLI collapse at 70%."""
+    rows = load_reported()
+    rows = rows[rows["task"] == task]
+    dense = float(rows.loc[rows["sparsity"] == 0, "accuracy"].iloc[0])
+    pruned = rows[rows["sparsity"] > 0]
+    p = detect(pruned["sparsity"], pruned["accuracy"], dense=dense, chance=chance_score(task, ("accuracy",)))
+    for got, want in zip((p.safe_end, p.knee, p.over_start), expected):
+        assert (nan(got) and nan(want)) or got == want
