@@ -19,7 +19,6 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # `analysis` is not an installed package
 
 from analysis.run import execute_notebook  # noqa: E402
 from analysis_fixture import write_fixture  # noqa: E402

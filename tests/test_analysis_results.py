@@ -5,14 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `analysis` is not an installed package
 
 from analysis.chance import EVAL_LABEL_COUNTS, QQP_SUBSET_LABEL_COUNTS, chance_score  # noqa: E402
 from analysis.curves import build_curves  # noqa: E402

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,6 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # `analysis` is not an installed package
 
 from analysis.comparison import comparison_tables  # noqa: E402
 from analysis.grid import pending_cells, pending_lines  # noqa: E402

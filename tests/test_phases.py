@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `analysis` is not an installed package
 
 from analysis.chance import chance_score  # noqa: E402
 from analysis.phases import detect, knee, safe_zone_end  # noqa: E402

@@ -1,4 +1,183 @@
 # Analysis outputs made from results/v1/results.csv only: tables, figures, phase table, leaderboard, paper.
-# Every rule here reads the merged CSV and nothing else; REPORT_OUTPUTS lists what `snakemake` builds by default.
+# The merged CSV is the only data any rule here reads (readme_leaderboard and paper read outputs made from it);
+# REPORT_OUTPUTS lists what `snakemake` builds by default.
+# Each rule executes one jupytext notebook of analysis/notebooks/ headless (analysis/run.py); the notebook and the
+# analysis library are inputs too, so editing either rebuilds what depends on it.
+#   snakemake --cores 2                 # results.csv and every report output below
+#   snakemake --cores 2 paper           # also paper/main.pdf (needs latexmk; see paper/README.md)
+import sys
+from pathlib import Path
 
-REPORT_OUTPUTS = []
+RESULTS_CSV = "results/v1/results.csv"
+ANALYSIS = Path(workflow.basedir) / "analysis"
+# the interpreter running this workflow has the project installed (common.smk imports it)
+PYTHON = sys.executable
+NOTEBOOKS = ANALYSIS / "notebooks"
+# every library module and cited reference file a notebook may read: an edit to any of them rebuilds the report
+LIBRARY = sorted(
+    str(p) for p in [*ANALYSIS.glob("*.py"), *(ANALYSIS / "reference").glob("*.csv")]
+)
+RUN = f"{PYTHON} {ANALYSIS / 'run.py'}"
+
+
+rule sparsity_curves:
+    input:
+        results=RESULTS_CSV,
+        code=[NOTEBOOKS / "sparsity_curves.py", *LIBRARY],
+    output:
+        directory("paper/figures"),
+    log:
+        notebook="logs/report/sparsity_curves.ipynb",
+        messages="logs/report/sparsity_curves.log",
+    conda:
+        "../../environment.yml"
+    params:
+        run=f"{RUN} notebook sparsity_curves",
+    shell:
+        "{params.run} --param results={input.results} --param figures={output}"
+        " --executed {log.notebook} > {log.messages} 2>&1"
+
+
+rule three_phases:
+    input:
+        results=RESULTS_CSV,
+        code=[NOTEBOOKS / "three_phases.py", *LIBRARY],
+    output:
+        csv="results/v1/phases.csv",
+        md="results/v1/tables/phases.md",
+        tex="paper/tables/phases.tex",
+    log:
+        notebook="logs/report/three_phases.ipynb",
+        messages="logs/report/three_phases.log",
+    conda:
+        "../../environment.yml"
+    params:
+        run=f"{RUN} notebook three_phases",
+    shell:
+        "{params.run} --param results={input.results} --param phases_csv={output.csv}"
+        " --param phases_md={output.md} --param phases_tex={output.tex}"
+        " --executed {log.notebook} > {log.messages} 2>&1"
+
+
+rule comparison_tables:
+    input:
+        results=RESULTS_CSV,
+        code=[NOTEBOOKS / "comparison_tables.py", *LIBRARY],
+    output:
+        md="results/v1/tables/comparison.md",
+        tex="paper/tables/comparison.tex",
+        pending="paper/generated/pending.tex",
+    log:
+        notebook="logs/report/comparison_tables.ipynb",
+        messages="logs/report/comparison_tables.log",
+    conda:
+        "../../environment.yml"
+    params:
+        run=f"{RUN} notebook comparison_tables",
+    shell:
+        "{params.run} --param results={input.results} --param comparison_md={output.md}"
+        " --param comparison_tex={output.tex} --param pending_tex={output.pending}"
+        " --executed {log.notebook} > {log.messages} 2>&1"
+
+
+rule efficiency_table:
+    input:
+        results=RESULTS_CSV,
+        code=[NOTEBOOKS / "efficiency.py", *LIBRARY],
+    output:
+        md="results/v1/tables/efficiency.md",
+        tex="paper/tables/efficiency.tex",
+    log:
+        notebook="logs/report/efficiency.ipynb",
+        messages="logs/report/efficiency.log",
+    conda:
+        "../../environment.yml"
+    params:
+        run=f"{RUN} notebook efficiency",
+    shell:
+        "{params.run} --param results={input.results} --param efficiency_md={output.md}"
+        " --param efficiency_tex={output.tex} --executed {log.notebook} > {log.messages} 2>&1"
+
+
+rule leaderboard:
+    input:
+        results=RESULTS_CSV,
+        code=[NOTEBOOKS / "leaderboard.py", *LIBRARY],
+    output:
+        csv="results/v1/leaderboard.csv",
+        md="LEADERBOARD.md",
+        tex="paper/tables/leaderboard.tex",
+    log:
+        notebook="logs/report/leaderboard.ipynb",
+        messages="logs/report/leaderboard.log",
+    conda:
+        "../../environment.yml"
+    params:
+        run=f"{RUN} notebook leaderboard",
+    shell:
+        "{params.run} --param results={input.results} --param leaderboard_csv={output.csv}"
+        " --param leaderboard_md={output.md} --param leaderboard_tex={output.tex}"
+        " --executed {log.notebook} > {log.messages} 2>&1"
+
+
+# README.md is hand-written except for its marked leaderboard block, so it cannot be a rule output (Snakemake
+# would delete it before the job). The block is rewritten from LEADERBOARD.md; the flag records when.
+rule readme_leaderboard:
+    input:
+        "LEADERBOARD.md",
+    output:
+        touch(".cache/workflow/report/readme-leaderboard.done"),
+    log:
+        "logs/report/readme_leaderboard.log",
+    conda:
+        "../../environment.yml"
+    params:
+        run=f"{RUN} readme",
+    shell:
+        "{params.run} --leaderboard {input} --readme README.md > {log} 2>&1"
+
+
+rule paper_numbers:
+    input:
+        results=RESULTS_CSV,
+        code=[NOTEBOOKS / "paper_numbers.py", *LIBRARY],
+    output:
+        "paper/generated/numbers.tex",
+    log:
+        notebook="logs/report/paper_numbers.ipynb",
+        messages="logs/report/paper_numbers.log",
+    conda:
+        "../../environment.yml"
+    params:
+        run=f"{RUN} notebook paper_numbers",
+    shell:
+        "{params.run} --param results={input.results} --param numbers_tex={output}"
+        " --executed {log.notebook} > {log.messages} 2>&1"
+
+
+REPORT_OUTPUTS = [
+    "paper/figures",
+    *rules.three_phases.output,
+    *rules.comparison_tables.output,
+    *rules.efficiency_table.output,
+    *rules.leaderboard.output,
+    *rules.readme_leaderboard.output,
+    *rules.paper_numbers.output,
+]
+
+
+# Not in REPORT_OUTPUTS: the default target must run on a machine without TeX (CI, a fresh clone).
+# pdfTeX takes its dates from SOURCE_DATE_EPOCH (the newest row's date is printed from the CSV instead).
+rule paper:
+    input:
+        "paper/main.tex",
+        [p for p in REPORT_OUTPUTS if p.startswith("paper/")],
+    output:
+        "paper/main.pdf",
+    log:
+        "logs/report/paper.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "SOURCE_DATE_EPOCH=0 FORCE_SOURCE_DATE=1 latexmk -pdf -interaction=nonstopmode -halt-on-error"
+        " -outdir=$PWD/.cache/paper -cd paper/main.tex > {log} 2>&1 && cp .cache/paper/main.pdf {output}"

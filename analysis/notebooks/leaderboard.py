@@ -1,0 +1,52 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Leaderboard
+#
+# One ranking of pruning methods per model and data-regime family (`analysis/ranking.py`): score retained
+# at 50/70/90% sparsity, the largest sparsity within 1 point of dense, and the normalised area under the
+# retained-score curve, each averaged over the family's tasks. Methods come from the CSV: a newly added
+# method appears here after `snakemake`, with no change to this notebook. Outputs:
+# `results/v1/leaderboard.csv`, `LEADERBOARD.md` and `paper/tables/leaderboard.tex`; the README's
+# leaderboard block is rebuilt from `LEADERBOARD.md` (`analysis/readme.py`).
+
+# %% tags=["parameters"]
+from analysis.params import param
+
+RESULTS = param("results", "results/v1/results.csv")
+LEADERBOARD_CSV = param("leaderboard_csv", "results/v1/leaderboard.csv")
+LEADERBOARD_MD = param("leaderboard_md", "LEADERBOARD.md")
+LEADERBOARD_TEX = param("leaderboard_tex", "paper/tables/leaderboard.tex")
+
+# %%
+from analysis.ranking import leaderboard, leaderboard_tables
+from analysis.results import load_results
+from analysis.tables import latex_document, markdown_document, to_latex, to_markdown
+
+df = load_results(RESULTS)
+board = leaderboard(df)
+board
+
+# %%
+for path in (LEADERBOARD_CSV, LEADERBOARD_MD, LEADERBOARD_TEX):
+    path.parent.mkdir(parents=True, exist_ok=True)
+board.to_csv(LEADERBOARD_CSV, index=False, float_format="%.6g", lineterminator="\n")
+tables = leaderboard_tables(board)
+source = "analysis/notebooks/leaderboard.py"
+intro = ("Pruning methods ranked per model and data regime, from `results/v1/results.csv`. Retained = score / "
+         "dense score; AUC = mean retained score over the measured sparsity range (trapezoid rule). Definitions: "
+         "`analysis/ranking.py`; per-task values: `results/v1/tables/comparison.md`.")
+sections = [to_markdown(t, heading="##") for t in tables] or ["No pruned runs have been measured yet.\n"]
+LEADERBOARD_MD.write_text(markdown_document("PruneBench leaderboard", intro, sections, source))
+LEADERBOARD_TEX.write_text(latex_document([to_latex(t) for t in tables] or ["No pruned runs measured yet.\n"], source))

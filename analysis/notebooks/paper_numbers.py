@@ -1,0 +1,43 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Numbers quoted in the paper
+#
+# The paper's prose never types a number: it reads `\pb{key}`, and this notebook writes every key
+# (`paper/generated/numbers.tex`, `analysis/texnumbers.py`), from the same functions as the tables.
+
+# %% tags=["parameters"]
+from analysis.params import param
+
+RESULTS = param("results", "results/v1/results.csv")
+NUMBERS_TEX = param("numbers_tex", "paper/generated/numbers.tex")
+
+# %%
+from analysis.curves import build_curves, phase_table, reference_curves
+from analysis.grid import pending_cells
+from analysis.ranking import leaderboard
+from analysis.reference import load_design, load_reported
+from analysis.results import load_results
+from analysis.tables import latex_document
+from analysis.texnumbers import macros, to_tex
+
+df = load_results(RESULTS)
+curves = build_curves(df)
+values = macros(df, leaderboard(df, curves), phase_table(curves), phase_table(reference_curves(load_reported())),
+                pending_cells(df, load_design()))
+values
+
+# %%
+NUMBERS_TEX.parent.mkdir(parents=True, exist_ok=True)
+NUMBERS_TEX.write_text(latex_document([to_tex(values)], "analysis/notebooks/paper_numbers.py"))

@@ -1,0 +1,144 @@
+"""The leaderboard: one ranking of pruning methods per model and regime family.
+
+For every (model, regime family, method), each metric is computed per task from the method's curve and
+then averaged over the tasks where it is defined (``n_tasks`` says over how many):
+
+- ``retained_<p>``: score retained at sparsity p (50, 70, 90 %): seed mean of score / dense_score, where
+  dense_score is the dense run of the same seed. Only a measured sparsity counts: no interpolation.
+- ``max_safe_sparsity``: the safe-zone end of ``phases`` (largest sparsity within 1 point of dense, all
+  smaller ones too); 0 where no pruned point is safe, so that the average is over the same tasks.
+- ``auc``: area under retained(s) by the trapezoid rule over the method's measured sparsities (the dense
+  point is not included), divided by the covered range s_max - s_min: the mean retained score over the
+  range the method was run on (1.0 = lossless throughout). One measured point: its retained value.
+  ``auc_from`` / ``auc_to`` give the range, because means over different ranges are not comparable.
+
+Methods are ranked by ``auc`` (higher first), then by ``retained`` at the highest leaderboard sparsity,
+then by name, but *complete* methods first: those run on every task of the family over the family's whole
+sparsity range (``complete``). A method measured only at low sparsities would otherwise win on a mean over
+its easier range. Method names and kinds come from the CSV and the method registry: a new method appears
+after the next ``snakemake`` with no change here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .curves import Curve, build_curves
+from .labels import model_label, percent
+from .regimes import family_label
+from .results import DENSE, aggregate
+
+LEADERBOARD_SPARSITIES = (0.5, 0.7, 0.9)
+SPARSITY_DECIMALS = 6
+
+
+def retained_column(s: float) -> str:
+    return f"retained_{percent(s)}"
+
+
+def normalised_auc(sparsity: np.ndarray, retained: np.ndarray) -> float:
+    """Trapezoid area under retained(s) over the measured points, divided by the sparsity range they cover."""
+    if sparsity.size == 0:
+        return math.nan
+    if sparsity.size == 1:
+        return float(retained[0])
+    area = float(np.sum((retained[1:] + retained[:-1]) / 2 * np.diff(sparsity)))
+    return area / float(sparsity[-1] - sparsity[0])
+
+
+def method_kind(method: str) -> str:
+    """The registry's kind of a method; empty for a name the registry does not know (e.g. rows from elsewhere)."""
+    try:
+        from methods.registry import get
+
+        return str(get(method).kind)
+    except (KeyError, ValueError, ImportError, AttributeError):
+        return ""
+
+
+def per_task(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataFrame:
+    """The leaderboard metrics of every (model, task, regime, method) curve, before averaging over tasks."""
+    curves = build_curves(df) if curves is None else curves
+    retained = aggregate(df[df["method"] != DENSE], value="retained")
+    retained = retained.set_index(["model", "task", "regime", "method", "target_sparsity"])["mean"]
+    family = df.groupby(["model", "task", "regime"])["regime_family"].first().to_dict()
+    rows = []
+    for c in curves:
+        r = np.array([retained[(c.model, c.task, c.regime, c.method, s)] for s in c.sparsity])
+        safe = c.phases().safe_end
+        row = {"model": c.model, "regime_family": family[(c.model, c.task, c.regime)], "task": c.task,
+               "regime": c.regime, "method": c.method}
+        for s in LEADERBOARD_SPARSITIES:
+            hit = np.isclose(c.sparsity, s, atol=10**-SPARSITY_DECIMALS)
+            row[retained_column(s)] = float(r[hit][0]) if hit.any() else math.nan
+        row["max_safe_sparsity"] = 0.0 if math.isnan(safe) else safe
+        row["auc"] = normalised_auc(c.sparsity, r)
+        row["auc_from"], row["auc_to"] = float(c.sparsity[0]), float(c.sparsity[-1])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+LEADERBOARD_COLUMNS = ["model", "model_label", "regime_family", "regime_label", "rank", "method", "kind", "n_tasks",
+                       "tasks", *[retained_column(s) for s in LEADERBOARD_SPARSITIES], "max_safe_sparsity", "auc",
+                       "auc_from", "auc_to", "complete"]
+
+
+def leaderboard(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataFrame:
+    """One row per (model, regime family, method), ranked within each (model, regime family)."""
+    tasks = per_task(df, curves)
+    if tasks.empty:
+        return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
+    metrics = [retained_column(s) for s in LEADERBOARD_SPARSITIES] + ["max_safe_sparsity", "auc"]
+    family_tasks = tasks.groupby(["model", "regime_family"])["task"].nunique().to_dict()
+    family_from = tasks.groupby(["model", "regime_family"])["auc_from"].min().to_dict()
+    family_to = tasks.groupby(["model", "regime_family"])["auc_to"].max().to_dict()
+    rows = []
+    for (model, fam, method), g in tasks.groupby(["model", "regime_family", "method"], sort=True):
+        row = {"model": model, "model_label": model_label(model), "regime_family": fam,
+               "regime_label": family_label(fam), "method": method, "kind": method_kind(method),
+               "n_tasks": len(g), "tasks": " ".join(sorted(g["task"]))}
+        for m in metrics:
+            values = g[m].dropna()
+            row[m] = float(values.mean()) if len(values) else math.nan
+        row["auc_from"], row["auc_to"] = float(g["auc_from"].min()), float(g["auc_to"].max())
+        key = (model, fam)
+        row["complete"] = bool(g["task"].nunique() == family_tasks[key] and (g["auc_from"] == family_from[key]).all()
+                               and (g["auc_to"] == family_to[key]).all())
+        rows.append(row)
+    board = pd.DataFrame(rows)
+    last = retained_column(LEADERBOARD_SPARSITIES[-1])
+    board = board.sort_values(["model", "regime_family", "complete", "auc", last, "method"],
+                              ascending=[True, True, False, False, False, True], na_position="last")
+    board["rank"] = board.groupby(["model", "regime_family"]).cumcount() + 1
+    return board[LEADERBOARD_COLUMNS].reset_index(drop=True)
+
+
+def leaderboard_tables(board: pd.DataFrame) -> list:
+    """One ``tables.Table`` per (model, regime family)."""
+    from .labels import model_slug
+    from .tables import MISSING, Table, number
+
+    def share(value: float) -> str:
+        return MISSING if math.isnan(value) else f"{100 * value:.1f}%"
+
+    tables = []
+    headers = ["Rank", "Method", "Kind", "Tasks", *[f"Retained @{percent(s)}%" for s in LEADERBOARD_SPARSITIES],
+               "Max safe sparsity", "AUC", "AUC range", "Coverage"]
+    for (model, fam), g in board.groupby(["model", "regime_family"], sort=True):
+        rows = []
+        for r in g.itertuples(index=False):
+            rows.append([str(r.rank), r.method, r.kind or MISSING, f"{r.n_tasks} ({r.tasks})",
+                         *[share(getattr(r, retained_column(s))) for s in LEADERBOARD_SPARSITIES],
+                         f"{percent(r.max_safe_sparsity)}%", number(r.auc, 3),
+                         f"{percent(r.auc_from)}–{percent(r.auc_to)}%", "complete" if r.complete else "partial"])
+        caption = (f"Leaderboard of {model_label(model)}, {family_label(fam)}. Methods ranked by normalised AUC of "
+                   f"the retained score (complete coverage first); metrics averaged over the tasks listed.")
+        notes = ["Retained = score / dense score of the same seed, seed mean. Max safe sparsity: largest sparsity "
+                 "within 1 point of dense (0% if none). AUC: trapezoid over measured sparsities / covered range. "
+                 "Partial: not run on every task or over the whole sparsity range of this family. "
+                 f"{MISSING} = not measured."]
+        tables.append(Table(headers, rows, caption, f"tab:leaderboard-{model_slug(model)}-{fam}", notes))
+    return tables

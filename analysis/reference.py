@@ -1,0 +1,44 @@
+"""Seed 003's cited numbers and grid (``analysis/reference/``), kept apart from our measurements.
+
+Both files are read and checked here. The numbers appear in tables only in a column labelled
+``REFERENCE_LABEL``; the grid tells ``grid`` which of our runs would reproduce seed 003. Seed 003 trained
+on full GLUE data, so its numbers belong to our ``full`` regime only (never to the QQP subset).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+REFERENCE_LABEL = "seed 003 (reported)"
+REFERENCE_REGIME = "full"
+
+
+def load_reported(path: str | Path = REFERENCE_DIR / "seed003.csv") -> pd.DataFrame:
+    """Seed 003's transcribed accuracies: model, task, strategy, method, sparsity, accuracy, source."""
+    df = pd.read_csv(path)
+    expected = ["model", "task", "strategy", "method", "sparsity", "accuracy", "source"]
+    if list(df.columns) != expected:
+        raise ValueError(f"{path}: columns {list(df.columns)}, expected {expected}")
+    if df.duplicated(["model", "task", "method", "sparsity"]).any():
+        raise ValueError(f"{path}: a (model, task, method, sparsity) appears twice")
+    df["sparsity"] = df["sparsity"].round(6)
+    return df
+
+
+def load_design(path: str | Path = REFERENCE_DIR / "seed003_design.csv") -> pd.DataFrame:
+    """Seed 003's grid, one row per (model, task, method, sparsity)."""
+    df = pd.read_csv(path, dtype=str)
+    rows = [
+        {"model": r.model, "task": r.task, "method": r.method, "target_sparsity": round(float(s), 6), "source": r.source}
+        for r in df.itertuples(index=False)
+        for s in r.sparsities.split()
+    ]
+    return pd.DataFrame(rows, columns=["model", "task", "method", "target_sparsity", "source"])
+
+
+def reported_curve(reported: pd.DataFrame, model: str, task: str) -> pd.DataFrame:
+    """Reported rows of one (model, task); empty when seed 003 did not run it."""
+    return reported[(reported["model"] == model) & (reported["task"] == task)]
