@@ -67,13 +67,17 @@ def main() -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/v1/runs/... and logs/")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads per run")
-    parser.add_argument("--only", default=None, help="comma-separated methods to run (dense always runs)")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated methods to run, longest first: they start in this order (dense always runs)")
     args = parser.parse_args()
     config = check_config(load_yaml(args.config))
     if args.only:
         keep = set(args.only.split(",")) | {"dense"}
         config["methods"] = {k: v for k, v in config["methods"].items() if k in keep}
     dense, pruned = commands(config, args.root, args.device, args.threads)
+    if args.only:
+        order = args.only.split(",")
+        pruned.sort(key=lambda cmd: order.index(cmd[cmd.index("--method") + 1]))
     logs = args.root / "logs" / config["tag"]
     results = run_all(dense, args.workers, logs)
     results += run_all(pruned, args.workers, logs)
