@@ -103,7 +103,7 @@ def sparsity_figure(curves: list[Curve], dense: float, dense_n: int, title: str,
         ax.set_title(title, fontsize=10)
         ax.set_xticks(np.concatenate([[0.0], grid]))
         ax.set_xticklabels(["0"] + [f"{100 * s:g}" for s in grid])
-        ax.set_xlabel("target sparsity (%)")
+        ax.set_xlabel("sparsity of the encoder linear weights, measured (%)")
         top = ax.secondary_xaxis("top", functions=(_to_ratio, _to_sparsity))
         top.set_xticks([_to_ratio(s) for s in np.concatenate([[0.0], grid])])
         top.set_xticklabels([compression(s) for s in np.concatenate([[0.0], grid])], fontsize=7)

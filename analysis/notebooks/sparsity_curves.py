@@ -53,7 +53,7 @@ for model, task, regime in curve_keys(df):
     fig = sparsity_figure(mine, float(base["mean"]), int(base["n"]), title, f"score ({d['metric']}, ×100)", styles)
     stem = f"curves_{model_slug(model)}_{task}_{regime}"
     save_figure(fig, FIGURES / stem)
-    caption = latex_escape(f"{title}: score against target sparsity, seed mean with bootstrap 95% interval; dashed: "
+    caption = latex_escape(f"{title}: score against measured weight sparsity, seed mean with bootstrap 95% interval; dashed: "
                            "dense; dotted: chance level; strips: each method's phases (safe zone, degrading, "
                            "over-pruned; triangle: knee).")
     floats.append("\n".join([r"\begin{figure}[htbp]", r"\centering",
