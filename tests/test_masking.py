@@ -41,3 +41,21 @@ def test_impossible_sparsity_and_unknown_scope_are_refused():
         masks_from_scores({"w": torch.ones(2)}, 1.0)
     with pytest.raises(ValueError, match="unknown scope 'row'; valid scopes: global, layer"):
         masks_from_scores({"w": torch.ones(2)}, 0.5, scope="row")
+
+
+def test_pruned_weights_stay_zero_through_save_and_reload(tiny_bert_dir, tmp_path):
+    from benchmarks.models import load_model, resolve
+    from benchmarks.tasks import get_task
+    from methods._structure import prunable_weights
+
+    task = get_task("sst2")
+    model = load_model(resolve(str(tiny_bert_dir)), task)
+    weights = prunable_weights(model)
+    masks = masks_from_scores({n: w.detach().abs() for n, w in weights.items()}, 0.6)
+    with torch.no_grad():
+        for name, w in weights.items():
+            w.mul_(masks[name])
+    model.save_pretrained(tmp_path, safe_serialization=True)
+    again = prunable_weights(load_model(resolve(str(tiny_bert_dir)), task, location=str(tmp_path)))
+    assert measured_sparsity(again) == pytest.approx(measured_sparsity(weights))
+    assert all(torch.equal(again[n] == 0, ~masks[n]) for n in masks)
