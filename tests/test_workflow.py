@@ -140,3 +140,13 @@ def test_a_killed_workflow_resumes_with_the_same_rows(tmp_path, tiny_bert_dir, r
     assert len(ours) == 5 and len({r["run_id"] for r in ours}) == 5
     key = lambda r: (r["run_id"], r["score"], r["dense_score"], r["achieved_sparsity"])  # noqa: E731
     assert sorted(map(key, ours)) == sorted(map(key, theirs))
+
+
+def test_a_committed_results_csv_does_not_hide_missing_rows(tmp_path, tiny_bert_dir):
+    """A fresh clone holds the published results.csv; the default target must still build its grid's rows."""
+    (tmp_path / "results/v1").mkdir(parents=True)
+    (tmp_path / "results/v1/results.csv").write_bytes((ROOT / "results/v1/results.csv").read_bytes())
+    done = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(tiny_config(tmp_path / "c.yaml", tiny_bert_dir)))
+    assert done.returncode == 0, done.stderr
+    counts = job_counts(done.stdout)
+    assert counts["dense_run"] == 1 and counts["prune_run"] == 4 and counts["merge_results"] == 1
