@@ -89,6 +89,17 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
     import torch
     from transformers import AutoModelForSequenceClassification
 
+    folder = Path(location or spec.location)
+    shrunk = _shrunk_structure(folder)
+    if shrunk is not None:
+        # heads/neurons/layers were removed: from_pretrained would re-initialise the mismatched weights silently
+        from methods._shrink import load_shrunk
+
+        model = load_shrunk(folder)
+        if model.config.num_labels != task.num_labels:
+            raise UsageError(f"model folder {folder} is a pruned model with {model.config.num_labels} labels; "
+                             f"task {task.name} needs {task.num_labels}")
+        return model.float()
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
             location or spec.location,
@@ -102,6 +113,19 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
     except OSError as exc:
         raise UsageError(f"model {spec.name!r}: weights not available ({_first_line(exc)})") from None
     return model
+
+
+def _shrunk_structure(folder: Path) -> dict | None:
+    """The per-layer structure a structured method recorded in config.json, if this folder holds one."""
+    import json
+
+    config = folder / "config.json"
+    if not config.is_file():
+        return None
+    try:
+        return json.loads(config.read_text()).get("prunebench_structure") or None
+    except (OSError, ValueError):
+        return None
 
 
 def uses_token_types(spec: ModelSpec) -> bool:

@@ -145,3 +145,22 @@ def test_a_shrunk_model_still_trains(model):
     model.train()
     loss_fn(model, data[0]).backward()
     assert all(w.requires_grad and w.grad is not None for w in prunable_weights(model).values())
+
+
+def test_the_loader_rebuilds_a_shrunk_folder_instead_of_reinitialising_it(tiny_bert_dir, tmp_path):
+    import torch
+
+    from benchmarks.errors import UsageError
+    from benchmarks.models import load_model, resolve
+    from benchmarks.tasks import get_task
+    from methods import _shrink
+
+    model = load_model(resolve(str(tiny_bert_dir)), get_task("sst2")).eval()
+    _shrink.prune_heads(model, {0: [1, 2]})
+    _shrink.save_shrunk(model, tmp_path)
+    again = load_model(resolve(f"local:{tmp_path}"), get_task("sst2"))
+    ids = torch.randint(1000, 2000, (2, 9))
+    with torch.no_grad():
+        assert torch.allclose(model(input_ids=ids).logits, again(input_ids=ids).logits, atol=1e-6)
+    with pytest.raises(UsageError, match="pruned model with 2 labels; task stsb needs 1"):
+        load_model(resolve(f"local:{tmp_path}"), get_task("stsb"))
