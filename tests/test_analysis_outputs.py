@@ -165,8 +165,9 @@ def test_the_workflow_rebuilds_a_deleted_output_from_the_csv(tmp_path):
     write_fixture(tmp_path / "results/v1/results.csv")
 
     def snakemake(*args: str) -> subprocess.CompletedProcess:
+        targets = [r for r in REPORT_RULES if r != "all"]  # the default target also asks for the grid's rows
         cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-               "--cores", "2", "--allowed-rules", *REPORT_RULES, *args]
+               *targets, *args, "--cores", "2", "--allowed-rules", *REPORT_RULES]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
     done = snakemake()
