@@ -17,13 +17,9 @@ EXIT_USAGE = 2
 
 
 def _kv(pairs: list[str] | None, what: str) -> dict[str, str]:
-    out = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"{what}: expected key=value, got {pair!r}")
-        out[key.strip()] = value.strip()
-    return out
+    from .config import split_pair
+
+    return dict(split_pair(pair, what) for pair in pairs or [])
 
 
 def _check_device(name: str) -> str:

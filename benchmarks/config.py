@@ -69,7 +69,7 @@ NOT_HASHED = frozenset({"step_mode", "pad_to_multiple", "bench_repeats", "progre
 
 def parse_overrides(base: Any, pairs: list[str] | dict[str, Any], what: str = "--set"):
     """Apply ``key=value`` overrides to a frozen dataclass, refusing unknown keys and ill-typed values."""
-    items = pairs.items() if isinstance(pairs, dict) else [_split_pair(p, what) for p in pairs]
+    items = pairs.items() if isinstance(pairs, dict) else [split_pair(p, what) for p in pairs]
     fields = {f.name: f for f in dataclasses.fields(base)}
     hints = _hints(type(base))
     changes = {}
@@ -80,9 +80,9 @@ def parse_overrides(base: Any, pairs: list[str] | dict[str, Any], what: str = "-
     return dataclasses.replace(base, **changes)
 
 
-def _split_pair(pair: str, what: str) -> tuple[str, str]:
+def split_pair(pair: str, what: str) -> tuple[str, str]:
     key, sep, value = pair.partition("=")
-    if not sep or not key:
+    if not sep or not key.strip():
         raise UsageError(f"{what}: expected key=value, got {pair!r}")
     return key.strip(), value.strip()
 

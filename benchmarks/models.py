@@ -142,7 +142,3 @@ def uses_token_types(spec: ModelSpec) -> bool:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-def offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE") == "1"

@@ -41,14 +41,6 @@ class Encoded:
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
 
-    def subset(self, index: np.ndarray) -> "Encoded":
-        index = np.asarray(index)
-        lengths = self.lengths[index]
-        offsets = np.zeros(len(index) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        ids = np.concatenate([self.ids[self.offsets[i] : self.offsets[i + 1]] for i in index]) if len(index) else self.ids[:0]
-        return Encoded(ids, offsets, self.first_len[index], self.labels[index])
-
     def padded(self, max_len: int) -> tuple[np.ndarray, np.ndarray]:
         """Dense [n, max_len] ids (0-padded) and token types: the GPU-resident form."""
         n = len(self)
