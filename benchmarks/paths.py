@@ -23,10 +23,15 @@ def model_slug(model: str) -> str:
     return model.replace("/", "--")
 
 
-def run_file(tag: str, model: str, task: str, method: str, sparsity: float | str, seed: int | str) -> str:
-    """Where the workflow keeps a row: one folder per config tag, so grids with different recipes never collide."""
+def run_file(tag: str, model: str, task: str, method: str, sparsity: float | str, seed: int | str,
+             recipe: str | None = None) -> str:
+    """Where the workflow keeps a row: one folder per config tag, so grids with different recipes never collide.
+
+    Rows of a recipe sweep (``recipe`` = the combination's label) go under ``sweeps/`` instead of ``runs/``.
+    """
     s = sparsity if isinstance(sparsity, str) else format_sparsity(sparsity)
-    return f"{RESULTS_DIR}/runs/{tag}/{model_slug(model)}/{task}/{method}/s{s}-seed{seed}.csv"
+    where = f"sweeps/{tag}/{recipe}" if recipe else f"runs/{tag}"
+    return f"{RESULTS_DIR}/{where}/{model_slug(model)}/{task}/{method}/s{s}-seed{seed}.csv"
 
 
 def run_path(model: str, task: str, method: str, sparsity: float, seed: int, run_id: str) -> Path:

@@ -86,12 +86,26 @@ def check_config(config: Any) -> dict:
             raise UsageError(f"methods.{name}.params: {exc}") from None
         if not cls.trains and any(s != 0 for s in spec["sparsities"]):
             raise UsageError(f"methods.{name}.sparsities: {name} does not prune, use [0.0]")
+        for key in ("tasks", "seeds"):
+            outside = [x for x in spec.get(key, []) if x not in config[key]]
+            if outside:
+                raise UsageError(f"methods.{name}.{key}: {outside[0]!r} is not one of the config's {key} "
+                                 f"({', '.join(map(str, config[key]))})")
+    for key, values in (config.get("sweep") or {}).items():
+        for value in values:
+            try:
+                parse_overrides(base, {key: value}, what="sweep").check()
+            except UsageError as exc:
+                raise UsageError(f"sweep.{key}: {exc}") from None
     if config.get("data_source", "auto") not in SOURCES:
         raise UsageError(f"data_source: must be one of {', '.join(SOURCES)}")
     return config
 
 
 def validate_file(path: Path) -> str:
+    from .grid import recipes, runs
+
     config = check_config(load_yaml(path))
-    runs = sum(len(m["sparsities"]) for m in config["methods"].values()) * len(config["models"]) * len(config["tasks"]) * len(config["seeds"])
-    return f"{len(config['models'])} model(s), {len(config['tasks'])} task(s), {len(config['methods'])} method(s), {runs} runs"
+    sweep = f" ({len(recipes(config))} recipes)" if config.get("sweep") else ""
+    return (f"{len(config['models'])} model(s), {len(config['tasks'])} task(s), {len(config['methods'])} method(s), "
+            f"{len(runs(config))} runs{sweep}")

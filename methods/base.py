@@ -70,6 +70,17 @@ class PruneContext:
         self.masks = {n: m.to(device=params[n].device, dtype=params[n].dtype) for n, m in masks.items()}
         self.apply_masks(model)
 
+    def update_masks(self, model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
+        """Like `set_masks`, but writes into the mask tensors already held, so a training step captured as a
+        CUDA graph (which holds those tensors) applies the new masks on its next replay."""
+        if set(masks) != set(self.masks):
+            self.set_masks(model, masks)
+            return
+        with torch.no_grad():
+            for name, mask in masks.items():
+                self.masks[name].copy_(mask)
+        self.apply_masks(model)
+
     def apply_masks(self, model: nn.Module) -> None:
         _masking.apply_masks(model, self.masks)
 
@@ -84,6 +95,9 @@ class Method:
     starts_from: ClassVar[str] = "finetuned"
     trains: ClassVar[bool] = True  # False: evaluated as it comes (the dense baseline)
     sparsity_tolerance: ClassVar[float] = 0.005  # |achieved - target| a test allows
+    # True when `on_step` changes no tensor the step reads except in place (e.g. through ctx.update_masks):
+    # the step stays a static tensor program and on_step runs between CUDA-graph replays
+    on_step_in_place: ClassVar[bool] = False
 
     def __init__(self, params: Any = None):
         self.params = params if params is not None else self.Params()
@@ -114,7 +128,7 @@ class Method:
         """True when every training step is the same tensor program (no per-step Python in the hooks),
         so the loop may capture it once as a CUDA graph and replay it."""
         cls = type(self)
-        return cls.on_step is Method.on_step and cls.extra_loss is Method.extra_loss
+        return (cls.on_step is Method.on_step or cls.on_step_in_place) and cls.extra_loss is Method.extra_loss
 
     def params_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self.params)

@@ -58,6 +58,7 @@ class Params:
 class _GradualMagnitude(Method):
     kind = "unstructured"
     Params = Params
+    on_step_in_place = True  # mask updates copy into the held masks: the step can be a CUDA graph
     scope: ClassVar[str]
 
     def before_training(self, model: nn.Module, ctx: PruneContext) -> None:
@@ -90,7 +91,7 @@ class _GradualMagnitude(Method):
             if name in ctx.masks:
                 score = score.masked_fill(ctx.masks[name] == 0, float("-inf"))
             scores[name] = score
-        ctx.set_masks(model, masks_from_scores(scores, sparsity, scope=self.scope))
+        ctx.update_masks(model, masks_from_scores(scores, sparsity, scope=self.scope))
         self.updates += 1
 
 

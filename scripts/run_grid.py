@@ -1,16 +1,20 @@
 """Run a workflow config's grid without Snakemake: dense rows first, then every pruned row, several at a time.
 
-For machines where Snakemake is not installed (the GPU machine). Rows land at the same paths the
-workflow uses (results/v1/runs/<tag>/...), so `snakemake` later treats them as done and merges them.
-A GPU running a 22M-parameter model is mostly idle, so ``--workers`` runs go side by side on it.
+For machines where Snakemake is not installed (the GPU machine), and for recipe sweeps (configs with a
+``sweep`` key, which Snakemake refuses). Rows land at the same paths the workflow uses
+(results/v1/runs/<tag>/..., sweeps under results/v1/sweeps/<tag>/<recipe>/...), so `snakemake` later treats
+them as done and merges them; rows already present are skipped. Each (model, task) is tokenised once
+first. A GPU running a 22M-parameter model is mostly idle, so ``--workers`` runs go side by side on it,
+longest first.
 
     python scripts/run_grid.py config/gpu-methods-sst2.yaml --workers 8 --root "$OUT"
+    python scripts/run_grid.py config/sweep-dense.yaml --workers 8 --root /tmp/grid
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import subprocess
 import sys
 import time
@@ -20,39 +24,50 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.paths import format_sparsity, model_slug, run_file  # noqa: E402
+from benchmarks.grid import GridRun, runs  # noqa: E402
 from benchmarks.workflow_config import check_config, load_yaml  # noqa: E402
 
+# eager steps (per-step Python in the method) are several times slower than CUDA-graph replays
+EAGER_METHODS = {"movement", "soft-movement", "distillation", "head-pruning", "lottery-ticket"}
 
-def commands(config: dict, root: Path, device: str, threads: int) -> tuple[list[list[str]], list[list[str]]]:
-    """(dense commands, pruned commands), each with its output path last-but-one."""
-    dense, pruned = [], []
-    for model in config["models"]:
-        for task in config["tasks"]:
-            train = {**config["train"], **config.get("task_train", {}).get(task, {})}
-            sets = [x for k, v in sorted(train.items()) for x in ("--set", f"{k}={v}")]
-            for seed in config["seeds"]:
-                for method, spec in config["methods"].items():
-                    params = [x for k, v in sorted(spec.get("params", {}).items()) for x in ("--param", f"{k}={v}")]
-                    for s in spec["sparsities"]:
-                        out = root / run_file(config["tag"], model_slug(model), task, method, format_sparsity(s), seed)
-                        cmd = [sys.executable, "-m", "benchmarks.cli", "run", "--model", model, "--task", task,
-                               "--method", method, "--sparsity", format_sparsity(s), "--seed", str(seed),
-                               "--data-source", config.get("data_source", "auto"), "--device", device,
-                               "--threads", str(threads), *sets, *params, "--set", "progress=false", "--out", str(out)]
-                        (dense if method == "dense" else pruned).append(cmd)
-    return dense, pruned
+
+def prepare_commands(grid: list[GridRun], config: dict, root: Path) -> list[list[str]]:
+    """One `prunebench prepare` per (model, task): runs side by side would otherwise all tokenise the same data."""
+    seen, cmds = set(), []
+    for run in grid:
+        if (run.model, run.task) in seen:
+            continue
+        seen.add((run.model, run.task))
+        out = root / "prepared" / config["tag"] / f"{run.task}-{run.model.replace('/', '--').replace(':', '-')}.json"
+        max_len = [x for k, v in run.train.items() if k in ("max_len", "max_train_samples", "max_eval_samples")
+                   for x in ("--set", f"{k}={v}")]
+        cmds.append([sys.executable, "-m", "benchmarks.cli", "prepare", "--model", run.model, "--task", run.task,
+                     "--data-source", config.get("data_source", "auto"), *max_len, "--out", str(out)])
+    return cmds
+
+
+def run_command(run: GridRun, config: dict, root: Path, device: str, threads: int) -> list[str]:
+    return [sys.executable, "-m", "benchmarks.cli", "run", *run.argv(), "--data-source", config.get("data_source", "auto"),
+            "--device", device, "--threads", str(threads), "--set", "progress=false", "--out", str(root / run.path)]
+
+
+def cost(run: GridRun, examples: dict[str, int]) -> float:
+    """A rough duration, to start the longest runs first (the grid finishes when its slowest run does)."""
+    epochs = float(run.train.get("epochs" if run.method == "dense" else "recovery_epochs", 3))
+    return examples.get(run.task, 1) * max(epochs, 1.0) * (3.0 if run.method in EAGER_METHODS else 1.0)
 
 
 def run_all(cmds: list[list[str]], workers: int, logs: Path) -> list[tuple[str, int, float]]:
     def one(cmd):
         out = Path(cmd[-1])
-        log = logs / out.relative_to(out.parents[4]).with_suffix(".log")
+        log = logs / (out.stem + "-" + "-".join(out.parts[-4:-1]) + ".log")
         log.parent.mkdir(parents=True, exist_ok=True)
         start = time.time()
         with open(log, "w") as f:
             code = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT).returncode
         line = f"{'ok ' if code == 0 else 'FAIL'} {time.time() - start:6.0f}s {out}"
+        if code != 0:
+            line += f"  (log: {log})"
         print(line, flush=True)
         return str(out), code, time.time() - start
 
@@ -64,25 +79,33 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path)
     parser.add_argument("--workers", type=int, default=4, help="runs side by side")
-    parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/v1/runs/... and logs/")
+    parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/v1/... and logs/")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads per run")
-    parser.add_argument("--only", default=None,
-                        help="comma-separated methods to run, longest first: they start in this order (dense always runs)")
+    parser.add_argument("--only", default=None, help="comma-separated methods to run (dense always runs)")
+    parser.add_argument("--seeds", default=None, help="comma-separated seeds to run now (default: the config's)")
     args = parser.parse_args()
     config = check_config(load_yaml(args.config))
+    grid = runs(config)
     if args.only:
         keep = set(args.only.split(",")) | {"dense"}
-        config["methods"] = {k: v for k, v in config["methods"].items() if k in keep}
-    dense, pruned = commands(config, args.root, args.device, args.threads)
-    if args.only:
-        order = args.only.split(",")
-        pruned.sort(key=lambda cmd: order.index(cmd[cmd.index("--method") + 1]))
+        grid = [r for r in grid if r.method in keep]
+    if args.seeds:
+        grid = [r for r in grid if str(r.seed) in args.seeds.split(",")]
+    todo = [r for r in grid if not (args.root / r.path).exists()]
+    print(f"{len(grid)} rows in the grid, {len(grid) - len(todo)} present, {len(todo)} to run", flush=True)
     logs = args.root / "logs" / config["tag"]
-    results = run_all(dense, args.workers, logs)
-    results += run_all(pruned, args.workers, logs)
+    results = run_all(prepare_commands(todo, config, args.root), args.workers, logs)
+    examples = {}
+    for out, code, _ in results:
+        if code == 0:
+            info = json.loads(Path(out).read_text())
+            examples[info["task"]] = info["train_examples"]
+    for phase in ([r for r in todo if r.method == "dense"], [r for r in todo if r.method != "dense"]):
+        phase.sort(key=lambda r: -cost(r, examples))
+        results += run_all([run_command(r, config, args.root, args.device, args.threads) for r in phase], args.workers, logs)
     failed = [r for r in results if r[1] != 0]
-    print(f"{len(results) - len(failed)} runs ok, {len(failed)} failed")
+    print(f"{len(results) - len(failed)} commands ok, {len(failed)} failed")
     return 1 if failed else 0
 
 

@@ -95,3 +95,21 @@ def test_a_run_reaches_the_target(tiny_bert_dir, run_cli):
     code, out = run_cli(tiny_bert_dir, method="gradual-magnitude-global", sparsity=0.7)
     (row,) = read_rows(out)
     assert code == 0 and float(row["achieved_sparsity"]) == pytest.approx(0.7, abs=0.005)
+
+
+@pytest.mark.parametrize("name", ["gradual-magnitude-global", "gradual-magnitude-layerwise"])
+def test_mask_updates_write_into_the_held_tensors_so_a_captured_cuda_graph_sees_them(tiny_bert_dir, name):
+    """A CUDA graph of the training step holds the mask tensors of its capture; the schedule's later masks
+    must arrive through those same tensors, or the replayed step would keep applying the first mask."""
+    model = load_model(resolve(str(tiny_bert_dir)), get_task("sst2"))
+    ctx = PruneContext(TARGET, get_task("sst2"), torch.device("cpu"), 0, loss_fn=None, train_batches=None,
+                       steps_per_epoch=10, total_steps=20)
+    method = get(name)()
+    assert method.static_step
+    method.before_training(model, ctx)
+    held = {n: m for n, m in ctx.masks.items()}
+    first_zeros = sum(int((m == 0).sum()) for m in held.values())
+    for step in range(1, 21):
+        method.on_step(model, step, ctx)
+    assert all(ctx.masks[n] is held[n] for n in held)
+    assert sum(int((m == 0).sum()) for m in held.values()) > first_zeros

@@ -5,7 +5,9 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from benchmarks.errors import UsageError
-from benchmarks.paths import format_sparsity, model_slug, run_file
+from benchmarks.grid import runs as grid_runs
+from benchmarks.grid import task_recipe
+from benchmarks.paths import model_slug, run_file
 from benchmarks.workflow_config import check_config, load_yaml
 
 DEFAULT_CONFIG = Path(workflow.basedir) / "config" / "smoke.yaml"
@@ -21,6 +23,13 @@ except UsageError as exc:
     print(f"prunebench: config error: {exc}", file=sys.stderr)
     sys.exit(2)
 validate(config, "../../config/schema.yaml")  # same schema; also fills its defaults
+if config.get("sweep"):
+    print(
+        "prunebench: config error: sweep configs choose recipes and run with scripts/run_grid.py;"
+        " put the chosen recipe into a grid config's train/task_train",
+        file=sys.stderr,
+    )
+    sys.exit(2)
 
 TAG = config["tag"]
 MODELS = {model_slug(m): m for m in config["models"]}  # path-safe name -> model name
@@ -38,7 +47,7 @@ wildcard_constraints:
 
 def train_overrides(task):
     """The `--set` flags of a task's recipe: the config's `train`, then its `task_train` entry."""
-    fields = {**config["train"], **config.get("task_train", {}).get(task, {})}
+    fields = task_recipe(config, task)
     return " ".join(f"--set {k}={v}" for k, v in sorted(fields.items()))
 
 
@@ -51,14 +60,7 @@ def method_params(method):
 
 def grid():
     """Every (model, task, method, sparsity, seed) row file of the config."""
-    return [
-        run_file(TAG, slug, task, method, format_sparsity(s), seed)
-        for slug in MODELS
-        for task in config["tasks"]
-        for method, spec in config["methods"].items()
-        for s in spec["sparsities"]
-        for seed in config["seeds"]
-    ]
+    return [run.path for run in grid_runs(config)]
 
 
 def dense_row(wildcards):

@@ -1,0 +1,84 @@
+"""A workflow config as the list of runs it asks for: written once for Snakemake and `scripts/run_grid.py`.
+
+A config is a product (models x tasks x methods x sparsities x seeds). Two refinements keep one campaign in
+one config instead of many overlapping ones:
+
+- a method may name its own ``tasks`` and ``seeds`` (subsets of the config's), so a costly grid can run on
+  two tasks while dense baselines cover all of them, and later seeds can be added method by method;
+- ``sweep`` maps training fields to lists of values. A sweep config is run once per combination (a
+  *recipe*), and its rows go to ``results/v1/sweeps/<tag>/<recipe>/``, never to ``results/v1/runs/``: sweep
+  rows choose a recipe, they are not results of it, and the chosen recipe's own rows would otherwise
+  appear twice in ``results.csv``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from .paths import format_sparsity, model_slug, run_file
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One row the config asks for, with everything its `prunebench run` command needs."""
+
+    tag: str
+    model: str
+    task: str
+    method: str
+    sparsity: float
+    seed: int
+    train: dict = field(default_factory=dict)  # --set overrides: the config's train, then the task's, then the recipe's
+    params: dict = field(default_factory=dict)  # --param overrides of the method
+    recipe: str | None = None  # the sweep recipe's label, None outside sweeps
+
+    @property
+    def path(self) -> str:
+        return run_file(self.tag, model_slug(self.model), self.task, self.method, format_sparsity(self.sparsity),
+                        self.seed, recipe=self.recipe)
+
+    def argv(self) -> list[str]:
+        """The `prunebench run` arguments of this row (without --out, --device and --threads)."""
+        sets = [x for k, v in sorted(self.train.items()) for x in ("--set", f"{k}={v}")]
+        params = [x for k, v in sorted(self.params.items()) for x in ("--param", f"{k}={v}")]
+        return ["--model", self.model, "--task", self.task, "--method", self.method,
+                "--sparsity", format_sparsity(self.sparsity), "--seed", str(self.seed), *sets, *params]
+
+
+def recipe_label(values: dict) -> str:
+    """``{"lr": 3e-05, "epochs": 10}`` -> ``"epochs10-lr3e-05"``: a path component, sorted by field name."""
+    return "-".join(f"{key}{values[key]}" for key in sorted(values))
+
+
+def recipes(config: dict) -> list[tuple[str | None, dict]]:
+    """(label, training overrides) of every sweep combination; ``[(None, {})]`` for a config without sweep."""
+    sweep = config.get("sweep") or {}
+    if not sweep:
+        return [(None, {})]
+    keys = sorted(sweep)
+    combos = [dict(zip(keys, values)) for values in itertools.product(*(sweep[k] for k in keys))]
+    return [(recipe_label(c), c) for c in combos]
+
+
+def task_recipe(config: dict, task: str) -> dict:
+    """The training overrides of a task: the config's `train`, then its `task_train` entry."""
+    return {**config.get("train", {}), **config.get("task_train", {}).get(task, {})}
+
+
+def runs(config: dict) -> list[GridRun]:
+    """Every row of a (checked) config, dense rows first, in a stable order."""
+    out = []
+    for label, overrides in recipes(config):
+        for model in config["models"]:
+            for task in config["tasks"]:
+                train = {**task_recipe(config, task), **overrides}
+                for method, spec in config["methods"].items():
+                    if task not in spec.get("tasks", config["tasks"]):
+                        continue
+                    for s in spec["sparsities"]:
+                        for seed in spec.get("seeds", config["seeds"]):
+                            out.append(GridRun(config["tag"], model, task, method, float(s), int(seed), train,
+                                               dict(spec.get("params", {})), label))
+    out.sort(key=lambda r: r.method != "dense")  # stable: dense rows first, the config's order otherwise
+    return out
