@@ -5,6 +5,7 @@ one config instead of many overlapping ones:
 
 - a method may name its own ``tasks`` and ``seeds`` (subsets of the config's), so a costly grid can run on
   two tasks while dense baselines cover all of them, and later seeds can be added method by method;
+- a method may override training fields (``train``), e.g. a longer phase for gradual pruning;
 - ``sweep`` maps training fields to lists of values. A sweep config is run once per combination (a
   *recipe*), and its rows go to ``results/v1/sweeps/<tag>/<recipe>/``, never to ``results/v1/runs/``: sweep
   rows choose a recipe, they are not results of it, and the chosen recipe's own rows would otherwise
@@ -29,7 +30,7 @@ class GridRun:
     method: str
     sparsity: float
     seed: int
-    train: dict = field(default_factory=dict)  # --set overrides: the config's train, then the task's, then the recipe's
+    train: dict = field(default_factory=dict)  # --set overrides: config train < task_train < sweep recipe < method train
     params: dict = field(default_factory=dict)  # --param overrides of the method
     recipe: str | None = None  # the sweep recipe's label, None outside sweeps
 
@@ -76,9 +77,16 @@ def runs(config: dict) -> list[GridRun]:
                 for method, spec in config["methods"].items():
                     if task not in spec.get("tasks", config["tasks"]):
                         continue
+                    method_train = {**train, **spec.get("train", {})}
                     for s in spec["sparsities"]:
                         for seed in spec.get("seeds", config["seeds"]):
-                            out.append(GridRun(config["tag"], model, task, method, float(s), int(seed), train,
+                            out.append(GridRun(config["tag"], model, task, method, float(s), int(seed), method_train,
                                                dict(spec.get("params", {})), label))
     out.sort(key=lambda r: r.method != "dense")  # stable: dense rows first, the config's order otherwise
     return out
+
+
+def dense_key(run: GridRun) -> tuple:
+    """Rows with equal keys start from the same dense checkpoint (recovery fields do not change it)."""
+    recipe = tuple(sorted((k, str(v)) for k, v in run.train.items() if not k.startswith("recovery_")))
+    return run.model, run.task, run.seed, recipe

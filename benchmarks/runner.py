@@ -45,7 +45,14 @@ class Prepared:
     splits: data_mod.Splits
 
     def identity(self) -> dict:
-        """Everything that can move the score (device, speed knobs and paths are not in it)."""
+        """Everything that can move the score (device, speed knobs and paths are not in it).
+
+        A method that does not train (the dense baseline) is not moved by the recovery recipe, so its
+        identity leaves the recovery fields out: one dense row serves every recovery recipe of a config.
+        """
+        train = hashed_train_fields(self.cfg.train)
+        if not self.method_cls.trains:
+            train = {k: v for k, v in train.items() if not k.startswith("recovery_")}
         return {
             "schema_version": SCHEMA_VERSION,
             "model": self.spec.fingerprint,
@@ -53,7 +60,7 @@ class Prepared:
             "method": [self.cfg.method, self.method_cls.version, dataclasses.asdict(self.params)],
             "target_sparsity": self.cfg.sparsity,
             "seed": self.cfg.seed,
-            "train": hashed_train_fields(self.cfg.train),
+            "train": train,
             "data": [self.splits.source, self.splits.fingerprint],
         }
 

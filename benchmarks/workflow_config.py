@@ -86,6 +86,8 @@ def check_config(config: Any) -> dict:
             raise UsageError(f"methods.{name}.params: {exc}") from None
         if not cls.trains and any(s != 0 for s in spec["sparsities"]):
             raise UsageError(f"methods.{name}.sparsities: {name} does not prune, use [0.0]")
+        if "train" in spec:
+            parse_overrides(base, spec["train"], what=f"methods.{name}.train").check()
         for key in ("tasks", "seeds"):
             outside = [x for x in spec.get(key, []) if x not in config[key]]
             if outside:

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.grid import GridRun, runs  # noqa: E402
+from benchmarks.grid import GridRun, dense_key, runs  # noqa: E402
 from benchmarks.workflow_config import check_config, load_yaml  # noqa: E402
 
 # eager steps (per-step Python in the method) are several times slower than CUDA-graph replays
@@ -84,6 +84,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="CPU threads per run")
     parser.add_argument("--only", default=None, help="comma-separated methods to run (dense always runs)")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds to run now (default: the config's)")
+    parser.add_argument("--tasks", default=None, help="comma-separated tasks to run now (default: the config's)")
     args = parser.parse_args()
     config = check_config(load_yaml(args.config))
     grid = runs(config)
@@ -92,6 +93,8 @@ def main() -> int:
         grid = [r for r in grid if r.method in keep]
     if args.seeds:
         grid = [r for r in grid if str(r.seed) in args.seeds.split(",")]
+    if args.tasks:
+        grid = [r for r in grid if r.task in args.tasks.split(",")]
     todo = [r for r in grid if not (args.root / r.path).exists()]
     print(f"{len(grid)} rows in the grid, {len(grid) - len(todo)} present, {len(todo)} to run", flush=True)
     logs = args.root / "logs" / config["tag"]
@@ -101,7 +104,12 @@ def main() -> int:
         if code == 0:
             info = json.loads(Path(out).read_text())
             examples[info["task"]] = info["train_examples"]
-    for phase in ([r for r in todo if r.method == "dense"], [r for r in todo if r.method != "dense"]):
+    # dense rows that share a checkpoint (a recovery sweep's) would all fine-tune it at once: one per key first
+    dense, first = [r for r in todo if r.method == "dense"], {}
+    for r in dense:
+        first.setdefault(dense_key(r), r)
+    waves = [list(first.values()), [r for r in dense if first[dense_key(r)] is not r], [r for r in todo if r.method != "dense"]]
+    for phase in waves:
         phase.sort(key=lambda r: -cost(r, examples))
         results += run_all([run_command(r, config, args.root, args.device, args.threads) for r in phase], args.workers, logs)
     failed = [r for r in results if r[1] != 0]

@@ -60,3 +60,12 @@ def test_overrides_are_typed():
         parse_overrides(TrainConfig(), ["schedule=cosine"])
     with pytest.raises(UsageError, match="--set: expected key=value, got 'lr'"):
         parse_overrides(TrainConfig(), ["lr"])
+
+
+def test_the_recovery_recipe_moves_pruned_rows_but_not_the_dense_row(base):
+    """A recovery sweep shares one dense row: the dense baseline never runs the recovery phase."""
+    other = dataclasses.replace(base.train, recovery_lr=1e-4, recovery_epochs=5.0)
+    assert prepare(base).config_hash != prepare(dataclasses.replace(base, train=other)).config_hash
+    dense = dataclasses.replace(base, method="dense", sparsity=0.0)
+    assert prepare(dense).config_hash == prepare(dataclasses.replace(dense, train=other)).config_hash
+    assert prepare(dense).config_hash != prepare(dataclasses.replace(dense, train=dataclasses.replace(other, lr=1e-4))).config_hash

@@ -45,9 +45,12 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def train_overrides(task):
-    """The `--set` flags of a task's recipe: the config's `train`, then its `task_train` entry."""
-    fields = task_recipe(config, task)
+def train_overrides(task, method=None):
+    """The `--set` flags of a run's recipe: the config's `train`, its `task_train` entry, the method's `train`."""
+    fields = {
+        **task_recipe(config, task),
+        **config["methods"].get(method, {}).get("train", {}),
+    }
     return " ".join(f"--set {k}={v}" for k, v in sorted(fields.items()))
 
 
@@ -79,7 +82,7 @@ def model_name(wildcards):
 
 
 def run_params(wildcards):
-    return train_overrides(wildcards.task)
+    return train_overrides(wildcards.task, getattr(wildcards, "method", "dense"))
 
 
 def pruning_params(wildcards):
