@@ -45,13 +45,17 @@ def choose(df: pd.DataFrame, swept: list[str]) -> pd.DataFrame:
     seed0 = df[df["seed"].astype(int) == 0]
     cheap = [f"train.{f}" for f in sorted(swept, key=lambda f: (not f.endswith("epochs"), f))]
     ordered = seed0.sort_values(["score", *cheap], ascending=[False] + [True] * len(cheap), kind="stable")
-    best = ordered.groupby(GROUP, sort=True).head(1)
-    return best[[*GROUP, "recipe", *[f"train.{f}" for f in swept], "score"]].reset_index(drop=True)
+    best = ordered.groupby(GROUP, sort=True).head(1).copy()
+    # a group whose recipes all score the same (the dense rows of a recovery sweep) chose nothing
+    spread = seed0.groupby(GROUP)["score"].nunique()
+    best["decides"] = [spread[tuple(k)] > 1 for k in best[GROUP].itertuples(index=False)]
+    return best[[*GROUP, "recipe", *[f"train.{f}" for f in swept], "score", "decides"]].reset_index(drop=True)
 
 
 def markdown(df: pd.DataFrame, chosen: pd.DataFrame) -> str:
     """Every recipe's seed-0 score per task, the chosen one in bold."""
-    picked = set(zip(chosen["task"], chosen["method"], chosen["target_sparsity"], chosen["recipe"]))
+    decided = chosen[chosen["decides"]]
+    picked = set(zip(decided["task"], decided["method"], decided["target_sparsity"], decided["recipe"]))
     cols = sorted(df["recipe"].unique())
     lines = ["| task | method | sparsity | " + " | ".join(cols) + " |", "|---|---|---|" + "---|" * len(cols)]
     for (task, method, s), group in df[df["seed"].astype(int) == 0].groupby(["task", "method", "target_sparsity"]):

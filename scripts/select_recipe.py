@@ -38,7 +38,7 @@ def main() -> int:
         config = load_yaml(args.check)
         wrong = []
         for row in chosen.to_dict("records"):
-            if row["task"] not in config["tasks"]:
+            if row["task"] not in config["tasks"] or not row["decides"]:
                 continue
             recipe = task_recipe(config, row["task"])
             for field in swept:
@@ -49,7 +49,7 @@ def main() -> int:
         return 1 if wrong else 0
     print(table)
     print("task_train:")
-    for row in chosen.to_dict("records"):
+    for row in chosen[chosen["decides"]].to_dict("records"):
         fields = ", ".join(f"{f}: {row[f'train.{f}']}" for f in swept)
         print(f"  {row['task']}: {{{fields}}}  # {row['method']} s{row['target_sparsity']:.2f}: {row['score']:.2f}")
     return 0
