@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import queue
 import subprocess
 import sys
 import time
@@ -57,28 +59,54 @@ def cost(run: GridRun, examples: dict[str, int]) -> float:
     return examples.get(run.task, 1) * max(epochs, 1.0) * (3.0 if run.method in EAGER_METHODS else 1.0)
 
 
-def run_all(cmds: list[list[str]], workers: int, logs: Path) -> list[tuple[str, int, float]]:
+class Slots:
+    """Where a command runs: `workers` places per GPU, one CUDA_VISIBLE_DEVICES each, and a deadline after
+    which no new command starts (so a time-limited session ends with finished rows, not killed runs)."""
+
+    def __init__(self, workers: int, gpus: int, deadline: float | None):
+        self.free: queue.Queue = queue.Queue()
+        for _ in range(workers):
+            for gpu in range(gpus):
+                self.free.put(str(gpu) if gpus > 1 else None)
+        self.size = workers * gpus
+        self.deadline = time.time() + deadline if deadline else None
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.time() > self.deadline
+
+
+def run_all(cmds: list[list[str]], slots: Slots, logs: Path) -> list[tuple[str, int, float]]:
     def one(cmd):
         out = Path(cmd[-1])
+        if slots.expired():
+            print(f"skip        {out} (deadline)", flush=True)
+            return str(out), -1, 0.0
         log = logs / (out.stem + "-" + "-".join(out.parts[-4:-1]) + ".log")
         log.parent.mkdir(parents=True, exist_ok=True)
+        gpu = slots.free.get()
+        env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": gpu} if gpu is not None else {})}
         start = time.time()
-        with open(log, "w") as f:
-            code = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT).returncode
+        try:
+            with open(log, "w") as f:
+                code = subprocess.run(cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT).returncode
+        finally:
+            slots.free.put(gpu)
         line = f"{'ok ' if code == 0 else 'FAIL'} {time.time() - start:6.0f}s {out}"
         if code != 0:
             line += f"  (log: {log})"
         print(line, flush=True)
         return str(out), code, time.time() - start
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=slots.size) as pool:
         return list(pool.map(one, cmds))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path)
-    parser.add_argument("--workers", type=int, default=4, help="runs side by side")
+    parser.add_argument("--workers", type=int, default=4, help="runs side by side (per GPU with --gpus)")
+    parser.add_argument("--gpus", type=int, default=1, help="GPUs to spread the runs over (CUDA_VISIBLE_DEVICES per run)")
+    parser.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
     parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/v1/... and logs/")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads per run")
@@ -98,7 +126,8 @@ def main() -> int:
     todo = [r for r in grid if not (args.root / r.path).exists()]
     print(f"{len(grid)} rows in the grid, {len(grid) - len(todo)} present, {len(todo)} to run", flush=True)
     logs = args.root / "logs" / config["tag"]
-    results = run_all(prepare_commands(todo, config, args.root), args.workers, logs)
+    slots = Slots(args.workers, args.gpus, args.deadline)
+    results = run_all(prepare_commands(todo, config, args.root), slots, logs)
     examples = {}
     for out, code, _ in results:
         if code == 0:
@@ -110,10 +139,11 @@ def main() -> int:
         first.setdefault(dense_key(r), r)
     waves = [list(first.values()), [r for r in dense if first[dense_key(r)] is not r], [r for r in todo if r.method != "dense"]]
     for phase in waves:
-        phase.sort(key=lambda r: -cost(r, examples))
-        results += run_all([run_command(r, config, args.root, args.device, args.threads) for r in phase], args.workers, logs)
-    failed = [r for r in results if r[1] != 0]
-    print(f"{len(results) - len(failed)} commands ok, {len(failed)} failed")
+        phase.sort(key=lambda r: (r.seed, -cost(r, examples)))  # a deadline cuts the last seed, not every seed
+        results += run_all([run_command(r, config, args.root, args.device, args.threads) for r in phase], slots, logs)
+    failed = [r for r in results if r[1] > 0]
+    skipped = sum(r[1] < 0 for r in results)
+    print(f"{len(results) - len(failed) - skipped} commands ok, {len(failed)} failed, {skipped} not started (deadline)")
     return 1 if failed else 0
 
 
