@@ -82,8 +82,16 @@ def runs(config: dict) -> list[GridRun]:
                         for seed in spec.get("seeds", config["seeds"]):
                             out.append(GridRun(config["tag"], model, task, method, float(s), int(seed), method_train,
                                                dict(spec.get("params", {})), label))
-    out.sort(key=lambda r: r.method != "dense")  # stable: dense rows first, the config's order otherwise
-    return out
+    # a recovery sweep's recipes share their dense row (it never runs the recovery phase): list it once
+    seen, unique = set(), []
+    for run in out:
+        if run.method == "dense":
+            if dense_key(run) in seen:
+                continue
+            seen.add(dense_key(run))
+        unique.append(run)
+    unique.sort(key=lambda r: r.method != "dense")  # stable: dense rows first, the config's order otherwise
+    return unique
 
 
 def dense_key(run: GridRun) -> tuple:

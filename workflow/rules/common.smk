@@ -95,4 +95,4 @@ def final_outputs():
     The rows are named here, not only as inputs of the merge: the merged CSV is committed, and Snakemake
     would otherwise take a present, newer CSV as up to date and never build the missing rows.
     """
-    return [*grid(), "results/v1/results.csv", *REPORT_OUTPUTS]
+    return [*grid(), "results/v1/results.csv", *REPORT_OUTPUTS, *SWEEP_OUTPUTS]

@@ -12,3 +12,54 @@ rule merge_results:
         "../../environment.yml"
     shell:
         "prunebench merge results/v1/runs --out {output} > {log} 2>&1"
+
+
+# Recipe sweeps (configs with a `sweep` key, run by scripts/run_grid.py): their rows are merged on their own and
+# each sweep's choice is tabulated; they never enter results.csv (they choose recipes, they are not results of one).
+SWEEP_ROWS = sorted(
+    str(p)
+    for p in Path("results/v1/sweeps").rglob("*.csv")
+    if not p.name.startswith(".")
+)
+SWEEP_TAGS = sorted({Path(p).parts[3] for p in SWEEP_ROWS})
+
+
+rule merge_sweeps:
+    input:
+        SWEEP_ROWS,
+    output:
+        "results/v1/sweeps.csv",
+    log:
+        "logs/sweeps/merge.log",
+    conda:
+        "../../environment.yml"
+    shell:
+        "prunebench merge results/v1/sweeps --out {output} > {log} 2>&1"
+
+
+rule recipe_table:
+    input:
+        lambda wildcards: [
+            p for p in SWEEP_ROWS if Path(p).parts[3] == f"sweep-{wildcards.sweep}"
+        ],
+    output:
+        "results/v1/tables/recipes-{sweep}.md",
+    log:
+        "logs/sweeps/recipes-{sweep}.log",
+    conda:
+        "../../environment.yml"
+    params:
+        run=f"{sys.executable} {Path(workflow.basedir) / 'scripts' / 'select_recipe.py'}",
+    shell:
+        "{params.run} results/v1/sweeps/sweep-{wildcards.sweep} --table {output} > {log} 2>&1"
+
+
+SWEEP_OUTPUTS = (
+    ["results/v1/sweeps.csv"]
+    + [
+        f"results/v1/tables/recipes-{tag.removeprefix('sweep-')}.md"
+        for tag in SWEEP_TAGS
+    ]
+    if SWEEP_ROWS
+    else []
+)

@@ -1,0 +1,121 @@
+"""A config as the rows it asks for: per-method tasks, seeds and recipes, sweeps, and the recipe choice."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.recipes import choose, load_sweep
+from benchmarks.errors import UsageError
+from benchmarks.grid import recipe_label, runs
+from benchmarks.workflow_config import check_config, load_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def config(**extra):
+    base = {"tag": "t", "models": ["minilm-l6"], "tasks": ["sst2", "rte"], "seeds": [0, 1], "data_source": "embedded",
+            "methods": {"dense": {"sparsities": [0.0]}, "magnitude-global": {"sparsities": [0.5, 0.9]}},
+            "train": {"epochs": 3}, "task_train": {"rte": {"epochs": 10}}}
+    base.update(extra)
+    return check_config(base)
+
+
+def test_a_plain_config_is_the_full_product_with_dense_rows_first():
+    grid = runs(config())
+    assert len(grid) == 2 * 2 * (1 + 2)
+    assert [r.method for r in grid[:4]] == ["dense"] * 4
+    assert grid[-1].path == "results/v1/runs/t/minilm-l6/rte/magnitude-global/s0.90-seed1.csv"
+    assert {r.train["epochs"] for r in grid if r.task == "rte"} == {10}
+
+
+def test_a_method_can_run_on_some_tasks_and_seeds_with_its_own_training_fields():
+    methods = {"dense": {"sparsities": [0.0]},
+               "gradual-magnitude-global": {"sparsities": [0.5], "tasks": ["sst2"], "seeds": [1], "train": {"recovery_epochs": 5}}}
+    grid = runs(config(methods=methods))
+    gradual = [r for r in grid if r.method != "dense"]
+    assert [(r.task, r.seed) for r in gradual] == [("sst2", 1)]
+    assert gradual[0].train == {"epochs": 3, "recovery_epochs": 5}
+    assert ["--set", "recovery_epochs=5"] == gradual[0].argv()[-2:]
+
+
+@pytest.mark.parametrize("methods, message", [
+    ({"magnitude-global": {"sparsities": [0.5], "tasks": ["cola"]}}, "methods.magnitude-global.tasks: 'cola' is not one of"),
+    ({"magnitude-global": {"sparsities": [0.5], "seeds": [7]}}, "methods.magnitude-global.seeds: 7 is not one of"),
+    ({"magnitude-global": {"sparsities": [0.5], "train": {"lr": 3}}}, "lr must be in (0, 1)"),
+    ({"magnitude-global": {"sparsities": [0.5], "train": {"learning_rate": 3e-5}}}, "unknown key 'learning_rate'"),
+])
+def test_method_subsets_and_recipes_are_checked(methods, message):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        config(methods=methods)
+
+
+def test_a_sweep_runs_each_recipe_into_its_own_folder_under_sweeps():
+    grid = runs(config(sweep={"lr": [2e-5, 1e-4], "epochs": [3, 10]}))
+    labels = {r.recipe for r in grid}
+    assert labels == {"epochs3-lr2e-05", "epochs3-lr0.0001", "epochs10-lr2e-05", "epochs10-lr0.0001"}
+    assert all(r.path.startswith(f"results/v1/sweeps/t/{r.recipe}/") for r in grid)
+    assert {(r.train["lr"], r.train["epochs"]) for r in grid if r.task == "rte"} == {(2e-5, 3), (1e-4, 3), (2e-5, 10), (1e-4, 10)}
+
+
+def test_a_recovery_sweep_lists_its_shared_dense_row_once():
+    grid = runs(config(sweep={"recovery_lr": [2e-5, 1e-4]}))
+    assert len([r for r in grid if r.method == "dense"]) == 2 * 2  # (task, seed), not x recipes
+    assert len([r for r in grid if r.method != "dense"]) == 2 * 2 * 2 * 2
+
+
+@pytest.mark.parametrize("sweep, message", [({"lr": [2.0]}, r"sweep.lr: .*lr must be in \(0, 1\)"),
+                                            ({"epoch": [3]}, "sweep: unknown key 'epoch'")])
+def test_sweep_values_are_checked_like_training_fields(sweep, message):
+    with pytest.raises(UsageError, match=message):
+        config(sweep=sweep)
+
+
+def test_recipe_labels_are_path_components():
+    assert recipe_label({"lr": 3e-05, "epochs": 10}) == "epochs10-lr3e-05"
+
+
+def test_snakemake_refuses_a_sweep_config_in_one_line():
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "config/sweep-dense.yaml"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "sweep configs choose recipes and run with scripts/run_grid.py" in proc.stderr
+
+
+def _sweep_row(folder, recipe, task, score, lr, epochs, seed=0):
+    from benchmarks.records import COLUMNS, write_atomic
+
+    row = {c: "" for c in COLUMNS}
+    row.update(schema_version="1", run_id=f"{recipe}-{task}-{seed}", method="dense", model="m", task=task, seed=str(seed),
+               target_sparsity="0.0", score=str(score))
+    path = folder / recipe / "m" / task / "dense" / f"s0.00-seed{seed}.csv"
+    write_atomic(path, ",".join(COLUMNS) + "\n" + ",".join(row[c] for c in COLUMNS) + "\n")
+    write_atomic(path.with_suffix(".json"), f'{{"config": {{"train": {{"lr": {lr}, "epochs": {epochs}, "batch_size": 32}}}}}}')
+
+
+def test_the_best_seed0_score_wins_and_ties_go_to_the_cheaper_recipe(tmp_path):
+    _sweep_row(tmp_path, "epochs3-lr2e-05", "rte", 60.0, 2e-5, 3)
+    _sweep_row(tmp_path, "epochs10-lr2e-05", "rte", 61.0, 2e-5, 10)
+    _sweep_row(tmp_path, "epochs10-lr0.0001", "rte", 70.0, 1e-4, 10, seed=1)  # other seeds never choose
+    _sweep_row(tmp_path, "epochs3-lr2e-05", "sst2", 90.0, 2e-5, 3)
+    _sweep_row(tmp_path, "epochs10-lr2e-05", "sst2", 90.0, 2e-5, 10)
+    df, swept = load_sweep(tmp_path)
+    assert sorted(swept) == ["epochs", "lr"]
+    chosen = choose(df, swept).set_index("task")
+    assert chosen.loc["rte", "recipe"] == "epochs10-lr2e-05"
+    assert chosen.loc["sst2", "recipe"] == "epochs3-lr2e-05"
+
+
+def test_the_committed_campaign_config_holds_the_recipes_its_committed_sweeps_chose():
+    for sweep in ("sweep-dense", "sweep-recovery"):
+        proc = subprocess.run([sys.executable, "scripts/select_recipe.py", f"results/v1/sweeps/{sweep}",
+                               "--check", "config/v1-minilm.yaml"], cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+
+
+def test_the_campaign_config_lists_its_grid():
+    grid = runs(check_config(load_yaml(ROOT / "config/v1-minilm.yaml")))
+    assert len(grid) == 7 * 3 + 4 * 9 * 2 * 3
+    assert not pd.Series([r.path for r in grid]).duplicated().any()
