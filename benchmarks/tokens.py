@@ -10,9 +10,9 @@ task like SST-2 runs on short tensors with a handful of distinct shapes (which c
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .atomic import write_atomic
 from .tasks import GlueTask
 
 CACHE_FORMAT = 1
@@ -93,11 +94,9 @@ def cached_encode(tokenizer, df: pd.DataFrame, task: GlueTask, split: str, max_l
         except (OSError, ValueError, KeyError):
             path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, never trusted
     encoded = encode(tokenizer, df, task, max_len)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    with os.fdopen(fd, "wb") as f:
-        np.savez(f, ids=encoded.ids, offsets=encoded.offsets, first_len=encoded.first_len, labels=encoded.labels)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    np.savez(buf, ids=encoded.ids, offsets=encoded.offsets, first_len=encoded.first_len, labels=encoded.labels)
+    write_atomic(path, buf.getvalue())  # parallel runs may race to write the same entry: both are whole
     return encoded
 
 
