@@ -36,6 +36,8 @@ _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _SOURCE = re.compile(r"^(hub|glue_dir|embedded)(:qqp-subset)?$")
 _INT = re.compile(r"^[+-]?[0-9]+$")
+# whole seconds or more, with a zone: a row cut short inside its last column never matches
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$")
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ def _parse(text: str, kind: type, optional: bool) -> Any:
             return None
         raise ValueError("empty")
     if kind is int:
-        if not _INT.match(text):
+        if not _INT.fullmatch(text):
             raise ValueError(f"{text!r} is not an integer")
         return int(text)
     if kind is float:
@@ -133,13 +135,13 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
 
     need("schema_version", v.get("schema_version") == SCHEMA_VERSION,
          f"{row['schema_version']!r} is not {SCHEMA_VERSION}; rows of another schema version belong in results/v{row['schema_version']}/")
-    need("run_id", bool(_HEX16.match(row["run_id"])), f"{row['run_id']!r} is not 16 lowercase hex digits")
-    need("config_hash", bool(_HEX64.match(row["config_hash"])), f"{row['config_hash']!r} is not a sha256 in hex")
+    need("run_id", bool(_HEX16.fullmatch(row["run_id"])), f"{row['run_id']!r} is not 16 lowercase hex digits")
+    need("config_hash", bool(_HEX64.fullmatch(row["config_hash"])), f"{row['config_hash']!r} is not a sha256 in hex")
     if not bad & {"run_id", "config_hash"}:
         need("run_id", row["config_hash"].startswith(row["run_id"]), "is not the start of config_hash")
-    need("method", bool(_NAME.match(row["method"])), f"{row['method']!r} is not a method name (lowercase, digits, '-')")
+    need("method", bool(_NAME.fullmatch(row["method"])), f"{row['method']!r} is not a method name (lowercase, digits, '-')")
     need("task", row["task"] in TASKS, f"{row['task']!r} is not a GLUE task ({', '.join(TASKS)})")
-    need("data_source", bool(_SOURCE.match(row["data_source"])), f"{row['data_source']!r} is not hub, glue_dir or embedded")
+    need("data_source", bool(_SOURCE.fullmatch(row["data_source"])), f"{row['data_source']!r} is not hub, glue_dir or embedded")
     need("seed", "seed" in bad or v["seed"] >= 0, f"{v.get('seed')} is negative")
     for name in ("target_sparsity", "achieved_sparsity"):
         need(name, name in bad or 0.0 <= v[name] < 1.0, f"{v.get(name)} is outside [0, 1)")
@@ -152,11 +154,14 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
     if not bad & {"params_total", "params_nonzero"}:
         need("params_nonzero", 0 <= v["params_nonzero"] <= v["params_total"], f"{v['params_nonzero']} is outside [0, params_total]")
     if "created_at" not in bad:
-        try:
-            stamp = datetime.fromisoformat(row["created_at"])
-            need("created_at", stamp.tzinfo is not None, f"{row['created_at']!r} has no time zone")
-        except ValueError:
-            need("created_at", False, f"{row['created_at']!r} is not an ISO 8601 time")
+        stamp = row["created_at"]
+        ok = bool(_TIME.fullmatch(stamp))
+        if ok:
+            try:
+                datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            except ValueError:
+                ok = False
+        need("created_at", ok, f"{stamp!r} is not a time like 2026-01-31T12:00:00+00:00")
     try:
         _json_object(row["method_params"])
     except ValueError as exc:

@@ -58,6 +58,18 @@ def _schema_errors(config: Any) -> None:
         raise UsageError(f"{key}: {err.message}")
 
 
+def _string_keys(value: Any, where: str) -> None:
+    """Every mapping key is a string: YAML allows `1:` or `null:` keys, which no config field is."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise UsageError(f"{where or '(top level)'}: key {key!r} is not a string")
+            _string_keys(item, f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _string_keys(item, f"{where}.{i}")
+
+
 def check_config(config: Any) -> dict:
     """Raise UsageError on the first problem; returns the config with defaults filled in."""
     from methods.registry import METHODS, get
@@ -69,7 +81,13 @@ def check_config(config: Any) -> dict:
 
     if not isinstance(config, dict):
         raise UsageError("the config must be a mapping with keys models, tasks, seeds, methods, train")
-    _schema_errors(config)
+    try:
+        _string_keys(config, "")
+        _schema_errors(config)
+    except RecursionError:  # a YAML alias can make a list contain itself
+        raise UsageError("the config is nested too deeply or refers to itself (YAML alias)") from None
+    if not TAG.fullmatch(config["tag"]):
+        raise UsageError(f"tag: {config['tag']!r} may only hold lowercase letters, digits and '-' (it names a folder)")
     for task in config["tasks"]:
         try:
             get_task(task)
@@ -98,6 +116,9 @@ def check_config(config: Any) -> dict:
             cls.parse_params(spec.get("params", {}))
         except (UsageError, ValueError) as exc:
             raise UsageError(f"methods.{name}.params: {exc}") from None
+        for i, s in enumerate(spec["sparsities"]):
+            if not 0.0 <= s < 1.0:  # the schema lets NaN through: every comparison with it is false
+                raise UsageError(f"methods.{name}.sparsities.{i}: {s} is not in [0, 1)")
         if not cls.trains and any(s != 0 for s in spec["sparsities"]):
             raise UsageError(f"methods.{name}.sparsities: {name} does not prune, use [0.0]")
         for key, value in spec.get("params", {}).items():
@@ -115,11 +136,13 @@ def check_config(config: Any) -> dict:
 # command line, so a config can never smuggle in a second command, a redirection or a space-split path.
 SAFE_VALUE = re.compile(r"^[A-Za-z0-9._:/+=@,-]+$")
 MODELS_DIRS_ENV = "PRUNEBENCH_MODELS_DIRS"
+# config/schema.yaml's tag pattern, matched whole: jsonschema's `$` also matches before a final newline
+TAG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 def _shell_safe(value: Any, where: str) -> None:
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    if not SAFE_VALUE.match(text):
+    if not SAFE_VALUE.fullmatch(text):
         raise UsageError(f"{where}: {text!r} may only hold letters, digits and . _ : / + = @ , -")
 
 

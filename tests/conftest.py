@@ -86,3 +86,12 @@ def run_cli(tmp_path):
         return main([*argv, *extra]), out
 
     return call
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The reliability figures of this session, when any reliability test ran."""
+    from _figures import FIGURES, summary
+
+    if FIGURES:
+        terminalreporter.write_sep("-", "reliability figures")
+        terminalreporter.write_line(summary())
