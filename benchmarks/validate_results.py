@@ -204,16 +204,18 @@ def _some(names: list[str], n: int = 4) -> str:
 
 
 def _header_problem(path: Path, header: list[str], first_values: list[str] | None) -> str:
+    if sorted(header) == sorted(COLUMNS):
+        return f"header has the schema v{SCHEMA_VERSION} columns in another order; expected {','.join(COLUMNS)}"
     if "schema_version" in header and first_values is not None and len(first_values) == len(header):
         version = first_values[header.index("schema_version")]
-        if version != str(SCHEMA_VERSION):
+        if _INT.fullmatch(version) and int(version) != SCHEMA_VERSION:
             return (f"a schema v{version} file; v{SCHEMA_VERSION} results never mix with another version "
                     f"(results/v{version}/ holds them)")
     missing = [c for c in COLUMNS if c not in header]
     extra = [c for c in header if c not in COLUMNS]
     if missing or extra:
         return f"header is not schema v{SCHEMA_VERSION}: missing {_some(missing)}, unexpected {_some(extra)}"
-    return f"header has the schema v{SCHEMA_VERSION} columns in another order or repeated; expected {','.join(COLUMNS)}"
+    return f"header repeats a column; expected {','.join(COLUMNS)}"
 
 
 def validate_results(path: Path) -> Report:

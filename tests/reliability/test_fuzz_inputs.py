@@ -437,13 +437,6 @@ def corrupted_csv(draw) -> str:
     return full[: draw(st.integers(start + 1, len(full) - 2))]
 
 
-def test_the_committed_results_pass_validation(capsys):
-    assert main(["validate", str(RESULTS)]) == 0
-    out = capsys.readouterr().out
-    assert out.strip() == f"{RESULTS}: {len(ROWS)} rows, OK"
-    count("rows", len(ROWS))
-
-
 @fuzz(300)
 @given(content=corrupted_csv())
 def test_corrupted_results_are_reported_with_line_numbers(content, capsys):
