@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from _figures import count
+from _tiny import one_thread  # noqa: F401  (autouse: in-process runs use one intra-op thread)
 from _proc import TIMING_COLUMNS, leftovers, read_row, run, run_argv, start
 from benchmarks.validate_results import validate_results
 
