@@ -87,8 +87,8 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     sweep_stale(path)
     tmp = temp_path(path)
     try:
-        with open(tmp, "wb" if isinstance(data, bytes) else "w", **({} if isinstance(data, bytes) else {"newline": ""})) as f:
-            f.write(data)
+        with open(tmp, "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

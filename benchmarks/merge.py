@@ -2,9 +2,10 @@
 
 Every row file under a runs folder is read, checked cell by cell against schema v1 (`validate_results`),
 and written, sorted by run coordinates, into one CSV via a temporary file and rename. A bad row stops the
-merge with its file and line named, and the previous merged CSV stays as it was. A run_id may appear once: two files holding
-the same run (the same config) is an error naming both files, never a silent choice between them.
-A row of another schema version is refused: a schema change means a new `results/vN/` folder.
+merge with its file and line named, and the previous merged CSV stays as it was. A run_id may appear
+once: two files holding the same run (the same config) is an error naming both files, never a silent
+choice between them. A row of another schema version is refused: a schema change means a new
+`results/vN/` folder.
 """
 
 from __future__ import annotations

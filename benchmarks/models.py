@@ -131,6 +131,7 @@ def load_tokenizer(spec: ModelSpec):
 def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
     """A sequence-classification model with a fresh head for `task` (or a saved fine-tuned one at `location`)."""
     import torch
+    from safetensors import SafetensorError
     from transformers import AutoModelForSequenceClassification
 
     folder = Path(location or spec.location)
@@ -154,14 +155,8 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
             use_safetensors=True,
             trust_remote_code=False,
         )
-    except (OSError, ValueError) as exc:  # ValueError: custom code refused; SafetensorError: damaged weights
+    except (OSError, ValueError, SafetensorError) as exc:  # ValueError: shipped code refused
         raise UsageError(f"model {spec.name!r}: weights at {folder} not loadable ({_first_line(exc)})") from None
-    except Exception as exc:
-        from safetensors import SafetensorError
-
-        if isinstance(exc, SafetensorError):
-            raise UsageError(f"model {spec.name!r}: weights at {folder} not loadable ({_first_line(exc)})") from None
-        raise
     return model
 
 

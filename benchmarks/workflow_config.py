@@ -134,7 +134,7 @@ def check_config(config: Any) -> dict:
 
 # Characters a model name or value may hold: the workflow passes them to `prunebench run` on a shell
 # command line, so a config can never smuggle in a second command, a redirection or a space-split path.
-SAFE_VALUE = re.compile(r"^[A-Za-z0-9._:/+=@,-]+$")
+SAFE_VALUE = re.compile(r"[A-Za-z0-9._:/+=@,-]+")  # matched whole
 MODELS_DIRS_ENV = "PRUNEBENCH_MODELS_DIRS"
 # config/schema.yaml's tag pattern, matched whole: jsonschema's `$` also matches before a final newline
 TAG = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -164,7 +164,7 @@ def check_model_entry(model: str) -> None:
     """
     from .models import ALIASES
 
-    _shell_safe(model, f"models: {model!r}")
+    _shell_safe(model, "models")
     if model in ALIASES or model.startswith("hf:"):
         return
     local = model.startswith("local:")

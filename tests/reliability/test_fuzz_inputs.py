@@ -17,7 +17,6 @@ import json
 import math
 import os
 import re
-import string
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
