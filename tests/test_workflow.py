@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from _figures import count
+from _figures import count, tally
 from methods.registry import list_methods
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,7 +146,6 @@ def test_a_workflow_killed_twice_resumes_with_the_same_rows(tmp_path, tiny_bert_
             assert len(text.decode().strip().splitlines()) == 2
             assert finished.get(path, text) == text, f"{path} was recomputed"
         finished.update(present)
-        count("kills")
 
     snakemake(tmp_path, "--unlock", "--cores", "1", "--configfile", config)
     # every output is written atomically, so an existing one is complete: Snakemake's "incomplete" flag on a
@@ -157,9 +156,11 @@ def test_a_workflow_killed_twice_resumes_with_the_same_rows(tmp_path, tiny_bert_
     assert all(p.read_bytes() == text for p, text in finished.items()), "finished runs were recomputed"
     assert not [p for p in runs.rglob("*") if p.name.startswith(".")], "temporary files left behind"
     ours, theirs = rows(tmp_path), rows(reference)
+    tally(3, [r["run_id"] for r in ours])
     assert len(ours) == 3 and len({r["run_id"] for r in ours}) == 3
     key = lambda r: (r["run_id"], r["score"], r["dense_score"], r["achieved_sparsity"])  # noqa: E731
     assert sorted(map(key, ours)) == sorted(map(key, theirs))
+    count("kills", len(KILLS))
     count("rows", len(ours))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from _figures import count
+from _figures import count, tally
 from _proc import leftovers, read_row, run_argv, run_env, start
 from benchmarks.merge import merge, run_files_under
 from benchmarks.validate_results import validate_results
@@ -49,6 +49,7 @@ def test_concurrent_writers_and_a_running_merge_see_only_whole_rows(tmp_path):
 
     n = merge(run_files_under(runs), merged)
     report = validate_results(merged)
+    tally(WRITERS * ROWS + 1, [r["run_id"] for r in report.rows])
     assert report.problems == [] and n == len(report.rows) == WRITERS * ROWS + 1
     assert len({r["run_id"] for r in report.rows}) == n
     assert leftovers(runs) == []
@@ -76,5 +77,6 @@ def test_two_runs_racing_for_one_dense_checkpoint_both_end_valid(tmp_path, tiny_
     assert (folder / "dense.json").is_file() and (folder / "model.safetensors").is_file()
     assert leftovers(cache, tmp_path / "a", tmp_path / "b") == []
     dense, pruned = read_row(outs["dense"]), read_row(outs["magnitude-global"])
+    tally(2, [dense["run_id"], pruned["run_id"]])
     assert pruned["dense_score"] == dense["score"]
     count("rows", 2)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from _figures import count
+from _figures import count, tally
 from _tiny import one_thread  # noqa: F401  (autouse: in-process runs use one intra-op thread)
 from _proc import TIMING_COLUMNS, leftovers, read_row, run, run_argv, start
 from benchmarks.validate_results import validate_results
@@ -74,9 +74,10 @@ def test_a_run_killed_at_its_worst_moments_and_at_random_resumes_to_the_same_row
     kills += random_kills
 
     done = run(argv, cache)
+    report = validate_results(out) if out.exists() else None
+    tally(1, [r["run_id"] for r in report.rows] if report else [])
     assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(p.name for p in out.parent.iterdir()) == ["row.csv", "row.json"], "exactly one row, its sidecar"
-    report = validate_results(out)
     assert report.problems == [] and len(report.rows) == 1
     assert leftovers(cache, out.parent) == [], "temporaries of killed runs must be cleaned up"
     (dense,) = (cache / "dense").iterdir()
