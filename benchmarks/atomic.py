@@ -80,6 +80,23 @@ def sweep_stale(target: Path) -> list[Path]:
     return removed
 
 
+def check_target(path: Path, what: str = "output") -> None:
+    """Refuse, before any work, an output path that no write could succeed at: an existing folder, a
+    path below a file, or a folder this user cannot write to. A long run must not fail at its last step."""
+    from .errors import UsageError
+
+    path = Path(path)
+    if path.is_dir():
+        raise UsageError(f"{what} {path}: is a folder; give a file name")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{what} {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} {path}: no permission to write in {parent}")
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
     """Write `data` to `path` so that no reader ever sees a partial file (temporary file, fsync, rename)."""
     path = Path(path)

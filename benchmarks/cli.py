@@ -64,8 +64,11 @@ def _set_threads(threads: int | None) -> None:
 
 
 def cmd_run(args) -> int:
+    from .atomic import check_target
     from .runner import run
 
+    if args.out is not None:
+        check_target(args.out, "--out")
     cfg = _run_config(args, args.method, args.sparsity)
     device = _check_device(args.device)
     _set_threads(args.threads)
@@ -82,9 +85,12 @@ def cmd_prepare(args) -> int:
     """Tokenise a (model, task) once into the shared cache, so parallel runs do not race to do it."""
     import json
 
+    from .atomic import check_target
     from .records import write_atomic
     from .runner import Run, prepare
 
+    if args.out:
+        check_target(args.out, "--out")
     prep = prepare(_run_config(args, "dense", 0.0))
     run = Run(prep, __import__("torch").device("cpu"))
     summary = {"model": args.model, "task": prep.task.name, "data_source": prep.splits.source,
@@ -98,8 +104,10 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_merge(args) -> int:
+    from .atomic import check_target
     from .merge import merge, run_files_under
 
+    check_target(args.out, "--out")
     files = [f for folder in args.runs for f in (run_files_under(Path(folder)) if Path(folder).is_dir() else [Path(folder)])]
     missing = [f for f in files if not f.exists()]
     if missing:

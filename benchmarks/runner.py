@@ -19,7 +19,7 @@ import torch
 
 from . import data as data_mod
 from . import efficiency, provenance
-from .atomic import atomic_dir, temp_path
+from .atomic import atomic_dir, check_target, temp_path
 from .config import RunConfig, TrainConfig, canonical_hash, hashed_train_fields
 from .errors import UsageError
 from .models import ModelSpec, load_model, load_tokenizer, resolve, uses_token_types
@@ -259,6 +259,7 @@ def run(cfg: RunConfig, out: Path | None = None, force: bool = False, device: st
     """Prepare, then compute unless the row already exists; returns (row path, record or None if skipped)."""
     prep = prepare(cfg)
     path = Path(out) if out else run_path(cfg.model, cfg.task, cfg.method, cfg.sparsity, cfg.seed, prep.run_id)
+    check_target(path, "row file")
     if path.exists() and not force:
         found = existing_run_id(path)
         if found == prep.run_id:

@@ -86,6 +86,9 @@ def assert_refused(argv: list[str], capsys, folder: Path, before: set[str], one_
 
 # --- `prunebench run` ------------------------------------------------------------------------------
 
+# the sandbox of the run fuzz holds a folder and a file; no row can be written at these paths
+SANDBOX_FILES = {"adir", "afile"}
+BAD_OUTS = ["adir", "afile/row.csv", "afile/sub/row.csv", ".", ""]
 VALID_RUN = {"--model": "minilm-l6", "--task": "rte", "--method": "magnitude-global", "--sparsity": "0.5",
              "--seed": "0", "--data-source": "embedded", "--device": "cpu"}
 REQUIRED = ("--model", "--task", "--method", "--sparsity")
@@ -174,13 +177,16 @@ RUN_MUTATIONS = [
     st.sampled_from(REQUIRED).map(lambda k: ("drop", k, None)),
     text.filter(lambda s: s and not s.startswith("-")).map(lambda v: ("extra", None, v)),
     text.filter(lambda s: not any(o.startswith("--" + s) for o in OPTIONS)).map(lambda v: ("extra", None, f"--{v}")),
+    st.sampled_from(BAD_OUTS).map(lambda v: ("out", None, v)),
 ]
 
 
 def run_argv(mutations, out: Path) -> list[str]:
     args, extra = dict(VALID_RUN), []
     for kind, key, value in mutations:
-        if kind == "set":
+        if kind == "out":
+            out = value
+        elif kind == "set":
             args[key] = value
         elif kind == "dense":
             args["--method"], args["--sparsity"] = "dense", value
@@ -201,8 +207,43 @@ def run_argv(mutations, out: Path) -> list[str]:
 @given(mutations=st.lists(st.one_of(RUN_MUTATIONS), min_size=1, max_size=3))
 def test_malformed_run_arguments_fail_in_one_line_and_write_nothing(mutations, capsys):
     with sandbox() as folder:
+        (folder / "adir").mkdir()
+        (folder / "afile").write_text("")
         argv = run_argv(mutations, folder / "out" / "row.csv")
-        assert_refused(argv, capsys, folder, before=set())
+        assert_refused(argv, capsys, folder, before=SANDBOX_FILES)
+
+
+PREPARE_MUTATIONS = [
+    bad_model().map(lambda v: ["--model", v]),
+    unknown(TASKS).map(lambda v: ["--task", v]),
+    (st.integers(max_value=-1).map(str) | not_an_int).map(lambda v: ["--seed", v]),
+    st.integers(max_value=-1).map(lambda v: ["--max-train-samples", str(v)]),
+    bad_train_pair().map(lambda v: ["--set", v]),
+    unknown(SOURCES).map(lambda v: ["--data-source", v]),
+    st.sampled_from(BAD_OUTS).map(lambda v: ["--out", v]),
+    text.filter(lambda s: s and not s.startswith("-")).map(lambda v: [v]),
+]
+
+
+@fuzz(100)
+@given(mutations=st.lists(st.one_of(PREPARE_MUTATIONS), min_size=1, max_size=2))
+def test_malformed_prepare_arguments_fail_in_one_line(mutations, capsys):
+    """`prepare` (the workflow's first step) checks the same way, and its --out before any tokenising."""
+    with sandbox() as folder:
+        (folder / "adir").mkdir()
+        (folder / "afile").write_text("")
+        argv = ["prepare", "--model", "minilm-l6", "--task", "rte", "--data-source", "embedded", "--out", "summary.json"]
+        for change in mutations:
+            argv += change  # a later --model, --task, ... wins over the valid one
+        assert_refused(argv, capsys, folder, before=SANDBOX_FILES)
+
+
+@pytest.mark.parametrize("out", BAD_OUTS)
+def test_merge_refuses_an_output_it_could_not_write(out, capsys):
+    with sandbox() as folder:
+        (folder / "adir").mkdir()
+        (folder / "afile").write_text("")
+        assert_refused(["merge", str(RESULTS), "--out", out], capsys, folder, before=SANDBOX_FILES)
 
 
 # --- `prunebench validate CONFIG` -------------------------------------------------------------------
