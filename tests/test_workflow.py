@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -110,8 +111,9 @@ def test_a_missing_key_is_named(tmp_path, tiny_bert_dir):
 
 # the rows and their merge: what a kill can damage (the report is made from the merged CSV alone)
 ROWS_TARGET = "results/v1/results.csv"
-# a grid of three rows, killed once its first row exists (SIGKILL to the whole process group: nothing gets to
-# clean up), resumed, killed again once its second row exists (SIGTERM to Snakemake alone), resumed to the end
+# a grid of three rows, killed at a (seeded) random moment after its first row exists (SIGKILL to the whole
+# process group: nothing gets to clean up), resumed, killed again after its second row exists (SIGTERM to
+# Snakemake alone), resumed to the end
 KILL_GRID = {"methods": {"dense": {"sparsities": [0.0]}, "magnitude-global": {"sparsities": [0.5, 0.7]}}}
 KILLS = ((1, signal.SIGKILL), (2, signal.SIGTERM))
 
@@ -130,7 +132,7 @@ def reference(tmp_path_factory, tiny_bert_dir):
 def test_a_workflow_killed_twice_resumes_with_the_same_rows(tmp_path, tiny_bert_dir, reference):
     config = str(tiny_config(tmp_path / "c.yaml", tiny_bert_dir, **KILL_GRID))
     runs = tmp_path / "results/v1/runs"
-    finished = {}
+    finished, rng = {}, random.Random(11)
     for at_least, sig in KILLS:
         snakemake(tmp_path, "--unlock", "--cores", "1", "--configfile", config)
         # one job at a time, so the kill lands between rows and never after the last one
@@ -138,6 +140,7 @@ def test_a_workflow_killed_twice_resumes_with_the_same_rows(tmp_path, tiny_bert_
         deadline = time.time() + 300
         while time.time() < deadline and len(list(runs.rglob("*.csv"))) < at_least:
             time.sleep(0.1)
+        time.sleep(rng.uniform(0.0, 2.5))  # somewhere inside the next job (each takes several seconds)
         os.killpg(proc.pid, sig) if sig == signal.SIGKILL else proc.send_signal(sig)
         proc.wait(timeout=120)
         present = {p: p.read_bytes() for p in runs.rglob("*.csv")}

@@ -43,6 +43,7 @@ def write(runs: Path, writer: int, rows: int) -> None:
     for i in range(rows):
         write_record(runs / f"w{writer}" / f"r{i}.csv", record(bases[i % len(bases)], f"{writer}-{i}", rng))
         write_record(runs / "shared" / "hot.csv", record(bases[(i + writer) % len(bases)], f"hot-{writer}-{i}", rng))
+        time.sleep(0.005)  # as jobs finish at different times; also lets several merges run meanwhile
 
 
 def merge_until(runs: Path, out: Path, stop: Path) -> None:

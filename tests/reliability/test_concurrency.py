@@ -27,8 +27,12 @@ def test_concurrent_writers_and_a_running_merge_see_only_whole_rows(tmp_path):
     runs, merged, stop = tmp_path / "runs", tmp_path / "results.csv", tmp_path / "stop"
     env = run_env(tmp_path / "cache")
     python = [sys.executable, str(HERE / "_writer.py")]
+    runs.mkdir()
     merger = subprocess.Popen([*python, "merge", str(runs), str(merged), str(stop)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not merged.exists() and merger.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)  # the merge loop is running before the first row is written
     writers = [subprocess.Popen([*python, "write", str(runs), str(k), str(ROWS)], env=env, stderr=subprocess.PIPE, text=True)
                for k in range(WRITERS)]
     hot, seen, reads = runs / "shared" / "hot.csv", set(), 0
