@@ -64,8 +64,11 @@ def _set_threads(threads: int | None) -> None:
 
 
 def cmd_run(args) -> int:
+    from .atomic import check_target
     from .runner import run
 
+    if args.out is not None:
+        check_target(args.out, "--out")
     cfg = _run_config(args, args.method, args.sparsity)
     device = _check_device(args.device)
     _set_threads(args.threads)
@@ -82,9 +85,12 @@ def cmd_prepare(args) -> int:
     """Tokenise a (model, task) once into the shared cache, so parallel runs do not race to do it."""
     import json
 
+    from .atomic import check_target
     from .records import write_atomic
     from .runner import Run, prepare
 
+    if args.out:
+        check_target(args.out, "--out")
     prep = prepare(_run_config(args, "dense", 0.0))
     run = Run(prep, __import__("torch").device("cpu"))
     summary = {"model": args.model, "task": prep.task.name, "data_source": prep.splits.source,
@@ -98,8 +104,10 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_merge(args) -> int:
+    from .atomic import check_target
     from .merge import merge, run_files_under
 
+    check_target(args.out, "--out")
     files = [f for folder in args.runs for f in (run_files_under(Path(folder)) if Path(folder).is_dir() else [Path(folder)])]
     missing = [f for f in files if not f.exists()]
     if missing:
@@ -125,12 +133,27 @@ def cmd_methods(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    """A `.csv` is a results file (schema v1, every cell checked); anything else a workflow config."""
     from .workflow_config import validate_file
 
-    for path in args.paths:
-        summary = validate_file(Path(path))
-        print(f"{path}: ok ({summary})")
-    return 0
+    failed = False
+    for path in map(Path, args.paths):
+        if path.suffix.lower() == ".csv":
+            from .validate_results import MAX_REPORTED, validate_results
+
+            report = validate_results(path)
+            if report.problems:
+                for problem in report.problems[:MAX_REPORTED]:
+                    print(f"prunebench: error: {one_line(str(problem))}", file=sys.stderr)
+                more = len(report.problems) - MAX_REPORTED
+                print(f"prunebench: error: {path}: {report.summary()}" + (f" ({more} more not shown)" if more > 0 else ""),
+                      file=sys.stderr)
+                failed = True
+                continue
+            print(f"{path}: {report.summary()}")
+        else:
+            print(f"{path}: ok ({validate_file(path)})")
+    return EXIT_USAGE if failed else 0
 
 
 def cmd_throughput(args) -> int:
@@ -143,7 +166,12 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse prints usage plus the error; we print the error alone, on one line, with where to look."""
 
     def error(self, message: str):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(text: str) -> str:
+    """Line breaks and other control characters escaped, so an error stays one line whatever the input held."""
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in str(text)) or "(no message)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,8 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kind", default=None, help="baseline, unstructured, structured, distillation, ...")
     p.set_defaults(func=cmd_methods)
 
-    p = sub.add_parser("validate", help="check a workflow config file", epilog="example: prunebench validate config/smoke.yaml")
-    p.add_argument("paths", nargs="+", help="YAML workflow config(s)")
+    p = sub.add_parser("validate", help="check a workflow config or a results CSV",
+                       epilog="examples: prunebench validate config/smoke.yaml; prunebench validate results/v1/results.csv")
+    p.add_argument("paths", nargs="+", help="YAML workflow config(s) and/or result CSV file(s)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser(
@@ -242,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UsageError as exc:
-        print(f"prunebench: error: {exc}", file=sys.stderr)
+        print(f"prunebench: error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("prunebench: interrupted; nothing was written for the unfinished run", file=sys.stderr)

@@ -1,9 +1,11 @@
 """Per-run row files → one results CSV.
 
-Every row file under a runs folder is read, checked against schema v1, and written, sorted by run
-coordinates, into one CSV via a temporary file and rename. A run_id may appear once: two files holding
-the same run (the same config) is an error naming both files, never a silent choice between them.
-A row of another schema version is refused: a schema change means a new `results/vN/` folder.
+Every row file under a runs folder is read, checked cell by cell against schema v1 (`validate_results`),
+and written, sorted by run coordinates, into one CSV via a temporary file and rename. A bad row stops the
+merge with its file and line named, and the previous merged CSV stays as it was. A run_id may appear
+once: two files holding the same run (the same config) is an error naming both files, never a silent
+choice between them. A row of another schema version is refused: a schema change means a new
+`results/vN/` folder.
 """
 
 from __future__ import annotations
@@ -13,24 +15,20 @@ import io
 from pathlib import Path
 
 from .errors import UsageError
-from .records import COLUMNS, SCHEMA_VERSION, write_atomic
+from .records import COLUMNS, write_atomic
+from .validate_results import validate_results
 
 SORT_KEYS = ("model", "task", "method", "target_sparsity", "seed", "data_source", "run_id")
 
 
 def read_run_file(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        header = tuple(reader.fieldnames or ())
-        if "schema_version" not in header:
-            raise UsageError(f"{path}: not a PruneBench result file (no schema_version column)")
-        rows = list(reader)
-    for row in rows:
-        if row.get("schema_version") != str(SCHEMA_VERSION):
-            raise UsageError(f"{path}: schema_version {row.get('schema_version')!r} cannot be merged into v{SCHEMA_VERSION} results")
-    if header != COLUMNS:
-        raise UsageError(f"{path}: columns differ from schema v{SCHEMA_VERSION}")
-    return rows
+    """The rows of one file, each checked cell by cell (`validate_results`); the first problem stops the merge."""
+    report = validate_results(path)
+    if report.problems:
+        more = len(report.problems) - 1
+        raise UsageError(f"{report.problems[0]}" + (f" (and {more} more problem(s))" if more else "")
+                         + "; nothing was merged")
+    return report.rows
 
 
 def merge(run_files: list[Path], out: Path) -> int:
@@ -44,8 +42,6 @@ def merge(run_files: list[Path], out: Path) -> int:
             seen[row["run_id"]] = path
             rows.append(row)
     rows.sort(key=lambda r: tuple(float(r[k]) if k in ("target_sparsity", "seed") else r[k] for k in SORT_KEYS))
-
-
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -55,5 +51,6 @@ def merge(run_files: list[Path], out: Path) -> int:
 
 
 def run_files_under(folder: Path) -> list[Path]:
-    """Row files of a runs folder (temporary files of unfinished writes are skipped)."""
-    return sorted(p for p in Path(folder).rglob("*.csv") if not p.name.startswith("."))
+    """Row files of a runs folder; hidden files and folders (temporaries of unfinished writes) are skipped."""
+    folder = Path(folder)
+    return sorted(p for p in folder.rglob("*.csv") if not any(part.startswith(".") for part in p.relative_to(folder).parts))

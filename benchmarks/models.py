@@ -69,10 +69,54 @@ def resolve(name: str) -> ModelSpec:
             raise UsageError(f"model folder {path} has no config.json; valid models: {valid}")
         if not (path / "model.safetensors").is_file():
             raise UsageError(f"model folder {path} has no model.safetensors (only safetensors weights are loaded)")
+        check_local_folder(path)
         return ModelSpec(name, str(path.resolve()), is_local=True)
     if "/" in name and not name.startswith((".", "/")):
         return ModelSpec(name, name, is_local=False)  # an org/name Hub id
     raise UsageError(f"unknown model {name!r}; valid models: {valid}")
+
+
+def check_local_folder(path: Path) -> None:
+    """Refuse, before anything is loaded, a folder whose config or weights cannot be what they claim.
+
+    A folder from someone else may be truncated, or may name a model type that only its own shipped
+    code defines (``auto_map``): we never run such code, so we say so here instead of failing mid-run.
+    """
+    import json
+
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"model folder {path}: config.json is not readable JSON ({_first_line(exc)})") from None
+    if not isinstance(config, dict) or not isinstance(config.get("model_type"), str):
+        raise UsageError(f"model folder {path}: config.json has no model_type")
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    if config["model_type"] not in CONFIG_MAPPING_NAMES:
+        raise UsageError(f"model folder {path}: model_type {config['model_type']!r} is not built into transformers; "
+                         "code shipped with a checkpoint is never run (trust_remote_code is off)")
+    check_safetensors(path / "model.safetensors")
+
+
+def check_safetensors(path: Path) -> None:
+    """The file is a whole safetensors file: its JSON header parses and its tensors end where the file ends."""
+    import json
+    import struct
+
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8).ljust(8, b"\xff"))
+            if n > min(size - 8, 100 << 20):
+                raise ValueError(f"header length {n} does not fit a {size}-byte file")
+            header = json.loads(f.read(n))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not a JSON object")
+        ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+    except (OSError, ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
+        raise UsageError(f"{path}: not a valid safetensors file ({_first_line(exc)})") from None
+    if 8 + n + max(ends, default=0) != size:
+        raise UsageError(f"{path}: truncated or padded safetensors file ({size} bytes, header says {8 + n + max(ends, default=0)})")
 
 
 def load_tokenizer(spec: ModelSpec):
@@ -87,6 +131,7 @@ def load_tokenizer(spec: ModelSpec):
 def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
     """A sequence-classification model with a fresh head for `task` (or a saved fine-tuned one at `location`)."""
     import torch
+    from safetensors import SafetensorError
     from transformers import AutoModelForSequenceClassification
 
     folder = Path(location or spec.location)
@@ -110,8 +155,8 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
             use_safetensors=True,
             trust_remote_code=False,
         )
-    except OSError as exc:
-        raise UsageError(f"model {spec.name!r}: weights not available ({_first_line(exc)})") from None
+    except (OSError, ValueError, SafetensorError) as exc:  # ValueError: shipped code refused
+        raise UsageError(f"model {spec.name!r}: weights at {folder} not loadable ({_first_line(exc)})") from None
     return model
 
 

@@ -1,7 +1,8 @@
 """Result records, schema v1: one CSV row per (model, task, method, target sparsity, seed).
 
 The columns and their order are the contract of DESIGN.md; `COLUMNS` is that list. A row is written
-to its own file through a temporary file and ``os.replace``, so a reader sees the whole row or none.
+to its own file through a temporary file and ``os.replace`` (`benchmarks.atomic`), so a reader sees the
+whole row or none.
 JSON columns are written with sorted keys so that equal rows are equal bytes.
 """
 
@@ -10,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
+
+from .atomic import write_atomic  # noqa: F401  (re-exported: rows, sidecars and merges share it)
 
 SCHEMA_VERSION = 1
 
@@ -75,22 +76,6 @@ def to_csv_text(records: list[ResultRecord]) -> str:
         row = asdict(record)
         writer.writerow([_cell(row[c]) for c in COLUMNS])
     return buf.getvalue()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so that no reader ever sees a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_record(path: Path, record: ResultRecord) -> None:

@@ -12,7 +12,6 @@ import dataclasses
 import json
 import logging
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import torch
 
 from . import data as data_mod
 from . import efficiency, provenance
+from .atomic import atomic_dir, check_target, temp_path
 from .config import RunConfig, TrainConfig, canonical_hash, hashed_train_fields
 from .errors import UsageError
 from .models import ModelSpec, load_model, load_tokenizer, resolve, uses_token_types
@@ -181,6 +181,11 @@ class Run:
         if info_path.is_file():
             log.info("dense checkpoint: reusing %s", folder)
             return folder, json.loads(info_path.read_text())
+        if folder.exists():  # not made by atomic_dir (an older version, or edited by hand): never trusted
+            log.warning("dense checkpoint: %s has no dense.json; replacing it", folder)
+            aside = temp_path(folder)
+            folder.rename(aside)
+            shutil.rmtree(aside, ignore_errors=True)
         log.info("dense checkpoint: fine-tuning %s on %s (%s epochs)", prep.cfg.model, prep.task.name, cfg.epochs)
         seed_everything(prep.cfg.seed)
         model = load_model(prep.spec, prep.task).to(self.device)
@@ -188,14 +193,11 @@ class Run:
         metrics, score = evaluate(model, prep.task, self.evals, cfg, self.device)
         info = {"score": score, "metrics": metrics, "train_seconds": stats.seconds, "steps": stats.steps,
                 "device": provenance.device_name(self.device), "identity": prep.identity()}
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-        model.save_pretrained(tmp, safe_serialization=True)
-        (tmp / "dense.json").write_text(json.dumps(info, indent=1, sort_keys=True, default=str))
-        try:
-            tmp.rename(folder)  # atomic: the folder appears complete or not at all
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)  # another process finished the same checkpoint first
+        # the folder appears complete or not at all; if another process finished the same checkpoint
+        # first, ours is dropped and theirs kept (same key, same recipe, same weights)
+        with atomic_dir(folder) as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            (tmp / "dense.json").write_text(json.dumps(info, indent=1, sort_keys=True, default=str))
         return folder, info
 
     def execute(self) -> tuple[ResultRecord, dict]:
@@ -264,6 +266,7 @@ def run(cfg: RunConfig, out: Path | None = None, force: bool = False, device: st
     """Prepare, then compute unless the row already exists; returns (row path, record or None if skipped)."""
     prep = prepare(cfg)
     path = Path(out) if out else run_path(cfg.model, cfg.task, cfg.method, cfg.sparsity, cfg.seed, prep.run_id)
+    check_target(path, "row file")
     if path.exists() and not force:
         found = existing_run_id(path)
         if found == prep.run_id:

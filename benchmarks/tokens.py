@@ -10,9 +10,11 @@ task like SST-2 runs on short tensors with a handful of distinct shapes (which c
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import logging
 import os
-import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +22,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .atomic import write_atomic
 from .tasks import GlueTask
 
 CACHE_FORMAT = 1
+log = logging.getLogger("prunebench")
 
 
 @dataclass(frozen=True)
@@ -54,9 +58,20 @@ class Encoded:
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
-    """Changes when the vocabulary or the normalisation of the tokenizer changes."""
+    """Changes when the vocabulary or the normalisation of the tokenizer changes.
+
+    The backend's truncation and padding settings are left out: a call with ``truncation=True`` stores
+    them in the backend, so they reflect the last call, not the tokenizer, and would make the key of a
+    split depend on which split happened to be tokenised before it in this process.
+    """
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    payload = backend.to_str() if backend is not None else json.dumps(tokenizer.get_vocab(), sort_keys=True)
+    if backend is not None:
+        state = json.loads(backend.to_str())
+        state.pop("truncation", None)
+        state.pop("padding", None)
+        payload = json.dumps(state, sort_keys=True)
+    else:
+        payload = json.dumps(tokenizer.get_vocab(), sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -74,6 +89,12 @@ def encode(tokenizer, df: pd.DataFrame, task: GlueTask, max_len: int) -> Encoded
     return Encoded(ids, offsets, first_len, labels)
 
 
+def _consistent(enc: Encoded, n: int) -> bool:
+    """The arrays describe `n` examples and fit together (a copied or edited entry may not)."""
+    return (len(enc.labels) == n and len(enc.first_len) == n and len(enc.offsets) == n + 1 and enc.offsets[0] == 0
+            and enc.offsets[-1] == len(enc.ids) and bool(np.all(np.diff(enc.offsets) >= 0)))
+
+
 def cache_dir() -> Path:
     return Path(os.environ.get("PRUNEBENCH_CACHE", ".cache/prunebench"))
 
@@ -89,15 +110,17 @@ def cached_encode(tokenizer, df: pd.DataFrame, task: GlueTask, split: str, max_l
     if path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
-                return Encoded(z["ids"], z["offsets"], z["first_len"], z["labels"])
-        except (OSError, ValueError, KeyError):
-            path.unlink(missing_ok=True)  # a damaged cache entry is rebuilt, never trusted
+                cached = Encoded(z["ids"], z["offsets"], z["first_len"], z["labels"])
+            if _consistent(cached, len(df)):
+                return cached
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass
+        log.warning("token cache entry %s is damaged; rebuilding it", path)  # never trusted, never fatal
+        path.unlink(missing_ok=True)
     encoded = encode(tokenizer, df, task, max_len)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    with os.fdopen(fd, "wb") as f:
-        np.savez(f, ids=encoded.ids, offsets=encoded.offsets, first_len=encoded.first_len, labels=encoded.labels)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    np.savez(buf, ids=encoded.ids, offsets=encoded.offsets, first_len=encoded.first_len, labels=encoded.labels)
+    write_atomic(path, buf.getvalue())  # parallel runs may race to write the same entry: both are whole
     return encoded
 
 

@@ -1,10 +1,15 @@
 """Workflow config validation, shared by Snakemake (`validate()` on config/schema.yaml) and
 `prunebench validate`: the schema checks shape and ranges, then every name is checked against its
 registry and every training field against `TrainConfig`, so a typo fails before any job runs.
+A config is untrusted data: it is read with `yaml.safe_load`, its values must be shell-safe (rules pass
+them on a command line), and a model folder it names must lie inside the project, the cache or a folder
+listed in PRUNEBENCH_MODELS_DIRS.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +17,27 @@ import yaml
 
 from .errors import UsageError
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "config" / "schema.yaml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = PROJECT_ROOT / "config" / "schema.yaml"
 
 
 def load_yaml(path: Path) -> Any:
+    """The YAML document at `path`, through `yaml.safe_load` only: a config is data, never code."""
     try:
-        with open(path) as f:
+        with open(path, "rb") as f:  # bytes: the YAML reader reports a bad encoding as a YAML error
             return yaml.safe_load(f)
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a folder, not a config file") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise UsageError(f"{path}:{where} not valid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: nested too deeply to be a workflow config") from None
 
 
 def _schema_errors(config: Any) -> None:
@@ -45,6 +58,18 @@ def _schema_errors(config: Any) -> None:
         raise UsageError(f"{key}: {err.message}")
 
 
+def _string_keys(value: Any, where: str) -> None:
+    """Every mapping key is a string: YAML allows `1:` or `null:` keys, which no config field is."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise UsageError(f"{where or '(top level)'}: key {key!r} is not a string")
+            _string_keys(item, f"{where}.{key}" if where else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _string_keys(item, f"{where}.{i}")
+
+
 def check_config(config: Any) -> dict:
     """Raise UsageError on the first problem; returns the config with defaults filled in."""
     from methods.registry import METHODS, get
@@ -56,13 +81,20 @@ def check_config(config: Any) -> dict:
 
     if not isinstance(config, dict):
         raise UsageError("the config must be a mapping with keys models, tasks, seeds, methods, train")
-    _schema_errors(config)
+    try:
+        _string_keys(config, "")
+        _schema_errors(config)
+    except RecursionError:  # a YAML alias can make a list contain itself
+        raise UsageError("the config is nested too deeply or refers to itself (YAML alias)") from None
+    if not TAG.fullmatch(config["tag"]):
+        raise UsageError(f"tag: {config['tag']!r} may only hold lowercase letters, digits and '-' (it names a folder)")
     for task in config["tasks"]:
         try:
             get_task(task)
         except UsageError as exc:
             raise UsageError(f"tasks: {exc}") from None
     for model in config["models"]:
+        check_model_entry(model)
         try:
             resolve(model)
         except UsageError as exc:
@@ -84,6 +116,9 @@ def check_config(config: Any) -> dict:
             cls.parse_params(spec.get("params", {}))
         except (UsageError, ValueError) as exc:
             raise UsageError(f"methods.{name}.params: {exc}") from None
+        for i, s in enumerate(spec["sparsities"]):
+            if not 0.0 <= s < 1.0:  # the schema lets NaN through: every comparison with it is false
+                raise UsageError(f"methods.{name}.sparsities.{i}: {s} is not in [0, 1)")
         if not cls.trains and any(s != 0 for s in spec["sparsities"]):
             raise UsageError(f"methods.{name}.sparsities: {name} does not prune, use [0.0]")
         if "train" in spec:
@@ -93,15 +128,70 @@ def check_config(config: Any) -> dict:
             if outside:
                 raise UsageError(f"methods.{name}.{key}: {outside[0]!r} is not one of the config's {key} "
                                  f"({', '.join(map(str, config[key]))})")
+        for key, value in spec.get("params", {}).items():
+            _shell_safe(value, f"methods.{name}.params.{key}")
     for key, values in (config.get("sweep") or {}).items():
         for value in values:
             try:
                 parse_overrides(base, {key: value}, what="sweep").check()
             except UsageError as exc:
                 raise UsageError(f"sweep.{key}: {exc}") from None
+    for where, fields in [("train", config.get("train", {})),
+                          *((f"task_train.{task}", f) for task, f in config.get("task_train", {}).items()),
+                          *((f"methods.{name}.train", spec.get("train", {})) for name, spec in config["methods"].items())]:
+        for key, value in fields.items():
+            _shell_safe(value, f"{where}.{key}")
     if config.get("data_source", "auto") not in SOURCES:
         raise UsageError(f"data_source: must be one of {', '.join(SOURCES)}")
     return config
+
+
+# Characters a model name or value may hold: the workflow passes them to `prunebench run` on a shell
+# command line, so a config can never smuggle in a second command, a redirection or a space-split path.
+SAFE_VALUE = re.compile(r"[A-Za-z0-9._:/+=@,-]+")  # matched whole
+MODELS_DIRS_ENV = "PRUNEBENCH_MODELS_DIRS"
+# config/schema.yaml's tag pattern, matched whole: jsonschema's `$` also matches before a final newline
+TAG = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+def _shell_safe(value: Any, where: str) -> None:
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if not SAFE_VALUE.fullmatch(text):
+        raise UsageError(f"{where}: {text!r} may only hold letters, digits and . _ : / + = @ , -")
+
+
+def allowed_model_roots() -> list[Path]:
+    """Folders a `local:<dir>` model of a config may live in: the project, the PruneBench cache, and the
+    folders listed in PRUNEBENCH_MODELS_DIRS (separated like PATH), e.g. a cluster's shared model store."""
+    from .tokens import cache_dir
+
+    extra = [Path(p) for p in os.environ.get(MODELS_DIRS_ENV, "").split(os.pathsep) if p.strip()]
+    return [PROJECT_ROOT, cache_dir(), *extra]
+
+
+def check_model_entry(model: str) -> None:
+    """A config's model is a safe name, and a folder given as a model stays inside the allowed roots.
+
+    Relative folders are taken from the working directory, as `prunebench run` will take them. A `..`
+    anywhere is refused outright, and symbolic links are followed before the check, so neither can lead
+    a shared config out of the project.
+    """
+    from .models import ALIASES
+
+    _shell_safe(model, "models")
+    if model in ALIASES or model.startswith("hf:"):
+        return
+    local = model.startswith("local:")
+    folder = Path(model.removeprefix("local:"))
+    if not local and not folder.is_dir():
+        return  # a Hub id (org/name); resolve() says if it is neither
+    if ".." in folder.parts:
+        raise UsageError(f"models: {model!r}: a model folder may not contain '..'")
+    real = folder.resolve()
+    roots = allowed_model_roots()
+    if not any(real.is_relative_to(root.resolve()) for root in roots):
+        raise UsageError(f"models: {model!r} is outside the allowed folders ({', '.join(str(r) for r in roots)}); "
+                         f"add its parent to {MODELS_DIRS_ENV} to allow it")
 
 
 def validate_file(path: Path) -> str:

@@ -21,6 +21,13 @@ FAST_TRAIN = ["epochs=1", "recovery_epochs=1", "batch_size=16", "eval_batch_size
               "progress=false", "max_train_samples=64", "max_eval_samples=48"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _models_dirs(tmp_path_factory):
+    """Tiny models live in pytest's temporary folder: allow configs to name them (workflow_config confines
+    `local:` models to the project, the cache and PRUNEBENCH_MODELS_DIRS)."""
+    os.environ["PRUNEBENCH_MODELS_DIRS"] = str(tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """One token/checkpoint cache per test session, outside the repo."""
@@ -79,3 +86,12 @@ def run_cli(tmp_path):
         return main([*argv, *extra]), out
 
     return call
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The reliability figures of this session, when any reliability test ran."""
+    from _figures import FIGURES, summary
+
+    if FIGURES:
+        terminalreporter.write_sep("-", "reliability figures")
+        terminalreporter.write_line(summary())
