@@ -84,6 +84,11 @@ def check_config(config: Any) -> dict:
             cls.parse_params(spec.get("params", {}))
         except (UsageError, ValueError) as exc:
             raise UsageError(f"methods.{name}.params: {exc}") from None
+        for s in spec["sparsities"]:
+            try:
+                cls.check_sparsity(s)
+            except ValueError as exc:
+                raise UsageError(f"methods.{name}.sparsities: {exc}") from None
         if not cls.trains and any(s != 0 for s in spec["sparsities"]):
             raise UsageError(f"methods.{name}.sparsities: {name} does not prune, use [0.0]")
     if config.get("data_source", "auto") not in SOURCES:
