@@ -120,7 +120,7 @@ def cmd_methods(args) -> int:
         raise UsageError(f"no method matches {args.pattern!r}" + (f" with kind {args.kind!r}" if args.kind else ""))
     for name in names:
         cls = get(name)
-        print(f"{name:<22} {cls.kind:<14} {cls.describe()}")
+        print(f"{name:<22} {cls.kind:<15} {cls.describe()}")
     return 0
 
 

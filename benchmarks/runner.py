@@ -245,7 +245,7 @@ class Run:
             created_at=provenance.utc_now(),
         )
         sidecar = {"config": dataclasses.asdict(prep.cfg), "identity": prep.identity(), "dense_checkpoint": str(folder),
-                   "dense_train_seconds": dense.get("train_seconds"), "efficiency_notes": eff.notes}
+                   "dense_train_seconds": dense.get("train_seconds"), "efficiency": eff.extras()}
         return record, sidecar
 
 
