@@ -133,6 +133,12 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def cmd_bench_efficiency(args) -> int:
+    from .efficiency.bench import main as bench_main
+
+    return bench_main(args)
+
+
 def cmd_throughput(args) -> int:
     from .throughput import main as throughput_main
 
@@ -209,6 +215,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(p)
     p.set_defaults(func=cmd_throughput)
+
+    p = sub.add_parser(
+        "bench-efficiency",
+        help="latency, throughput, FLOPs, memory and size of dense vs pruned variants through every speed path",
+        epilog="examples: prunebench bench-efficiency --model minilm-l6 --batches 1,32 --repeats 5; "
+        "prunebench bench-efficiency --merge-from /tmp/eff/efficiency.csv",
+    )
+    from .efficiency.bench import add_arguments as bench_arguments
+
+    bench_arguments(p)
+    p.set_defaults(func=cmd_bench_efficiency)
     return parser
 
 

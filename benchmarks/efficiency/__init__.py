@@ -5,11 +5,23 @@
   can turn pruning into time (`paths.py`), written to `results/v1/efficiency.csv` (`table.py`).
 
 FLOPs (`flops.py`), peak memory (`memory.py`), size (`size.py`) and timing (`timing.py`) are one module
-each, shared by both, so a row and the efficiency table mean the same thing by the same word.
+each, shared by both, so a row and the efficiency table mean the same thing by the same word. Names are
+loaded on first use, so importing the package (the CLI's parser does) does not import torch.
 """
 
-from .inputs import SEQ_LEN, synthetic_batch
-from .measure import LATENCY_BATCH, THROUGHPUT_BATCH, Efficiency, count_params, forward_flops, measure
+from __future__ import annotations
 
-__all__ = ["SEQ_LEN", "LATENCY_BATCH", "THROUGHPUT_BATCH", "Efficiency", "count_params", "forward_flops", "measure",
-           "synthetic_batch"]
+import importlib
+
+_LAZY = {
+    "SEQ_LEN": "inputs", "synthetic_batch": "inputs",
+    "LATENCY_BATCH": "measure", "THROUGHPUT_BATCH": "measure", "Efficiency": "measure", "count_params": "measure",
+    "forward_flops": "measure", "measure": "measure",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
