@@ -1,6 +1,6 @@
 """Efficiency measured for real: what a deployer of a pruned model would see.
 
-- `measure` (`measure.py`): the efficiency columns of one schema-v1 row, for any model a run produces.
+- `measure` (`row.py`): the efficiency columns of one schema-v1 row, for any model a run produces.
 - `bench` (`bench.py`, `prunebench bench-efficiency`): dense vs pruned variants through the speed paths that
   can turn pruning into time (`paths.py`), written to `results/v1/efficiency.csv` (`table.py`).
 
@@ -15,8 +15,8 @@ import importlib
 
 _LAZY = {
     "SEQ_LEN": "inputs", "synthetic_batch": "inputs",
-    "LATENCY_BATCH": "measure", "THROUGHPUT_BATCH": "measure", "Efficiency": "measure", "count_params": "measure",
-    "forward_flops": "measure", "measure": "measure",
+    "LATENCY_BATCH": "row", "THROUGHPUT_BATCH": "row", "Efficiency": "row", "count_params": "row",
+    "forward_flops": "row", "measure": "row",
 }
 __all__ = sorted(_LAZY)
 

@@ -15,6 +15,7 @@ exit code 2, and nothing is written.
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 import platform
 import tempfile
@@ -155,41 +156,86 @@ def _executions(engine, device, cuda_graphs: bool) -> list[str]:
     return ["eager", "cuda-graph"] if device.type == "cuda" and cuda_graphs else ["eager"]
 
 
-def _time(engine, plan: Plan, batch: int, execution: str, scope: str, dtype):
-    """(seconds, peak MB or None, note or None) of one measurement."""
-    from .memory import peak_memory_mb
-    from .timing import cuda_graph, median_seconds
+@dataclass
+class Unit:
+    """One measurement: an engine (variant on a path), how it executes, what is timed, at which batch."""
 
-    if scope == "model":
-        call, inputs = engine.call(batch, plan.seq_len)
+    info: dict
+    engine: object
+    execution: str
+    scope: str
+    flops: tuple[int, int]  # (dense, effective) per example of the scope
+
+
+def _call(unit: Unit, batch: int, plan: Plan, dtype):
+    """(zero-argument call, its inputs) for one unit at one batch; raises with the reason if it cannot run."""
+    from .timing import cuda_graph
+
+    if unit.scope == "model":
+        call, inputs = unit.engine.call(batch, plan.seq_len)
     else:
-        call, inputs = engine.linear_call(batch, plan.seq_len, dtype), None
+        call, inputs = unit.engine.linear_call(batch, plan.seq_len, dtype), None
+    if unit.execution == "cuda-graph":
+        try:
+            call = cuda_graph(call, warmup=max(1, plan.warmup))
+        except Exception as exc:  # capture fails for many reasons; the row says which
+            from .paths import first_line
+
+            raise RuntimeError(f"cuda-graph capture failed: {first_line(exc)}") from None
+    return call, inputs
+
+
+def _measure_group(units: list[Unit], batch: int, plan: Plan, dtype, device) -> list[dict]:
+    """Time every unit of one (scope, batch) in turns, then take each eager model's peak memory."""
     import torch
 
+    from .memory import peak_memory_mb
+    from .paths import first_line
+    from .timing import interleaved_medians
+
+    calls, inputs, notes = {}, {}, {}
     with torch.inference_mode():
-        if execution == "cuda-graph":
+        for i, unit in enumerate(units):
             try:
-                call = cuda_graph(call, warmup=max(1, plan.warmup))
-            except Exception as exc:  # capture fails for many reasons; the row says which
-                return None, None, f"cuda-graph capture failed: {str(exc).strip().splitlines()[0][:200]}"
-        seconds = median_seconds(call, engine.device, plan.repeats, plan.warmup)
-        peak = None
-        if scope == "model" and execution == "eager":
-            peak = peak_memory_mb(engine.model, call, inputs, engine.device)
-    return seconds, peak, None
+                calls[i], inputs[i] = _call(unit, batch, plan, dtype)
+            except Exception as exc:
+                notes[i] = first_line(exc)
+        medians = interleaved_medians(calls, device, plan.repeats, plan.warmup)
+        rows = []
+        for i, unit in enumerate(units):
+            seconds = medians.get(i)
+            if isinstance(seconds, BaseException):
+                notes[i], seconds = f"timing failed: {first_line(seconds)}", None
+            peak = None
+            if seconds is not None and unit.scope == "model" and unit.execution == "eager":
+                try:
+                    peak = peak_memory_mb(unit.engine.model, calls[i], inputs[i], device)
+                except Exception as exc:
+                    notes[i] = f"peak memory not measured: {first_line(exc)}"
+            dense_f, effective_f = unit.flops
+            rows.append({**unit.info, "execution": unit.execution, "scope": unit.scope, "batch": batch,
+                         "flops_dense": dense_f, "flops_effective": effective_f,
+                         "latency_ms": None if seconds is None else seconds * 1e3,
+                         "throughput": None if seconds is None else batch / seconds, "peak_mem_mb": peak,
+                         "notes": "; ".join([*unit.engine.notes, *([notes[i]] if i in notes else [])]) or None})
+    return rows
 
 
 def run(plan: Plan) -> list[dict]:
-    """Measure every (variant, path, execution, scope, batch) of the plan; returns the table rows."""
+    """Measure every (variant, path, execution, scope, batch) of the plan; returns the table rows.
+
+    All variants are made ready first, then each (scope, batch) is timed with every variant and path in
+    turns (`timing.interleaved_medians`), so the dense reference and the variants share the same conditions."""
     import torch
     from tqdm.auto import tqdm
 
     from benchmarks import provenance
     from benchmarks.models import load_model, resolve
     from benchmarks.tasks import get_task
+    from methods._structure import prunable
 
     from .flops import count_flops
-    from .measure import count_params
+    from .row import count_params
     from .paths import Unavailable, applicable, onnxruntime_version, prepare, reference_path
     from .size import dense_size_mb, sparse_size_mb
     from .variants import build
@@ -203,42 +249,32 @@ def run(plan: Plan) -> list[dict]:
               **provenance.versions(), "onnxruntime_version": onnxruntime_version(), "git_commit": provenance.git_commit(),
               "created_at": provenance.utc_now()}
     jobs = [(v, p) for v in plan.variants for p in applicable(v, device) if plan.paths is None or p in plan.paths]
-    rows = []
+    rows, units = [], []
     with tempfile.TemporaryDirectory(prefix="prunebench-bench-") as workdir:
-        for variant, path in tqdm(jobs, desc="bench-efficiency", unit="path"):
+        for variant, path in tqdm(jobs, desc="prepare variants", unit="path"):
             model = build(variant, base)
             flops = count_flops(model, torch.device("cpu"), plan.seq_len)
-            from methods._structure import prunable
-
-            encoder = [name for name, _ in prunable(model)]
+            encoder = flops.of([name for name, _ in prunable(model)])  # before a path swaps the linears out
             total, nonzero = count_params(model)
-            sized = model.to(dtype)
+            sized = copy.deepcopy(model).to(dtype)  # the files a deployer would ship, in the measured dtype
             sizes = {"size_dense_mb": dense_size_mb(sized), "size_sparse_mb": sparse_size_mb(sized)}
-            model = sized.float()
+            del sized
             info = {**common, "variant": variant.name, "path": path, "params_total": total, "params_nonzero": nonzero,
-                    **sizes, **accuracy(plan.results, plan.model, variant)}
-            scope_flops = {"model": (flops.dense, flops.effective), "linears": flops.of(encoder)}
+                    **sizes, **accuracy(plan.results, plan.model, variant), "_reference": reference_path(path)}
             try:
                 engine = prepare(path, variant, model, device, dtype, workdir)
             except Unavailable as exc:
                 log.warning("%s on %s: skipped (%s)", variant.name, path, exc)
-                for batch in plan.batches:
-                    rows.append({**info, "execution": "", "scope": "model", "batch": batch, "notes": f"not measured: {exc}",
-                                 "flops_dense": flops.dense, "flops_effective": flops.effective})
+                rows += [{**info, "execution": "", "scope": "model", "batch": batch, "notes": f"not measured: {exc}",
+                          "flops_dense": flops.dense, "flops_effective": flops.effective} for batch in plan.batches]
                 continue
             for execution in _executions(engine, device, plan.cuda_graphs):
-                for scope in ("model", "linears") if engine.linears else ("model",):
-                    for batch in plan.batches:
-                        seconds, peak, note = _time(engine, plan, batch, execution, scope, dtype)
-                        notes = [*engine.notes, *([note] if note else [])]
-                        dense_f, effective_f = scope_flops[scope]
-                        rows.append({**info, "execution": execution, "scope": scope, "batch": batch,
-                                     "flops_dense": dense_f, "flops_effective": effective_f,
-                                     "latency_ms": None if seconds is None else seconds * 1e3,
-                                     "throughput": None if seconds is None else batch / seconds,
-                                     "peak_mem_mb": peak, "notes": "; ".join(notes) or None,
-                                     "_reference": reference_path(path)})
-            del engine, model
+                units.append(Unit(info, engine, execution, "model", (flops.dense, flops.effective)))
+                if engine.linears:
+                    units.append(Unit(info, engine, execution, "linears", encoder))
+        groups = [(scope, batch) for scope in ("model", "linears") for batch in plan.batches]
+        for scope, batch in tqdm(groups, desc="measure (scope, batch)", unit="group"):
+            rows += _measure_group([u for u in units if u.scope == scope], batch, plan, dtype, device)
             if device.type == "cuda":
                 torch.cuda.empty_cache()
     return _with_speedups(rows)

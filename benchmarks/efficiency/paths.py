@@ -38,6 +38,12 @@ class Unavailable(Exception):
     """This path cannot run here; the message says why (it goes into the row's notes)."""
 
 
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """An exception as one short line, for a row's notes."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
 def reference_path(path: str) -> str:
     return REFERENCE.get(path, "dense-kernels")
 
@@ -122,9 +128,6 @@ def _torch_engine(path: str, model: nn.Module, device: torch.device, dtype: torc
 
 
 def _semi_structured_engine(model: nn.Module, device: torch.device, dtype: torch.dtype) -> Engine:
-    from methods._masking import follows_nm
-    from methods._structure import prunable
-
     if device.type != "cuda":
         raise Unavailable("2:4 sparse kernels run on CUDA only")
     capability = torch.cuda.get_device_capability(device)
@@ -132,6 +135,17 @@ def _semi_structured_engine(model: nn.Module, device: torch.device, dtype: torch
         raise Unavailable(f"2:4 sparse tensor cores need CUDA capability >= 8.0, this GPU has {capability[0]}.{capability[1]}")
     if dtype not in (torch.float16, torch.bfloat16):
         raise Unavailable(f"to_sparse_semi_structured needs fp16 or bf16 weights here, not {dtype}")
+    try:
+        return _convert_two_four(model, device, dtype)
+    except Unavailable:
+        raise
+    except Exception as exc:  # a prototype API: any failure is a stated fallback, never a crash of the bench
+        raise Unavailable(f"to_sparse_semi_structured failed: {first_line(exc)}") from None
+
+
+def _convert_two_four(model: nn.Module, device: torch.device, dtype: torch.dtype) -> Engine:
+    from methods._masking import follows_nm
+    from methods._structure import prunable
     from torch.sparse import SparseSemiStructuredTensor, to_sparse_semi_structured
 
     cusparselt = bool(getattr(torch.backends, "cusparselt", None) and torch.backends.cusparselt.is_available())
@@ -212,7 +226,7 @@ def _onnx_engine(model: nn.Module, device: torch.device, workdir: str) -> Engine
                                         dynamic_shapes={k: {0: batch, 1: seq} for k in example})
             program.save(path)
     except Exception as exc:  # the exporter raises many types; the reason goes into the row
-        raise Unavailable(f"ONNX export failed: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+        raise Unavailable(f"ONNX export failed: {first_line(exc)}") from None
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     options.inter_op_num_threads = 1

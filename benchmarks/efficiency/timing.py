@@ -21,21 +21,7 @@ def median_seconds(call: Callable[[], object], device: torch.device, repeats: in
     for _ in range(warmup):
         call()
     sync(device)
-    times = []
-    if device.type == "cuda":
-        for _ in range(repeats):
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            call()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end) / 1e3)
-    else:
-        for _ in range(repeats):
-            start = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(_once(call, device) for _ in range(repeats))
 
 
 def cuda_graph(call: Callable[[], object], warmup: int = 3) -> Callable[[], object]:
@@ -51,3 +37,42 @@ def cuda_graph(call: Callable[[], object], warmup: int = 3) -> Callable[[], obje
     with torch.cuda.graph(graph):
         call()
     return graph.replay
+
+
+def interleaved_medians(calls: dict, device: torch.device, repeats: int, warmup: int = 3) -> dict:
+    """Median seconds of each call, timed in turns: round r times every call once (starting one further along
+    each round), so slow drift on a shared machine (another job starting, a thermal limit) reaches every call
+    alike, instead of whichever was timed while it lasted. A call that raises gets the exception as its value."""
+    keys = list(calls)
+    times: dict = {k: [] for k in keys}
+    failed: dict = {}
+    for k in keys:
+        try:
+            for _ in range(warmup):
+                calls[k]()
+        except Exception as exc:  # reported per call; the others are still timed
+            failed[k] = exc
+    sync(device)
+    alive = [k for k in keys if k not in failed]
+    for r in range(repeats):
+        for k in alive[r % len(alive):] + alive[: r % len(alive)] if alive else []:
+            if k in failed:
+                continue
+            try:
+                times[k].append(_once(calls[k], device))
+            except Exception as exc:
+                failed[k] = exc
+    return {k: failed[k] if k in failed else statistics.median(times[k]) for k in keys}
+
+
+def _once(call: Callable[[], object], device: torch.device) -> float:
+    if device.type == "cuda":
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        call()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1e3
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
