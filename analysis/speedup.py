@@ -73,12 +73,14 @@ def speedup_figure(df: pd.DataFrame | None) -> plt.Figure:
                 ax.scatter(g["theoretical_speedup"], g["speedup_vs_dense"], color=palette[path], marker=markers[batch],
                            s=36, alpha=0.85 if execution != "eager" or mine["execution"].nunique() == 1 else 0.45,
                            edgecolor="black", linewidth=0.3, label=label, zorder=3)
-            placed: dict[float, int] = {}  # variants at the same x get their labels stacked, not overprinted
-            for variant, g in mine.groupby("variant", sort=True):
-                x, y = g["theoretical_speedup"].iloc[0], g["speedup_vs_dense"].max()
-                slot = placed.get(round(float(np.log2(x)), 1), 0)
-                placed[round(float(np.log2(x)), 1)] = slot + 1
-                ax.annotate(variant, (x, y), textcoords="offset points", xytext=(4, 4 + 9 * slot), fontsize=6.5, color="0.25")
+            # variants at one x (e.g. every 50% mask) get their labels stacked above the cluster's top point
+            firsts = mine.groupby("variant", sort=True).agg(x=("theoretical_speedup", "first"), y=("speedup_vs_dense", "max"))
+            firsts["cluster"] = np.round(np.log2(firsts["x"]), 1)
+            for _, cluster in firsts.groupby("cluster", sort=True):
+                top = cluster["y"].max()
+                for slot, (variant, r) in enumerate(cluster.sort_values("y").iterrows()):
+                    ax.annotate(variant, (r["x"], top), textcoords="offset points", xytext=(4, 4 + 9 * slot), fontsize=6.5,
+                                color="0.25")
             ax.set_xscale("log", base=2)
             ax.set_yscale("log", base=2)
             ax.set_xlim(low, high)
