@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 RESULTS_CSV = "results/v1/results.csv"
-EFFICIENCY_CSV = "results/v1/efficiency.csv"  # written by `prunebench bench-efficiency`, read if present
 ANALYSIS = Path(workflow.basedir) / "analysis"
 # the interpreter running this workflow has the project installed (common.smk imports it)
 PYTHON = sys.executable
@@ -99,11 +98,6 @@ rule efficiency_table:
     shell:
         "{params.run} --param results={input.results} --param efficiency_md={output.md}"
         " --param efficiency_tex={output.tex} --executed {log.notebook} > {log.messages} 2>&1"
-
-
-def efficiency_csv(wildcards):
-    """results/v1/efficiency.csv when a bench has written it: the report builds without it (it says so)."""
-    return [EFFICIENCY_CSV] if Path(EFFICIENCY_CSV).is_file() else []
 
 
 # The efficiency table is measured by `prunebench bench-efficiency` on the machine it describes, never by the
