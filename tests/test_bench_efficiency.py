@@ -117,3 +117,26 @@ def test_merge_replaces_a_device_and_model_only():
     merged = merge(old, new)
     assert [(r["device"], r["model"], r["batch"]) for r in merged] == [("cpu", "m", "32"), ("cpu", "n", "1"), ("gpu", "m", "1")]
     assert list(csv.reader(to_text(merged).splitlines()))[0] == list(COLUMNS)
+
+
+def test_each_device_gets_the_paths_that_can_run_there():
+    from benchmarks.efficiency.paths import applicable
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    names = {v: parse_variant(v) for v in ("dense", "magnitude-global@0.5", "magnitude-2of4@0.5", "head+ffn@0.5")}
+    assert applicable(names["dense"], cpu) == ["dense-kernels", "onnxruntime"]
+    assert applicable(names["magnitude-global@0.5"], cpu) == ["dense-kernels", "onnxruntime", "torch-csr"]
+    assert applicable(names["magnitude-2of4@0.5"], cuda) == ["dense-kernels", "semi-structured-2:4"]
+    assert applicable(names["magnitude-global@0.5"], cuda) == ["dense-kernels"]
+    assert applicable(names["head+ffn@0.5"], cuda) == applicable(names["head+ffn@0.5"], cpu) == ["structured"]
+
+
+def test_the_two_four_path_says_why_it_cannot_run_on_a_cpu(tiny_bert_dir, tmp_path, capsys):
+    from benchmarks.efficiency.paths import Unavailable, prepare
+
+    variant = parse_variant("magnitude-2of4@0.5")
+    with pytest.raises(Unavailable, match="CUDA only"):
+        prepare("semi-structured-2:4", variant, build(variant, tiny_model(tiny_bert_dir)), torch.device("cpu"), torch.float16)
+    out = tmp_path / "eff.csv"
+    assert bench(tiny_bert_dir, out, "--variants", "magnitude-2of4@0.5", "--paths", "semi-structured-2:4") == 2
+    assert "no path of --paths semi-structured-2:4 applies on cpu" in capsys.readouterr().err and not out.exists()

@@ -104,6 +104,14 @@ def plan_from(args) -> Plan:
     if args.repeats < 1 or args.warmup < 0:
         raise UsageError(f"--repeats must be >= 1 and --warmup >= 0, got {args.repeats} and {args.warmup}")
     device = _check_device(args.device)
+    from benchmarks.provenance import pick_device
+
+    from .paths import applicable
+
+    here = pick_device(device)
+    if not any(p in (paths or PATHS) for v in variants for p in applicable(v, here)):
+        raise UsageError(f"no path of --paths {','.join(paths or [])} applies on {here.type} to the variants asked for; "
+                         f"paths on {here.type}: {', '.join(sorted({p for v in variants for p in applicable(v, here)}))}")
     resolve(args.model)
     return Plan(args.model, device, variants, paths, _ints(args.batches, "--batches"), args.seq_len, args.repeats,
                 args.warmup, args.dtype, not args.no_cuda_graphs, args.results, args.out)
