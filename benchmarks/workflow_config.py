@@ -80,15 +80,15 @@ def check_config(config: Any) -> dict:
             except UsageError as exc:
                 raise UsageError(f"methods: {exc}") from None
         cls = get(name)
-        try:
-            cls.parse_params(spec.get("params", {}))
-        except (UsageError, ValueError) as exc:
-            raise UsageError(f"methods.{name}.params: {exc}") from None
-        for s in spec["sparsities"]:
+        for s in spec["sparsities"]:  # methods with a fixed sparsity (2:4) refuse any other target
             try:
                 cls.check_sparsity(s)
             except ValueError as exc:
                 raise UsageError(f"methods.{name}.sparsities: {exc}") from None
+        try:
+            cls.parse_params(spec.get("params", {}))
+        except (UsageError, ValueError) as exc:
+            raise UsageError(f"methods.{name}.params: {exc}") from None
         if not cls.trains and any(s != 0 for s in spec["sparsities"]):
             raise UsageError(f"methods.{name}.sparsities: {name} does not prune, use [0.0]")
     if config.get("data_source", "auto") not in SOURCES:
