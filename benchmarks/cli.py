@@ -128,7 +128,7 @@ def cmd_methods(args) -> int:
         raise UsageError(f"no method matches {args.pattern!r}" + (f" with kind {args.kind!r}" if args.kind else ""))
     for name in names:
         cls = get(name)
-        print(f"{name:<22} {cls.kind:<14} {cls.describe()}")
+        print(f"{name:<22} {cls.kind:<15} {cls.describe()}")
     return 0
 
 
@@ -154,6 +154,12 @@ def cmd_validate(args) -> int:
         else:
             print(f"{path}: ok ({validate_file(path)})")
     return EXIT_USAGE if failed else 0
+
+
+def cmd_bench_efficiency(args) -> int:
+    from .efficiency.bench import main as bench_main
+
+    return bench_main(args)
 
 
 def cmd_throughput(args) -> int:
@@ -238,6 +244,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(p)
     p.set_defaults(func=cmd_throughput)
+
+    p = sub.add_parser(
+        "bench-efficiency",
+        help="latency, throughput, FLOPs, memory and size of dense vs pruned variants through every speed path",
+        epilog="examples: prunebench bench-efficiency --model minilm-l6 --batches 1,32 --repeats 5; "
+        "prunebench bench-efficiency --merge-from /tmp/eff/efficiency.csv",
+    )
+    from .efficiency.bench import add_arguments as bench_arguments
+
+    bench_arguments(p)
+    p.set_defaults(func=cmd_bench_efficiency)
     return parser
 
 

@@ -90,6 +90,10 @@ def prepare(cfg: RunConfig) -> Prepared:
         raise UsageError(f"sparsity must be in [0, 1), got {cfg.sparsity}")
     if not method_cls.trains and cfg.sparsity != 0.0:
         raise UsageError(f"method {cfg.method!r} does not prune: use --sparsity 0")
+    try:
+        method_cls.check_sparsity(cfg.sparsity)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if cfg.seed < 0:
         raise UsageError(f"seed must be >= 0, got {cfg.seed}")
     try:
@@ -250,7 +254,7 @@ class Run:
             created_at=provenance.utc_now(),
         )
         sidecar = {"config": dataclasses.asdict(prep.cfg), "identity": prep.identity(), "dense_checkpoint": str(folder),
-                   "dense_train_seconds": dense.get("train_seconds"), "efficiency_notes": eff.notes}
+                   "dense_train_seconds": dense.get("train_seconds"), "efficiency": eff.extras()}
         return record, sidecar
 
 

@@ -112,6 +112,11 @@ def check_config(config: Any) -> dict:
             except UsageError as exc:
                 raise UsageError(f"methods: {exc}") from None
         cls = get(name)
+        for s in spec["sparsities"]:  # methods with a fixed sparsity (2:4) refuse any other target
+            try:
+                cls.check_sparsity(s)
+            except ValueError as exc:
+                raise UsageError(f"methods.{name}.sparsities: {exc}") from None
         try:
             cls.parse_params(spec.get("params", {}))
         except (UsageError, ValueError) as exc:

@@ -38,6 +38,34 @@ def masks_from_scores(scores: dict[str, torch.Tensor], sparsity: float, scope: s
     raise ValueError(f"unknown scope {scope!r}; valid scopes: {', '.join(SCOPES)}")
 
 
+def nm_masks(scores: dict[str, torch.Tensor], n: int = 2, m: int = 4) -> dict[str, torch.Tensor]:
+    """Boolean keep-masks with exactly `n` kept weights in every group of `m` consecutive input weights.
+
+    The N:M pattern is what sparse tensor cores execute (2:4 on NVIDIA Ampere and later): groups run along
+    the input dimension (dim 1 of an ``nn.Linear`` weight), which is the reduction dimension of the matmul.
+    Ties keep the earlier position, so masks are deterministic.
+    """
+    if not 0 < n < m:
+        raise ValueError(f"N:M pattern needs 0 < n < m, got {n}:{m}")
+    masks = {}
+    for name, s in scores.items():
+        if s.dim() != 2 or s.shape[1] % m:
+            raise ValueError(f"{name}: shape {tuple(s.shape)} has no whole groups of {m} input weights")
+        groups = s.detach().float().reshape(s.shape[0], s.shape[1] // m, m)
+        keep = torch.sort(groups, dim=-1, descending=True, stable=True).indices[..., :n]
+        mask = torch.zeros_like(groups, dtype=torch.bool).scatter_(-1, keep, True)
+        masks[name] = mask.reshape(s.shape)
+    return masks
+
+
+def follows_nm(weight: torch.Tensor, n: int = 2, m: int = 4) -> bool:
+    """True when every group of `m` consecutive input weights has at most `n` non-zeros."""
+    if weight.dim() != 2 or weight.shape[1] % m:
+        return False
+    groups = weight.detach().reshape(weight.shape[0], weight.shape[1] // m, m)
+    return bool(((groups != 0).sum(-1) <= n).all())
+
+
 @torch.no_grad()
 def apply_masks(model: nn.Module, masks: dict[str, torch.Tensor]) -> None:
     """Zero the pruned weights in place (one fused multiply over all masked tensors)."""

@@ -92,6 +92,7 @@ class Method:
     kind: ClassVar[str]
     version: ClassVar[int] = 1
     Params: ClassVar[type] = NoParams
+    valid_sparsities: ClassVar[tuple[float, ...] | None] = None  # None: any target in [0, 1); else only these
     starts_from: ClassVar[str] = "finetuned"
     trains: ClassVar[bool] = True  # False: evaluated as it comes (the dense baseline)
     sparsity_tolerance: ClassVar[float] = 0.005  # |achieved - target| a test allows
@@ -105,6 +106,13 @@ class Method:
     @classmethod
     def describe(cls) -> str:
         return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    @classmethod
+    def check_sparsity(cls, sparsity: float) -> None:
+        """Refuse a target the method cannot reach (e.g. 2:4 is exactly 0.5), before anything is computed."""
+        if cls.valid_sparsities is not None and sparsity not in cls.valid_sparsities:
+            valid = ", ".join(f"{s:g}" for s in cls.valid_sparsities)
+            raise ValueError(f"method {cls.name!r} prunes to a fixed sparsity: got {sparsity:g}, valid: {valid}")
 
     @classmethod
     def parse_params(cls, overrides: dict[str, Any]) -> Any:

@@ -14,6 +14,7 @@ METHODS: dict[str, str] = {
     "dense": "methods.dense:Dense",
     "magnitude-global": "methods.magnitude:GlobalMagnitude",
     "magnitude-layerwise": "methods.magnitude:LayerwiseMagnitude",
+    "magnitude-2of4": "methods.magnitude_2of4:Magnitude2of4",
     "random": "methods.random_mask:RandomMask",
     "gradual-magnitude-global": "methods.gradual_magnitude:GradualMagnitudeGlobal",
     "gradual-magnitude-layerwise": "methods.gradual_magnitude:GradualMagnitudeLayerwise",

@@ -34,7 +34,7 @@ def test_a_run_writes_one_row_at_the_target_sparsity(name, folder, request, run_
     assert row["data_source"] == "embedded" and row["train_examples"] == "64"
     assert int(row["params_nonzero"]) < int(row["params_total"])
     assert float(row["flops"]) > 0 and float(row["latency_ms"]) > 0 and float(row["throughput"]) > 0
-    assert row["device"].startswith("cpu") and row["peak_mem_mb"] == ""
+    assert row["device"].startswith("cpu") and float(row["peak_mem_mb"]) > float(row["model_size_mb"]) * 0.5
     assert row["config_hash"].startswith(row["run_id"]) and len(row["config_hash"]) == 64
     assert out.with_suffix(".json").is_file()
 

@@ -89,6 +89,14 @@ def pruning_params(wildcards):
     return method_params(wildcards.method)
 
 
+EFFICIENCY_CSV = "results/v1/efficiency.csv"  # written by `prunebench bench-efficiency`, read if present
+
+
+def efficiency_csv(wildcards):
+    """results/v1/efficiency.csv when a bench has written it: the report builds without it (it says so)."""
+    return [EFFICIENCY_CSV] if Path(EFFICIENCY_CSV).is_file() else []
+
+
 def final_outputs():
     """What `snakemake` with no target builds: this config's rows, the merged CSV and the report.
 

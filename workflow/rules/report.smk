@@ -1,5 +1,6 @@
-# Analysis outputs made from results/v1/results.csv only: tables, figures, phase table, leaderboard, paper.
-# The merged CSV is the only data any rule here reads (readme_leaderboard and paper read outputs made from it);
+# Analysis outputs made from results/v1/results.csv only: tables, figures, phase table, leaderboard, paper; and the
+# speedup figure, from results/v1/efficiency.csv when `prunebench bench-efficiency` has written it.
+# The two CSVs are the only data any rule here reads (readme_leaderboard and paper read outputs made from them);
 # REPORT_OUTPUTS lists what `snakemake` builds by default.
 # Each rule executes one jupytext notebook of analysis/notebooks/ headless (analysis/run.py); the notebook and the
 # analysis library are inputs too, so editing either rebuilds what depends on it.
@@ -99,6 +100,31 @@ rule efficiency_table:
         " --param efficiency_tex={output.tex} --executed {log.notebook} > {log.messages} 2>&1"
 
 
+# The efficiency table is measured by `prunebench bench-efficiency` on the machine it describes, never by the
+# workflow; this rule only draws it.
+rule efficiency_speedup:
+    input:
+        efficiency=efficiency_csv,
+        code=[NOTEBOOKS / "efficiency_speedup.py", *LIBRARY],
+    output:
+        pdf="paper/generated/speedup.pdf",
+        png="paper/generated/speedup.png",
+        tex="paper/generated/speedup.tex",
+        md="results/v1/tables/speedup.md",
+    log:
+        notebook="logs/report/efficiency_speedup.ipynb",
+        messages="logs/report/efficiency_speedup.log",
+    conda:
+        "../../environment.yml"
+    params:
+        run=f"{RUN} notebook efficiency_speedup",
+        efficiency=EFFICIENCY_CSV,
+    shell:
+        "{params.run} --param efficiency={params.efficiency} --param speedup_figure={output.pdf}"
+        " --param speedup_tex={output.tex} --param speedup_md={output.md}"
+        " --executed {log.notebook} > {log.messages} 2>&1"
+
+
 rule leaderboard:
     input:
         results=RESULTS_CSV,
@@ -160,6 +186,7 @@ REPORT_OUTPUTS = [
     *rules.three_phases.output,
     *rules.comparison_tables.output,
     *rules.efficiency_table.output,
+    *rules.efficiency_speedup.output,
     *rules.leaderboard.output,
     *rules.readme_leaderboard.output,
     *rules.paper_numbers.output,

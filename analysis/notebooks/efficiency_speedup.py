@@ -1,0 +1,64 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Measured speedup vs theoretical FLOP reduction
+#
+# From `results/v1/efficiency.csv` (written by `prunebench bench-efficiency`, not by the workflow: it times
+# the machine it runs on). Every pruned variant and speed path of the whole model, measured speedup over dense
+# against dense FLOPs / non-zero FLOPs, with y = x for reference (`analysis/speedup.py`). Outputs:
+# `paper/generated/speedup.{pdf,png}`, `paper/generated/speedup.tex` (the figure float), and
+# `results/v1/tables/speedup.md` (the figure and every measured row). Without the CSV, each output says that
+# nothing has been measured yet.
+
+# %% tags=["parameters"]
+from analysis.params import param
+
+EFFICIENCY = param("efficiency", "results/v1/efficiency.csv")
+SPEEDUP_FIGURE = param("speedup_figure", "paper/generated/speedup.pdf")
+SPEEDUP_MD = param("speedup_md", "results/v1/tables/speedup.md")
+SPEEDUP_TEX = param("speedup_tex", "paper/generated/speedup.tex")
+
+# %%
+import os
+
+from analysis.plots import save_figure
+from analysis.speedup import NO_DATA, load_efficiency, speedup_figure, speedup_points, speedup_table
+from analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape, to_markdown
+
+df = load_efficiency(EFFICIENCY)
+points = speedup_points(df)
+print("no efficiency table" if df is None else f"{len(df)} rows, {len(points)} measured speedups of pruned variants")
+
+# %%
+stem = SPEEDUP_FIGURE.with_suffix("")
+save_figure(speedup_figure(df), stem)
+source = "analysis/notebooks/efficiency_speedup.py"
+for path in (SPEEDUP_MD, SPEEDUP_TEX):
+    path.parent.mkdir(parents=True, exist_ok=True)
+header_md = GENERATED_MD.replace("results/v1/results.csv", "results/v1/efficiency.csv").format(source=source)
+header_tex = GENERATED_TEX.replace("results/v1/results.csv", "results/v1/efficiency.csv").format(source=source)
+if points.empty:
+    SPEEDUP_TEX.write_text(header_tex + latex_escape(NO_DATA.replace("`", "")) + "\n")
+else:
+    caption = latex_escape("Measured speedup over the dense model against the theoretical speedup (dense FLOPs / non-zero "
+                           "FLOPs) of each pruned variant and speed path, sequence length 128; dashed: y = x, dotted: no "
+                           "speedup. Structured pruning removes work dense kernels would do; unstructured zeros do not "
+                           "pay off in dense kernels, and only partly in sparse ones.")
+    SPEEDUP_TEX.write_text(header_tex + "\n".join([r"\begin{figure}[htbp]", r"\centering",
+                                                   rf"\includegraphics[width=\linewidth]{{generated/{stem.name}.pdf}}",
+                                                   rf"\caption{{{caption}}}", r"\label{fig:speedup}", r"\end{figure}", ""]))
+table = speedup_table(df)
+png = os.path.relpath(stem.with_suffix(".png"), SPEEDUP_MD.parent)
+body = NO_DATA if table is None else f"![measured vs theoretical speedup]({png})\n\n" + to_markdown(table, heading="##")
+SPEEDUP_MD.write_text(header_md + "# Measured speedup\n\n" + body + "\n")

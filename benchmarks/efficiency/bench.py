@@ -1,0 +1,342 @@
+"""`prunebench bench-efficiency`: dense vs pruned variants of one model, timed through every speed path
+that applies on this device, in one process, into `results/v1/efficiency.csv`.
+
+    prunebench bench-efficiency --model minilm-l6                       # CPU here, all default variants
+    prunebench bench-efficiency --model minilm-l6 --device cuda --out /tmp/eff/efficiency.csv
+    prunebench bench-efficiency --merge-from /tmp/eff/efficiency.csv     # fold another machine's rows in
+
+Variants are built from the pre-trained weights (`variants.py`): speed does not depend on fine-tuned values,
+only on shapes and zero patterns. Their accuracy cost is read from the result rows of the method each
+stands for (`--results`); with no such row the cells stay empty. The dense model is always measured, as the
+reference of every speedup. Everything is checked before any model is loaded: bad input is one line and
+exit code 2, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import platform
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.errors import UsageError
+
+log = logging.getLogger("prunebench")
+
+DEFAULT_VARIANTS = ("dense", "magnitude-global@0.5", "magnitude-global@0.9", "magnitude-2of4@0.5", "head+ffn@0.5",
+                    "layer-drop@0.5")
+DEFAULT_BATCHES = (1, 32, 128)
+DTYPES = ("auto", "fp32", "fp16", "bf16")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="minilm-l6", help="alias, hf:<id> or local:<dir> (default minilm-l6)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
+                   help="comma-separated: dense, <kind>@<sparsity> with kind magnitude-global, magnitude-layerwise, "
+                        "magnitude-2of4 (@0.5), head-pruning, ffn-pruning, head+ffn, layer-drop (dense is always added)")
+    p.add_argument("--paths", default=None, help="only these paths (comma-separated; default: every path that applies)")
+    p.add_argument("--batches", default=",".join(map(str, DEFAULT_BATCHES)), help="comma-separated batch sizes")
+    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--repeats", type=int, default=10, help="timed calls per measurement (median reported)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed calls first")
+    p.add_argument("--dtype", default="auto", choices=DTYPES, help="auto: fp32 on CPU, fp16 on CUDA (the 2:4 kernels need half weights)")
+    p.add_argument("--no-cuda-graphs", action="store_true", help="on CUDA, time eager calls only (default: eager and CUDA-graph replay)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch and onnxruntime (default: all cores)")
+    p.add_argument("--results", type=Path, default=Path("results/v1/results.csv"), help="result rows to read accuracy from")
+    p.add_argument("--out", type=Path, default=Path("results/v1/efficiency.csv"),
+                   help="efficiency table to update: this device's rows of this model are replaced, others kept")
+    p.add_argument("--merge-from", type=Path, default=None, metavar="FILE",
+                   help="measure nothing: merge FILE's rows (e.g. from the GPU machine) into --out, replacing its devices' rows")
+
+
+@dataclass
+class Plan:
+    model: str
+    device: str
+    variants: list
+    paths: list[str] | None
+    batches: list[int]
+    seq_len: int
+    repeats: int
+    warmup: int
+    dtype: str
+    cuda_graphs: bool
+    results: Path
+    out: Path
+
+
+def _ints(text: str, what: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"{what}: {text!r} is not a comma-separated list of integers") from None
+    if not values or any(v < 1 for v in values):
+        raise UsageError(f"{what}: give integers >= 1, got {text!r}")
+    return values
+
+
+def plan_from(args) -> Plan:
+    """Check every argument; raises UsageError before anything is loaded or written."""
+    from benchmarks.cli import _check_device
+    from benchmarks.models import resolve
+
+    from .paths import PATHS
+    from .variants import Variant, parse_variant
+
+    variants = [parse_variant(v) for v in args.variants.split(",") if v.strip()]
+    if Variant("dense") not in variants:
+        variants.insert(0, Variant("dense"))
+    variants = list(dict.fromkeys(variants))
+    paths = None
+    if args.paths:
+        paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+        for p in paths:
+            if p not in PATHS:
+                from benchmarks.errors import unknown
+
+                raise unknown("path", p, PATHS)
+    if args.seq_len < 2:
+        raise UsageError(f"--seq-len must be >= 2, got {args.seq_len}")
+    if args.repeats < 1 or args.warmup < 0:
+        raise UsageError(f"--repeats must be >= 1 and --warmup >= 0, got {args.repeats} and {args.warmup}")
+    device = _check_device(args.device)
+    from benchmarks.provenance import pick_device
+
+    from .paths import applicable
+
+    here = pick_device(device)
+    if not any(p in (paths or PATHS) for v in variants for p in applicable(v, here)):
+        raise UsageError(f"no path of --paths {','.join(paths or [])} applies on {here.type} to the variants asked for; "
+                         f"paths on {here.type}: {', '.join(sorted({p for v in variants for p in applicable(v, here)}))}")
+    resolve(args.model)
+    return Plan(args.model, device, variants, paths, _ints(args.batches, "--batches"), args.seq_len, args.repeats,
+                args.warmup, args.dtype, not args.no_cuda_graphs, args.results, args.out)
+
+
+def _dtype(name: str, device):
+    import torch
+
+    if name == "auto":
+        return torch.float32 if device.type == "cpu" else torch.float16
+    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[name]
+
+
+def _device_detail(device) -> str:
+    import torch
+
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        cusparselt = getattr(torch.backends, "cusparselt", None)
+        has = bool(cusparselt and cusparselt.is_available())
+        return f"capability {major}.{minor}, cuSPARSELt {'yes' if has else 'no'}"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def accuracy(results: Path, model: str, variant) -> dict:
+    """Score, dense score and their difference (points) from the variant's method rows; empty when there are none."""
+    empty = {"accuracy_task": None, "score": None, "dense_score": None, "score_delta": None}
+    if variant.method is None or not Path(results).exists():
+        return empty
+    import pandas as pd
+
+    df = pd.read_csv(results)
+    rows = df[(df["model"] == model) & (df["method"] == variant.method)
+              & ((df["target_sparsity"] - variant.sparsity).abs() < 1e-9)]
+    if rows.empty:
+        return empty
+    return {"accuracy_task": "+".join(sorted(rows["task"].unique())), "score": float(rows["score"].mean()),
+            "dense_score": float(rows["dense_score"].mean()), "score_delta": float((rows["score"] - rows["dense_score"]).mean())}
+
+
+def _executions(engine, device, cuda_graphs: bool) -> list[str]:
+    if engine.execution == "onnxruntime":
+        return ["onnxruntime"]
+    return ["eager", "cuda-graph"] if device.type == "cuda" and cuda_graphs else ["eager"]
+
+
+@dataclass
+class Unit:
+    """One measurement: an engine (variant on a path), how it executes, what is timed, at which batch."""
+
+    info: dict
+    engine: object
+    execution: str
+    scope: str
+    flops: tuple[int, int]  # (dense, effective) per example of the scope
+
+
+def _call(unit: Unit, batch: int, plan: Plan, dtype):
+    """(zero-argument call, its inputs) for one unit at one batch; raises with the reason if it cannot run."""
+    from .timing import cuda_graph
+
+    if unit.scope == "model":
+        call, inputs = unit.engine.call(batch, plan.seq_len)
+    else:
+        call, inputs = unit.engine.linear_call(batch, plan.seq_len, dtype), None
+    if unit.execution == "cuda-graph":
+        try:
+            call = cuda_graph(call, warmup=max(1, plan.warmup))
+        except Exception as exc:  # capture fails for many reasons; the row says which
+            from .paths import first_line
+
+            raise RuntimeError(f"cuda-graph capture failed: {first_line(exc)}") from None
+    return call, inputs
+
+
+def _measure_group(units: list[Unit], batch: int, plan: Plan, dtype, device) -> list[dict]:
+    """Time every unit of one (scope, batch) in turns, then take each eager model's peak memory."""
+    import torch
+
+    from .memory import peak_memory_mb
+    from .paths import first_line
+    from .timing import interleaved_medians
+
+    calls, inputs, notes = {}, {}, {}
+    with torch.inference_mode():
+        for i, unit in enumerate(units):
+            try:
+                calls[i], inputs[i] = _call(unit, batch, plan, dtype)
+            except Exception as exc:
+                notes[i] = first_line(exc)
+        medians = interleaved_medians(calls, device, plan.repeats, plan.warmup)
+        rows = []
+        for i, unit in enumerate(units):
+            seconds = medians.get(i)
+            if isinstance(seconds, BaseException):
+                notes[i], seconds = f"timing failed: {first_line(seconds)}", None
+            peak = None
+            if seconds is not None and unit.scope == "model" and unit.execution == "eager":
+                try:
+                    peak = peak_memory_mb(unit.engine.model, calls[i], inputs[i], device)
+                except Exception as exc:
+                    notes[i] = f"peak memory not measured: {first_line(exc)}"
+            dense_f, effective_f = unit.flops
+            rows.append({**unit.info, "execution": unit.execution, "scope": unit.scope, "batch": batch,
+                         "flops_dense": dense_f, "flops_effective": effective_f,
+                         "latency_ms": None if seconds is None else seconds * 1e3,
+                         "throughput": None if seconds is None else batch / seconds, "peak_mem_mb": peak,
+                         "notes": "; ".join([*unit.engine.notes, *([notes[i]] if i in notes else [])]) or None})
+    return rows
+
+
+def run(plan: Plan) -> list[dict]:
+    """Measure every (variant, path, execution, scope, batch) of the plan; returns the table rows.
+
+    All variants are made ready first, then each (scope, batch) is timed with every variant and path in
+    turns (`timing.interleaved_medians`), so the dense reference and the variants share the same conditions."""
+    import torch
+    from tqdm.auto import tqdm
+
+    from benchmarks import provenance
+    from benchmarks.models import load_model, resolve
+    from benchmarks.tasks import get_task
+    from methods._structure import prunable
+
+    from .flops import count_flops
+    from .row import count_params
+    from .paths import Unavailable, applicable, onnxruntime_version, prepare, reference_path
+    from .size import dense_size_mb, sparse_size_mb
+    from .variants import build
+
+    device = provenance.pick_device(plan.device)
+    dtype = _dtype(plan.dtype, device)
+    torch.manual_seed(0)  # the fresh classification head
+    base = load_model(resolve(plan.model), get_task("sst2")).eval()
+    common = {"device": provenance.device_name(device), "device_detail": _device_detail(device), "model": plan.model,
+              "seq_len": plan.seq_len, "dtype": str(dtype).removeprefix("torch."), "threads": torch.get_num_threads(),
+              **provenance.versions(), "onnxruntime_version": onnxruntime_version(), "git_commit": provenance.git_commit(),
+              "created_at": provenance.utc_now()}
+    jobs = [(v, p) for v in plan.variants for p in applicable(v, device) if plan.paths is None or p in plan.paths]
+    rows, units = [], []
+    with tempfile.TemporaryDirectory(prefix="prunebench-bench-") as workdir:
+        for variant, path in tqdm(jobs, desc="prepare variants", unit="path"):
+            model = build(variant, base)
+            flops = count_flops(model, torch.device("cpu"), plan.seq_len)
+            encoder = flops.of([name for name, _ in prunable(model)])  # before a path swaps the linears out
+            total, nonzero = count_params(model)
+            sized = copy.deepcopy(model).to(dtype)  # the files a deployer would ship, in the measured dtype
+            sizes = {"size_dense_mb": dense_size_mb(sized), "size_sparse_mb": sparse_size_mb(sized)}
+            del sized
+            info = {**common, "variant": variant.name, "path": path, "params_total": total, "params_nonzero": nonzero,
+                    **sizes, **accuracy(plan.results, plan.model, variant), "_reference": reference_path(path)}
+            try:
+                engine = prepare(path, variant, model, device, dtype, workdir)
+            except Unavailable as exc:
+                log.warning("%s on %s: skipped (%s)", variant.name, path, exc)
+                rows += [{**info, "execution": "", "scope": "model", "batch": batch, "notes": f"not measured: {exc}",
+                          "flops_dense": flops.dense, "flops_effective": flops.effective} for batch in plan.batches]
+                continue
+            for execution in _executions(engine, device, plan.cuda_graphs):
+                units.append(Unit(info, engine, execution, "model", (flops.dense, flops.effective)))
+                if engine.linears:
+                    units.append(Unit(info, engine, execution, "linears", encoder))
+        groups = [(scope, batch) for scope in ("model", "linears") for batch in plan.batches]
+        for scope, batch in tqdm(groups, desc="measure (scope, batch)", unit="group"):
+            rows += _measure_group([u for u in units if u.scope == scope], batch, plan, dtype, device)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+    return _with_speedups(rows)
+
+
+def _with_speedups(rows: list[dict]) -> list[dict]:
+    """Fill theoretical and measured speedup from the dense rows of the same reference conditions."""
+    dense = {(r["path"], r["execution"], r["scope"], r["batch"]): r for r in rows if r["variant"] == "dense"}
+    for r in rows:
+        ref = dense.get((r.pop("_reference", r["path"]), r.get("execution"), r["scope"], r["batch"]))
+        if ref is None:
+            continue
+        if r.get("flops_effective"):
+            r["theoretical_speedup"] = ref["flops_dense"] / r["flops_effective"]
+        if r.get("latency_ms") and ref.get("latency_ms"):
+            r["speedup_vs_dense"] = ref["latency_ms"] / r["latency_ms"]
+            if r.get("theoretical_speedup"):
+                r["speedup_fraction"] = r["speedup_vs_dense"] / r["theoretical_speedup"]
+    return rows
+
+
+def summary(rows: list[dict]) -> str:
+    """One line per measured row of the model scope: what a reader looks for first."""
+    lines = []
+    for r in rows:
+        if r["scope"] != "model" or r.get("latency_ms") is None:
+            continue
+        speed = f"{r['speedup_vs_dense']:.2f}x" if r.get("speedup_vs_dense") else "  -  "
+        theory = f"{r['theoretical_speedup']:.2f}x" if r.get("theoretical_speedup") else "  -  "
+        lines.append(f"{r['variant']:<22} {r['path']:<20} {r['execution']:<11} batch {r['batch']:>4}: "
+                     f"{r['latency_ms']:9.2f} ms {r['throughput']:9.1f} ex/s  speedup {speed} (FLOPs {theory})")
+    return "\n".join(lines)
+
+
+def main(args) -> int:
+    from .table import read, write_merged
+
+    if args.merge_from is not None:
+        if not args.merge_from.is_file():
+            raise UsageError(f"--merge-from: no such file {args.merge_from}")
+        rows = read(args.merge_from)
+        n = write_merged(args.out, rows)
+        devices = sorted({r["device"] for r in rows})
+        print(f"{args.out}: {n} rows ({len(rows)} from {args.merge_from}: {', '.join(devices) or 'none'})")
+        return 0
+    plan = plan_from(args)
+    if args.out.exists():
+        read(args.out)  # refuse a foreign file before measuring, not after
+    if args.threads is not None:
+        from benchmarks.cli import _set_threads
+
+        _set_threads(args.threads)
+    rows = run(plan)
+    n = write_merged(args.out, rows)
+    print(summary(rows))
+    print(f"{args.out}: {len(rows)} rows measured on {rows[0]['device'] if rows else plan.device}, {n} in the table")
+    return 0

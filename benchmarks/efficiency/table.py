@@ -1,0 +1,87 @@
+"""`results/v1/efficiency.csv`: one row per device x model x variant x path x execution x scope x batch.
+
+Columns (documented for readers in `results/v1/README.md`):
+
+device, device_detail       where it ran (`provenance.device_name`, plus CPU model or GPU capability)
+model, variant              model name as given; ``dense`` or ``<kind>@<sparsity>`` (`variants.py`)
+path, execution             speed path (`paths.py`); eager, cuda-graph or onnxruntime
+scope                       ``model``: the whole forward; ``linears``: the encoder linears alone
+batch, seq_len, dtype, threads
+params_total, params_nonzero
+flops_dense, flops_effective   per example, of the scope: as run (zeros included) / non-zero work (`flops.py`)
+theoretical_speedup         flops_dense of the dense model / flops_effective of this variant, same scope
+latency_ms, throughput      median time of one call at this batch (ms); batch / that time (examples/s)
+speedup_vs_dense            the dense model's time / this variant's, same device, path reference, execution, scope, batch
+speedup_fraction            speedup_vs_dense / theoretical_speedup: how much of the FLOP reduction turned into time
+peak_mem_mb                 model tensors + peak live intermediates of one eager call (`memory.py`); scope model only
+size_dense_mb, size_sparse_mb   safetensors file, and the bit-mask sparse file (`size.py`), in the measured dtype
+accuracy_task, score, dense_score, score_delta   from results/v1/results.csv rows of the variant's method (empty if none)
+notes                       why a value is missing, which backend ran, ...
+torch_version, transformers_version, onnxruntime_version, git_commit, created_at
+
+A bench on one device replaces only that device's rows of the same model, so CPU and GPU rows made on
+different machines live in one file; the file is written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from benchmarks.errors import UsageError
+from benchmarks.records import write_atomic
+
+COLUMNS = (
+    "device", "device_detail", "model", "variant", "path", "execution", "scope", "batch", "seq_len", "dtype", "threads",
+    "params_total", "params_nonzero", "flops_dense", "flops_effective", "theoretical_speedup", "latency_ms", "throughput",
+    "speedup_vs_dense", "speedup_fraction", "peak_mem_mb", "size_dense_mb", "size_sparse_mb", "accuracy_task", "score",
+    "dense_score", "score_delta", "notes", "torch_version", "transformers_version", "onnxruntime_version", "git_commit",
+    "created_at",
+)
+SORT = ("device", "model", "variant", "path", "execution", "scope", "batch")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def read(path: Path) -> list[dict[str, str]]:
+    """Rows of an efficiency table; a file with another header is refused, never mixed in."""
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        if tuple(reader.fieldnames or ()) != COLUMNS:
+            raise UsageError(f"{path} is not an efficiency table of this version (its header differs from benchmarks/efficiency/table.py)")
+        return list(reader)
+
+
+def _key(row: dict) -> tuple:
+    return tuple(int(row[c]) if c == "batch" and str(row[c]).isdigit() else str(row[c]) for c in SORT)
+
+
+def merge(existing: list[dict], new: list[dict]) -> list[dict]:
+    """`existing` without the (device, model) pairs `new` has rows for, plus `new`, in a stable order."""
+    replaced = {(r["device"], r["model"]) for r in new}
+    kept = [r for r in existing if (r["device"], r["model"]) not in replaced]
+    rows = [{c: _cell(r.get(c)) for c in COLUMNS} for r in [*kept, *new]]
+    return sorted(rows, key=_key)
+
+
+def to_text(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def write_merged(out: Path, new: list[dict]) -> int:
+    """Merge `new` rows into `out` (created if absent), atomically; returns the row count written."""
+    existing = read(out) if Path(out).exists() else []
+    rows = merge(existing, new)
+    write_atomic(out, to_text(rows))
+    return len(rows)

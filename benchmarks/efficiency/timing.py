@@ -1,0 +1,78 @@
+"""Wall time of a callable as a deployer sees it: warm-up first, then the median of `repeats` timed calls,
+each closed by a device synchronisation (CUDA events on a GPU, `perf_counter` on a CPU). The median,
+because a shared machine has outliers."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def median_seconds(call: Callable[[], object], device: torch.device, repeats: int, warmup: int = 3) -> float:
+    """Median seconds of one `call()`."""
+    for _ in range(warmup):
+        call()
+    sync(device)
+    return statistics.median(_once(call, device) for _ in range(repeats))
+
+
+def cuda_graph(call: Callable[[], object], warmup: int = 3) -> Callable[[], object]:
+    """Capture `call` (fixed input tensors) as one CUDA graph and return its replay: what a deployer does
+    to remove per-kernel launch overhead from a small model. Raises if the call cannot be captured."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(warmup):
+            call()
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        call()
+    return graph.replay
+
+
+def interleaved_medians(calls: dict, device: torch.device, repeats: int, warmup: int = 3) -> dict:
+    """Median seconds of each call, timed in turns: round r times every call once (starting one further along
+    each round), so slow drift on a shared machine (another job starting, a thermal limit) reaches every call
+    alike, instead of whichever was timed while it lasted. A call that raises gets the exception as its value."""
+    keys = list(calls)
+    times: dict = {k: [] for k in keys}
+    failed: dict = {}
+    for k in keys:
+        try:
+            for _ in range(warmup):
+                calls[k]()
+        except Exception as exc:  # reported per call; the others are still timed
+            failed[k] = exc
+    sync(device)
+    alive = [k for k in keys if k not in failed]
+    for r in range(repeats):
+        for k in alive[r % len(alive):] + alive[: r % len(alive)] if alive else []:
+            if k in failed:
+                continue
+            try:
+                times[k].append(_once(calls[k], device))
+            except Exception as exc:
+                failed[k] = exc
+    return {k: failed[k] if k in failed else statistics.median(times[k]) for k in keys}
+
+
+def _once(call: Callable[[], object], device: torch.device) -> float:
+    if device.type == "cuda":
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        call()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1e3
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start

@@ -1,0 +1,58 @@
+"""The speedup figure and table from results/v1/efficiency.csv, present or absent."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.run import execute_notebook
+from analysis.speedup import speedup_figure, speedup_points, speedup_table
+from benchmarks.efficiency.table import COLUMNS, to_text
+
+PARAMS = {"speedup_figure": "out/speedup.pdf", "speedup_md": "out/speedup.md", "speedup_tex": "out/speedup.tex"}
+
+
+def _row(**values) -> dict:
+    base = {"model": "minilm-l6", "scope": "model", "execution": "eager", "batch": 32, "seq_len": 128, "accuracy_task": ""}
+    return {c: "" for c in COLUMNS} | base | values
+
+
+def fixture(path: Path) -> Path:
+    rows = [
+        _row(device="cpu (2 threads)", variant="dense", path="dense-kernels", theoretical_speedup=1.0, speedup_vs_dense=1.0,
+             latency_ms=900.0, throughput=35.5),
+        _row(device="cpu (2 threads)", variant="head+ffn@0.5", path="structured", theoretical_speedup=1.9, speedup_vs_dense=1.7,
+             latency_ms=530.0, throughput=60.4),
+        _row(device="cpu (2 threads)", variant="magnitude-global@0.5", path="torch-csr", theoretical_speedup=1.8,
+             speedup_vs_dense=0.4, latency_ms=2250.0, throughput=14.2, score_delta=-1.5, accuracy_task="sst2"),
+        _row(device="cpu (2 threads)", variant="magnitude-global@0.5", path="torch-csr", scope="linears",
+             theoretical_speedup=2.0, speedup_vs_dense=0.3),
+        _row(device="cuda: GPU", variant="magnitude-2of4@0.5", path="semi-structured-2:4", execution="cuda-graph",
+             theoretical_speedup=1.8, speedup_vs_dense=1.2, latency_ms=1.0, throughput=32000.0),
+        _row(device="cuda: GPU", variant="magnitude-2of4@0.5", path="semi-structured-2:4", batch=1, notes="not measured: x"),
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(to_text(rows))
+    return path
+
+
+def test_points_are_measured_pruned_whole_model_rows(tmp_path):
+    df = pd.read_csv(fixture(tmp_path / "eff.csv"))
+    points = speedup_points(df)
+    assert sorted(points["variant"]) == ["head+ffn@0.5", "magnitude-2of4@0.5", "magnitude-global@0.5"]
+    assert len(speedup_figure(df).axes) == 2  # one panel per device
+    table = speedup_table(df)
+    assert len(table.rows) == 5 and ["—" in r[5] for r in table.rows].count(True) == 1  # the unmeasured row shows —
+    assert any(r[-1] == "-1.50 (sst2)" for r in table.rows)
+
+
+def test_the_notebook_draws_the_csv_or_says_nothing_was_measured(tmp_path):
+    csv = fixture(tmp_path / "results/v1/efficiency.csv")
+    execute_notebook("efficiency_speedup", {"efficiency": str(csv), **PARAMS}, cwd=tmp_path / "with")
+    tex = (tmp_path / "with/out/speedup.tex").read_text()
+    md = (tmp_path / "with/out/speedup.md").read_text()
+    assert r"\includegraphics[width=\linewidth]{generated/speedup.pdf}" in tex and "](speedup.png)" in md
+    assert "| cpu (2 threads) | magnitude-global@0.5 | torch-csr | eager | 32 |" in md
+    assert (tmp_path / "with/out/speedup.png").stat().st_size > 10_000
+    execute_notebook("efficiency_speedup", {"efficiency": str(tmp_path / "absent.csv"), **PARAMS}, cwd=tmp_path / "without")
+    assert "No efficiency measurement yet" in (tmp_path / "without/out/speedup.md").read_text()
+    assert "No efficiency measurement yet" in (tmp_path / "without/out/speedup.tex").read_text()

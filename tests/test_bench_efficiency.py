@@ -1,0 +1,142 @@
+"""`prunebench bench-efficiency` on a tiny model: variants, speed paths, the table, merging, bad input."""
+
+import csv
+
+import pytest
+import torch
+
+from benchmarks.cli import main
+from benchmarks.efficiency.flops import count_flops
+from benchmarks.efficiency.table import COLUMNS, merge, read, to_text
+from benchmarks.efficiency.variants import build, parse_variant
+from methods import _shrink
+from methods._masking import follows_nm
+from methods._structure import prunable_weights
+
+from _tiny import one_thread, tiny_model  # noqa: F401  (autouse fixture: one intra-op thread)
+
+FAST = ["--batches", "2", "--seq-len", "16", "--repeats", "1", "--warmup", "0", "--device", "cpu"]
+
+
+def bench(model_dir, out, *extra):
+    return main(["bench-efficiency", "--model", f"local:{model_dir}", *FAST, "--out", str(out), *extra])
+
+
+def test_variants_are_built_with_the_methods_pruning_code(tiny_bert_dir):
+    base = tiny_model(tiny_bert_dir)
+    both = build(parse_variant("head+ffn@0.5"), base)
+    assert _shrink.structure(both) == {"heads": [2, 2], "ffn": [32, 32]}
+    assert _shrink.structure(build(parse_variant("layer-drop@0.5"), base)) == {"heads": [4], "ffn": [64]}
+    two_four = build(parse_variant("magnitude-2of4@0.5"), base)
+    assert all(follows_nm(w) for w in prunable_weights(two_four).values())
+    assert _shrink.structure(base) == {"heads": [4, 4], "ffn": [64, 64]}  # the base model is left alone
+
+
+@pytest.mark.parametrize("text", ["sparse@0.5", "head+ffn", "layer-drop@1.5", "magnitude-2of4@0.6", "ffn-pruning@x"])
+def test_bad_variants_are_one_line_errors(text, tiny_bert_dir, tmp_path, capsys):
+    out = tmp_path / "eff.csv"
+    assert bench(tiny_bert_dir, out, "--variants", text) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("prunebench: error:") and "\n" not in err and not out.exists()
+
+
+def test_cuda_asked_for_where_there_is_none_writes_nothing(tiny_bert_dir, tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    out = tmp_path / "eff.csv"
+    assert main(["bench-efficiency", "--model", f"local:{tiny_bert_dir}", "--device", "cuda", "--out", str(out)]) == 2
+    assert "no CUDA device" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_cpu_bench_fills_the_table_and_keeps_other_devices(tiny_bert_dir, tmp_path):
+    out, results = tmp_path / "eff.csv", tmp_path / "results.csv"
+    other = {c: "" for c in COLUMNS} | {"device": "cuda: Some GPU", "model": f"local:{tiny_bert_dir}", "variant": "dense",
+                                        "path": "dense-kernels", "batch": "32"}
+    out.write_text(to_text([other]))
+    results.write_text("model,task,method,target_sparsity,score,dense_score\n"
+                       f"local:{tiny_bert_dir},sst2,magnitude-global,0.5,80.0,84.0\n"
+                       f"local:{tiny_bert_dir},sst2,magnitude-global,0.7,70.0,84.0\n")
+    code = bench(tiny_bert_dir, out, "--variants", "magnitude-global@0.5,head-pruning@0.5",
+                 "--paths", "dense-kernels,structured,torch-csr", "--results", str(results))
+    assert code == 0
+    rows = read(out)
+    assert [r for r in rows if r["device"] == "cuda: Some GPU"] == [other]
+    mine = {(r["variant"], r["path"], r["scope"]): r for r in rows if r["device"].startswith("cpu")}
+    assert set(mine) == {("dense", "dense-kernels", "model"), ("dense", "dense-kernels", "linears"),
+                         ("magnitude-global@0.5", "dense-kernels", "model"), ("magnitude-global@0.5", "dense-kernels", "linears"),
+                         ("magnitude-global@0.5", "torch-csr", "model"), ("magnitude-global@0.5", "torch-csr", "linears"),
+                         ("head-pruning@0.5", "structured", "model"), ("head-pruning@0.5", "structured", "linears")}
+    base = tiny_model(tiny_bert_dir)
+    dense_flops = count_flops(base, torch.device("cpu"), 16).dense
+    heads = mine[("head-pruning@0.5", "structured", "model")]
+    pruned_flops = count_flops(build(parse_variant("head-pruning@0.5"), base), torch.device("cpu"), 16).dense
+    assert int(heads["flops_dense"]) == int(heads["flops_effective"]) == pruned_flops
+    assert float(heads["theoretical_speedup"]) == pytest.approx(dense_flops / pruned_flops, rel=1e-5)
+    masked = mine[("magnitude-global@0.5", "torch-csr", "linears")]
+    assert float(masked["theoretical_speedup"]) == pytest.approx(2.0, rel=1e-5)  # half of every encoder weight
+    assert int(masked["params_nonzero"]) < int(masked["params_total"])
+    for r in mine.values():
+        assert float(r["latency_ms"]) > 0 and float(r["speedup_vs_dense"]) > 0 and r["batch"] == "2"
+        assert (r["peak_mem_mb"] != "") == (r["scope"] == "model")
+        assert float(r["size_dense_mb"]) > 0 and r["execution"] == "eager"
+    assert mine[("dense", "dense-kernels", "model")]["speedup_vs_dense"] == "1"
+    assert float(mine[("magnitude-global@0.5", "torch-csr", "model")]["score_delta"]) == -4.0
+    assert mine[("head-pruning@0.5", "structured", "model")]["score"] == ""  # no row: never invented
+    # a later bench on the same device replaces its rows, and --merge-from brings the other device's back in
+    foreign = tmp_path / "gpu.csv"
+    foreign.write_text(to_text([{**other, "batch": "128"}]))
+    assert main(["bench-efficiency", "--merge-from", str(foreign), "--out", str(out)]) == 0
+    gpu = [r for r in read(out) if r["device"] == "cuda: Some GPU"]
+    assert [r["batch"] for r in gpu] == ["128"] and len(read(out)) == len(rows)
+
+
+def test_the_onnxruntime_path_runs_or_says_why_not(tiny_bert_dir, tmp_path):
+    out = tmp_path / "eff.csv"
+    assert bench(tiny_bert_dir, out, "--variants", "dense", "--paths", "onnxruntime") == 0
+    (row,) = read(out)
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        assert row["notes"].startswith("not measured: onnxruntime is not installed") and row["latency_ms"] == ""
+    else:
+        assert row["execution"] == "onnxruntime" and float(row["latency_ms"]) > 0 and row["speedup_vs_dense"] == "1"
+
+
+def test_a_foreign_table_is_refused_before_measuring(tiny_bert_dir, tmp_path, capsys):
+    out = tmp_path / "eff.csv"
+    out.write_text("a,b\n1,2\n")
+    assert bench(tiny_bert_dir, out, "--variants", "dense") == 2
+    assert "is not an efficiency table" in capsys.readouterr().err and out.read_text() == "a,b\n1,2\n"
+
+
+def test_merge_replaces_a_device_and_model_only():
+    row = {c: "" for c in COLUMNS}
+    old = [row | {"device": "cpu", "model": "m", "batch": "1"}, row | {"device": "cpu", "model": "n", "batch": "1"},
+           row | {"device": "gpu", "model": "m", "batch": "1"}]
+    new = [row | {"device": "cpu", "model": "m", "batch": "32"}]
+    merged = merge(old, new)
+    assert [(r["device"], r["model"], r["batch"]) for r in merged] == [("cpu", "m", "32"), ("cpu", "n", "1"), ("gpu", "m", "1")]
+    assert list(csv.reader(to_text(merged).splitlines()))[0] == list(COLUMNS)
+
+
+def test_each_device_gets_the_paths_that_can_run_there():
+    from benchmarks.efficiency.paths import applicable
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    names = {v: parse_variant(v) for v in ("dense", "magnitude-global@0.5", "magnitude-2of4@0.5", "head+ffn@0.5")}
+    assert applicable(names["dense"], cpu) == ["dense-kernels", "onnxruntime"]
+    assert applicable(names["magnitude-global@0.5"], cpu) == ["dense-kernels", "onnxruntime", "torch-csr"]
+    assert applicable(names["magnitude-2of4@0.5"], cuda) == ["dense-kernels", "semi-structured-2:4"]
+    assert applicable(names["magnitude-global@0.5"], cuda) == ["dense-kernels"]
+    assert applicable(names["head+ffn@0.5"], cuda) == applicable(names["head+ffn@0.5"], cpu) == ["structured"]
+
+
+def test_the_two_four_path_says_why_it_cannot_run_on_a_cpu(tiny_bert_dir, tmp_path, capsys):
+    from benchmarks.efficiency.paths import Unavailable, prepare
+
+    variant = parse_variant("magnitude-2of4@0.5")
+    with pytest.raises(Unavailable, match="CUDA only"):
+        prepare("semi-structured-2:4", variant, build(variant, tiny_model(tiny_bert_dir)), torch.device("cpu"), torch.float16)
+    out = tmp_path / "eff.csv"
+    assert bench(tiny_bert_dir, out, "--variants", "magnitude-2of4@0.5", "--paths", "semi-structured-2:4") == 2
+    assert "no path of --paths semi-structured-2:4 applies on cpu" in capsys.readouterr().err and not out.exists()
