@@ -8,6 +8,10 @@ at all) for reference. Points under y = 1 are slower than dense. Axes are logari
 slower are the same distance from 1. Variants and paths come from the CSV; nothing is named here.
 
 Without the CSV (no bench has run) the figure and the table say so instead of failing the report.
+
+A variant's accuracy cost is joined here, at report time, from the result rows of the method it stands for
+(same method, same requested sparsity), so it always matches `results.csv`: the mean over seeds of score -
+dense score of the same seed, per task and data regime (never averaged across regimes).
 """
 
 from __future__ import annotations
@@ -96,10 +100,32 @@ def speedup_figure(df: pd.DataFrame | None) -> plt.Figure:
     return fig
 
 
-def speedup_table(df: pd.DataFrame | None) -> Table | None:
+def accuracy_costs(results: pd.DataFrame | None, variants) -> dict[str, str]:
+    """Variant name -> "score delta (task, regime)" cells from `analysis.results.load_results` rows; a variant
+    whose method has no rows at its sparsity is absent (its cell prints as missing)."""
+    from benchmarks.efficiency.variants import parse_variant
+
+    costs: dict[str, str] = {}
+    if results is None or results.empty:
+        return costs
+    for name in sorted(set(variants)):
+        variant = parse_variant(name)
+        if variant.method is None:
+            continue
+        rows = results[(results["method"] == variant.method) & ((results["target_units"] - variant.sparsity).abs() < 1e-9)]
+        parts = []
+        for (task, regime), g in rows.groupby(["task_label", "regime_label"], sort=True):
+            parts.append(f"{(g['score'] - g['dense_score']).mean():+.2f} ({task}, {regime}, {g['seed'].nunique()} seeds)")
+        if parts:
+            costs[name] = "; ".join(parts)
+    return costs
+
+
+def speedup_table(df: pd.DataFrame | None, results: pd.DataFrame | None = None) -> Table | None:
     """The whole-model rows, every variant and path, with the accuracy each variant cost (if measured)."""
     if df is None or df.empty:
         return None
+    costs = accuracy_costs(results, df["variant"])
     rows = df[df["scope"] == "model"].sort_values(["device", "model", "variant", "path", "execution", "batch"])
 
     def cell(value, digits=2, suffix=""):
@@ -107,16 +133,17 @@ def speedup_table(df: pd.DataFrame | None) -> Table | None:
 
     body = []
     for r in rows.itertuples(index=False):
-        delta = MISSING if pd.isna(r.score_delta) else f"{r.score_delta:+.2f} ({r.accuracy_task})"
+        delta = costs.get(r.variant, MISSING)
         body.append([r.device, r.variant, r.path, str(r.execution) if not pd.isna(r.execution) else MISSING, str(r.batch),
                      cell(r.latency_ms), cell(r.throughput, 1), cell(r.theoretical_speedup, 2, "×"),
                      cell(r.speedup_vs_dense, 2, "×"), cell(r.peak_mem_mb, 0), cell(r.size_dense_mb, 1),
                      cell(r.size_sparse_mb, 1), delta])
     columns = ["Device", "Variant", "Path", "Execution", "Batch", "Latency (ms)", "Throughput (ex/s)", "FLOP speedup",
-               "Measured speedup", "Peak memory (MB)", "Size (MB)", "Sparse size (MB)", "Score Δ (task)"]
+               "Measured speedup", "Peak memory (MB)", "Size (MB)", "Sparse size (MB)", "Score Δ (task, regime, seeds)"]
     caption = ("Measured efficiency of dense and pruned variants. Sequence length 128; latency is one call at the "
                "batch shown, speedup is against the dense model on the same device, path reference, execution and batch.")
     notes = ["FLOP speedup = dense FLOPs / non-zero FLOPs of the variant (theoretical). Score Δ = pruned - dense score of "
-             "the method's result rows (fine-tuned), " + MISSING + " where none exist. Empty timings: the path could not "
+             "the same seed, from the result rows of the variant's method at its requested sparsity (fine-tuned), seed "
+             "mean per task and regime; " + MISSING + " where none exist. Empty timings: the path could not "
              "run there (reason in the CSV's notes)."]
     return Table(columns, body, caption, "tab:efficiency-bench", notes)

@@ -5,6 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.run import execute_notebook
+from analysis.results import add_labels
 from analysis.speedup import speedup_figure, speedup_points, speedup_table
 from benchmarks.efficiency.table import COLUMNS, to_text
 
@@ -12,7 +13,7 @@ PARAMS = {"speedup_figure": "out/speedup.pdf", "speedup_md": "out/speedup.md", "
 
 
 def _row(**values) -> dict:
-    base = {"model": "minilm-l6", "scope": "model", "execution": "eager", "batch": 32, "seq_len": 128, "accuracy_task": ""}
+    base = {"model": "minilm-l6", "scope": "model", "execution": "eager", "batch": 32, "seq_len": 128}
     return {c: "" for c in COLUMNS} | base | values
 
 
@@ -23,7 +24,7 @@ def fixture(path: Path) -> Path:
         _row(device="cpu (2 threads)", variant="head+ffn@0.5", path="structured", theoretical_speedup=1.9, speedup_vs_dense=1.7,
              latency_ms=530.0, throughput=60.4),
         _row(device="cpu (2 threads)", variant="magnitude-global@0.5", path="torch-csr", theoretical_speedup=1.8,
-             speedup_vs_dense=0.4, latency_ms=2250.0, throughput=14.2, score_delta=-1.5, accuracy_task="sst2"),
+             speedup_vs_dense=0.4, latency_ms=2250.0, throughput=14.2),
         _row(device="cpu (2 threads)", variant="magnitude-global@0.5", path="torch-csr", scope="linears",
              theoretical_speedup=2.0, speedup_vs_dense=0.3),
         _row(device="cuda: GPU", variant="magnitude-2of4@0.5", path="semi-structured-2:4", execution="cuda-graph",
@@ -42,7 +43,28 @@ def test_points_are_measured_pruned_whole_model_rows(tmp_path):
     assert len(speedup_figure(df).axes) == 2  # one panel per device
     table = speedup_table(df)
     assert len(table.rows) == 5 and ["—" in r[5] for r in table.rows].count(True) == 1  # the unmeasured row shows —
-    assert any(r[-1] == "-1.50 (sst2)" for r in table.rows)
+    assert all(r[-1] == "—" for r in table.rows)  # no result rows: never invented
+
+
+def _results(*rows) -> pd.DataFrame:
+    """Result rows as `load_results` gives them: (method, requested sparsity, task, source, seed, score, dense)."""
+    cols = ["method", "target_units", "task", "data_source", "train_examples", "seed", "score", "dense_score", "model"]
+    sizes = {"sst2": 67349, "qqp": 21147}
+    df = pd.DataFrame([[m, s, t, src, sizes[t], seed, sc, d, "minilm-l6"] for m, s, t, src, seed, sc, d in rows], columns=cols)
+    return add_labels(df)
+
+
+def test_the_accuracy_cost_is_joined_from_the_method_rows_per_task_and_regime(tmp_path):
+    df = pd.read_csv(fixture(tmp_path / "eff.csv"))
+    results = _results(("magnitude-global", 0.5, "sst2", "glue_dir", 0, 88.0, 90.0),
+                       ("magnitude-global", 0.5, "sst2", "glue_dir", 1, 89.0, 90.0),
+                       ("magnitude-global", 0.5, "qqp", "glue_dir:qqp-subset", 0, 80.0, 82.0),
+                       ("magnitude-global", 0.7, "sst2", "glue_dir", 0, 50.0, 90.0),  # another sparsity
+                       ("magnitude-layerwise", 0.5, "sst2", "glue_dir", 0, 10.0, 90.0))  # another method
+    rows = {(r[1], r[2]): r[-1] for r in speedup_table(df, results).rows}
+    assert rows[("magnitude-global@0.5", "torch-csr")] == (
+        "-2.00 (QQP subset, 21,147 train, held-out eval, 1 seeds); -1.50 (SST-2, full data, 2 seeds)")
+    assert rows[("head+ffn@0.5", "structured")] == "—"
 
 
 def test_the_notebook_draws_the_csv_or_says_nothing_was_measured(tmp_path):

@@ -25,6 +25,7 @@
 from analysis.params import param
 
 EFFICIENCY = param("efficiency", "results/v1/efficiency.csv")
+RESULTS = param("results", "results/v1/results.csv")
 SPEEDUP_FIGURE = param("speedup_figure", "paper/generated/speedup.pdf")
 SPEEDUP_MD = param("speedup_md", "results/v1/tables/speedup.md")
 SPEEDUP_TEX = param("speedup_tex", "paper/generated/speedup.tex")
@@ -33,10 +34,12 @@ SPEEDUP_TEX = param("speedup_tex", "paper/generated/speedup.tex")
 import os
 
 from analysis.plots import save_figure
+from analysis.results import load_results
 from analysis.speedup import NO_DATA, load_efficiency, speedup_figure, speedup_points, speedup_table
 from analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape, to_markdown
 
 df = load_efficiency(EFFICIENCY)
+results = load_results(RESULTS) if RESULTS.is_file() else None
 points = speedup_points(df)
 print("no efficiency table" if df is None else f"{len(df)} rows, {len(points)} measured speedups of pruned variants")
 
@@ -58,7 +61,7 @@ else:
     SPEEDUP_TEX.write_text(header_tex + "\n".join([r"\begin{figure}[htbp]", r"\centering",
                                                    rf"\includegraphics[width=\linewidth]{{generated/{stem.name}.pdf}}",
                                                    rf"\caption{{{caption}}}", r"\label{fig:speedup}", r"\end{figure}", ""]))
-table = speedup_table(df)
+table = speedup_table(df, results)
 png = os.path.relpath(stem.with_suffix(".png"), SPEEDUP_MD.parent)
 body = NO_DATA if table is None else f"![measured vs theoretical speedup]({png})\n\n" + to_markdown(table, heading="##")
 SPEEDUP_MD.write_text(header_md + "# Measured speedup\n\n" + body + "\n")

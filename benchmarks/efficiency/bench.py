@@ -6,8 +6,8 @@ that applies on this device, in one process, into `results/v1/efficiency.csv`.
     prunebench bench-efficiency --merge-from /tmp/eff/efficiency.csv     # fold another machine's rows in
 
 Variants are built from the pre-trained weights (`variants.py`): speed does not depend on fine-tuned values,
-only on shapes and zero patterns. Their accuracy cost is read from the result rows of the method each
-stands for (`--results`); with no such row the cells stay empty. The dense model is always measured, as the
+only on shapes and zero patterns. Their accuracy cost is not measured here: the report joins it from the
+result rows of the method each stands for (`analysis/speedup.py`). The dense model is always measured, as the
 reference of every speedup. Everything is checked before any model is loaded: bad input is one line and
 exit code 2, and nothing is written.
 """
@@ -46,7 +46,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", choices=DTYPES, help="auto: fp32 on CPU, fp16 on CUDA (the 2:4 kernels need half weights)")
     p.add_argument("--no-cuda-graphs", action="store_true", help="on CUDA, time eager calls only (default: eager and CUDA-graph replay)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch and onnxruntime (default: all cores)")
-    p.add_argument("--results", type=Path, default=Path("results/v1/results.csv"), help="result rows to read accuracy from")
     p.add_argument("--out", type=Path, default=Path("results/v1/efficiency.csv"),
                    help="efficiency table to update: this device's rows of this model are replaced, others kept")
     p.add_argument("--merge-from", type=Path, default=None, metavar="FILE",
@@ -65,7 +64,6 @@ class Plan:
     warmup: int
     dtype: str
     cuda_graphs: bool
-    results: Path
     out: Path
 
 
@@ -114,7 +112,7 @@ def plan_from(args) -> Plan:
                          f"paths on {here.type}: {', '.join(sorted({p for v in variants for p in applicable(v, here)}))}")
     resolve(args.model)
     return Plan(args.model, device, variants, paths, _ints(args.batches, "--batches"), args.seq_len, args.repeats,
-                args.warmup, args.dtype, not args.no_cuda_graphs, args.results, args.out)
+                args.warmup, args.dtype, not args.no_cuda_graphs, args.out)
 
 
 def _dtype(name: str, device):
@@ -140,22 +138,6 @@ def _device_detail(device) -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def accuracy(results: Path, model: str, variant) -> dict:
-    """Score, dense score and their difference (points) from the variant's method rows; empty when there are none."""
-    empty = {"accuracy_task": None, "score": None, "dense_score": None, "score_delta": None}
-    if variant.method is None or not Path(results).exists():
-        return empty
-    import pandas as pd
-
-    df = pd.read_csv(results)
-    rows = df[(df["model"] == model) & (df["method"] == variant.method)
-              & ((df["target_sparsity"] - variant.sparsity).abs() < 1e-9)]
-    if rows.empty:
-        return empty
-    return {"accuracy_task": "+".join(sorted(rows["task"].unique())), "score": float(rows["score"].mean()),
-            "dense_score": float(rows["dense_score"].mean()), "score_delta": float((rows["score"] - rows["dense_score"]).mean())}
 
 
 def _executions(engine, device, cuda_graphs: bool) -> list[str]:
@@ -268,7 +250,7 @@ def run(plan: Plan) -> list[dict]:
             sizes = {"size_dense_mb": dense_size_mb(sized), "size_sparse_mb": sparse_size_mb(sized)}
             del sized
             info = {**common, "variant": variant.name, "path": path, "params_total": total, "params_nonzero": nonzero,
-                    **sizes, **accuracy(plan.results, plan.model, variant), "_reference": reference_path(path)}
+                    **sizes, "_reference": reference_path(path)}
             try:
                 engine = prepare(path, variant, model, device, dtype, workdir)
             except Unavailable as exc:

@@ -15,9 +15,11 @@ speedup_vs_dense            the dense model's time / this variant's, same device
 speedup_fraction            speedup_vs_dense / theoretical_speedup: how much of the FLOP reduction turned into time
 peak_mem_mb                 model tensors + peak live intermediates of one eager call (`memory.py`); scope model only
 size_dense_mb, size_sparse_mb   safetensors file, and the bit-mask sparse file (`size.py`), in the measured dtype
-accuracy_task, score, dense_score, score_delta   from results/v1/results.csv rows of the variant's method (empty if none)
 notes                       why a value is missing, which backend ran, ...
 torch_version, transformers_version, onnxruntime_version, git_commit, created_at
+
+Accuracy is not here: a variant's accuracy cost comes from the result rows of its method, which change as
+runs land, so the report joins it from `results/v1/results.csv` (`analysis/speedup.py`).
 
 A bench on one device replaces only that device's rows of the same model, so CPU and GPU rows made on
 different machines live in one file; the file is written atomically.
@@ -35,8 +37,7 @@ from benchmarks.records import write_atomic
 COLUMNS = (
     "device", "device_detail", "model", "variant", "path", "execution", "scope", "batch", "seq_len", "dtype", "threads",
     "params_total", "params_nonzero", "flops_dense", "flops_effective", "theoretical_speedup", "latency_ms", "throughput",
-    "speedup_vs_dense", "speedup_fraction", "peak_mem_mb", "size_dense_mb", "size_sparse_mb", "accuracy_task", "score",
-    "dense_score", "score_delta", "notes", "torch_version", "transformers_version", "onnxruntime_version", "git_commit",
+    "speedup_vs_dense", "speedup_fraction", "peak_mem_mb", "size_dense_mb", "size_sparse_mb", "notes", "torch_version", "transformers_version", "onnxruntime_version", "git_commit",
     "created_at",
 )
 SORT = ("device", "model", "variant", "path", "execution", "scope", "batch")

@@ -105,6 +105,7 @@ rule efficiency_table:
 rule efficiency_speedup:
     input:
         efficiency=efficiency_csv,
+        results=RESULTS_CSV,
         code=[NOTEBOOKS / "efficiency_speedup.py", *LIBRARY],
     output:
         pdf="paper/generated/speedup.pdf",
@@ -120,7 +121,8 @@ rule efficiency_speedup:
         run=f"{RUN} notebook efficiency_speedup",
         efficiency=EFFICIENCY_CSV,
     shell:
-        "{params.run} --param efficiency={params.efficiency} --param speedup_figure={output.pdf}"
+        "{params.run} --param efficiency={params.efficiency} --param results={input.results}"
+        " --param speedup_figure={output.pdf}"
         " --param speedup_tex={output.tex} --param speedup_md={output.md}"
         " --executed {log.notebook} > {log.messages} 2>&1"
 
