@@ -3,7 +3,7 @@
 For machines where Snakemake is not installed (the GPU machine), and for recipe sweeps (configs with a
 ``sweep`` key, which Snakemake refuses). Rows land at the same paths the workflow uses
 (results/v1/runs/<tag>/..., sweeps under results/v1/sweeps/<tag>/<recipe>/...), so `snakemake` later treats
-them as done and merges them; rows already present are skipped. Each (model, task) is tokenised once
+them as done and merges them; rows already present (under --root or committed in this checkout) are skipped. Each (model, task) is tokenised once
 first. A GPU running a 22M-parameter model is mostly idle, so ``--workers`` runs go side by side on it,
 longest first.
 
@@ -69,7 +69,7 @@ class Slots:
             for gpu in range(gpus):
                 self.free.put(str(gpu) if gpus > 1 else None)
         self.size = workers * gpus
-        self.deadline = time.time() + deadline if deadline else None
+        self.deadline = time.time() + deadline if deadline is not None else None
 
     def expired(self) -> bool:
         return self.deadline is not None and time.time() > self.deadline
@@ -123,7 +123,8 @@ def main() -> int:
         grid = [r for r in grid if str(r.seed) in args.seeds.split(",")]
     if args.tasks:
         grid = [r for r in grid if r.task in args.tasks.split(",")]
-    todo = [r for r in grid if not (args.root / r.path).exists()]
+    # a row committed in this checkout (it travels to the GPU machine with the tree) or already under --root is done
+    todo = [r for r in grid if not (args.root / r.path).exists() and not (ROOT / r.path).exists()]
     print(f"{len(grid)} rows in the grid, {len(grid) - len(todo)} present, {len(todo)} to run", flush=True)
     logs = args.root / "logs" / config["tag"]
     slots = Slots(args.workers, args.gpus, args.deadline)

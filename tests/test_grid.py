@@ -119,3 +119,18 @@ def test_the_campaign_config_lists_its_grid():
     grid = runs(check_config(load_yaml(ROOT / "config/v1-minilm.yaml")))
     assert len(grid) == 7 * 3 + 4 * 9 * 2 * 3 + 9 * 4 * 5 + 3 * 3 * 5 + 5
     assert not pd.Series([r.path for r in grid]).duplicated().any()
+
+
+def test_run_grid_skips_present_rows_and_starts_nothing_after_its_deadline(tmp_path):
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0, 1]\ndata_source: embedded\n"
+                   "methods: {dense: {sparsities: [0.0]}, magnitude-global: {sparsities: [0.5]}}\ntrain: {epochs: 1}\n")
+    present = tmp_path / "root" / "results/v1/runs/t/minilm-l6/rte/dense/s0.00-seed0.csv"
+    present.parent.mkdir(parents=True)
+    present.write_text("a row\n")
+    proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--root", str(tmp_path / "root"), "--deadline", "0"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "4 rows in the grid, 1 present, 3 to run" in proc.stdout
+    assert "0 commands ok, 0 failed, 4 not started (deadline)" in proc.stdout  # the prepare step and three runs
+    assert sorted(p.name for p in (tmp_path / "root").rglob("*.csv")) == ["s0.00-seed0.csv"]
