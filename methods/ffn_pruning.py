@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from . import _shrink
+from ._importance import expected_abs_gradient
 from ._structure import encoder_layers, layer_linear
 from .base import Method, PruneContext
 
@@ -68,29 +69,15 @@ def taylor_scores(model: nn.Module, batches: Iterable[dict], loss_fn: Callable[[
         return hook
 
     handles = [layer_linear(model, layer, "ffn_out").register_forward_pre_hook(capture(i)) for i, layer in enumerate(layers)]
-    totals: list[torch.Tensor] = []  # on the model's device: no host sync per batch
-    seen, was_training = 0, model.training
-    model.eval()  # no dropout: score the model as it predicts
-    try:
-        with torch.enable_grad():  # the scores are gradients, even for a caller inside no_grad
-            for batch in batches:
-                loss = loss_fn(model, batch)
-                grads = torch.autograd.grad(loss, acts)
-                n = grads[0].shape[0]
-                mask = batch.get("attention_mask")
-                mask = torch.ones(grads[0].shape[:2], device=grads[0].device) if mask is None else mask.to(grads[0].dtype)
-                tokens = mask.sum(1, keepdim=True).clamp(min=1)
-                # per example: mean over its real tokens of a * dL/da; n undoes the batch mean of the loss
-                sums = [((a.detach() * g) * mask[..., None]).sum(1).div(tokens).abs().sum(0).double() * n for a, g in zip(acts, grads)]
-                totals = sums if not totals else [t + s for t, s in zip(totals, sums)]
-                seen += n
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    if seen == 0:
-        raise ValueError("no training batches to estimate FFN neuron importance from")
-    return [(total / seen).cpu() for total in totals]
+
+    def per_batch(batch, acts, grads):
+        mask = batch.get("attention_mask")
+        mask = torch.ones(grads[0].shape[:2], device=grads[0].device) if mask is None else mask.to(grads[0].dtype)
+        tokens = mask.sum(1, keepdim=True).clamp(min=1)
+        # per example: mean over its real tokens of a * dL/da
+        return [((a.detach() * g) * mask[..., None]).sum(1).div(tokens).abs().sum(0) for a, g in zip(acts, grads)]
+
+    return expected_abs_gradient(model, batches, loss_fn, handles, acts, per_batch, "FFN neuron importance")
 
 
 @torch.no_grad()

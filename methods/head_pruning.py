@@ -36,6 +36,7 @@ import torch
 from torch import nn
 
 from . import _shrink
+from ._importance import expected_abs_gradient
 from ._structure import encoder_layers, head_size, layer_linear
 from .base import Method, PruneContext
 
@@ -76,25 +77,8 @@ def head_importance(model: nn.Module, batches: Iterable[dict], loss_fn: Callable
 
     layers = encoder_layers(model)
     handles = [layer_linear(model, layer, "attn_out").register_forward_pre_hook(gate_hook(i)) for i, layer in enumerate(layers)]
-    totals: list[torch.Tensor] = []  # on the model's device: no host sync per batch
-    seen, was_training = 0, model.training
-    model.eval()  # no dropout: the paper scores the model as it predicts
-    try:
-        with torch.enable_grad():  # the scores are gradients, even for a caller inside no_grad
-            for batch in batches:
-                loss = loss_fn(model, batch)
-                grads = torch.autograd.grad(loss, gates)
-                n = grads[0].shape[0]
-                sums = [grad.detach().abs().sum(0).double() * n for grad in grads]  # n undoes the batch mean
-                totals = sums if not totals else [t + s for t, s in zip(totals, sums)]
-                seen += n
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    if seen == 0:
-        raise ValueError("no training batches to estimate head importance from")
-    return [(total / seen).cpu() for total in totals]
+    return expected_abs_gradient(model, batches, loss_fn, handles, gates,
+                                 lambda batch, gates, grads: [grad.detach().abs().sum(0) for grad in grads], "head importance")
 
 
 def normalize_by_layer(importance: list[torch.Tensor]) -> list[torch.Tensor]:
