@@ -50,11 +50,12 @@ def normalised_auc(sparsity: np.ndarray, retained: np.ndarray) -> float:
 
 
 def method_kind(method: str) -> str:
-    """The registry's kind of a method; empty for a name the registry does not know (e.g. rows from elsewhere)."""
+    """The registry's kind of a method (of a variant's method: ``distillation(base=...)``); empty for a name the
+    registry does not know (e.g. rows from elsewhere)."""
     try:
         from methods.registry import get
 
-        return str(get(method).kind)
+        return str(get(method.partition("(")[0]).kind)
     except (KeyError, ValueError, ImportError, AttributeError):
         return ""
 

@@ -6,10 +6,13 @@ the regime columns of ``regimes.classify``. ``aggregate`` then summarises the se
 (model, task, regime, method, target sparsity) cell as mean, sample standard deviation and a bootstrap
 95% interval of the mean. Every cell's bootstrap starts a fresh RNG from the same fixed seed, so a cell's
 interval depends only on its own scores, never on which other cells the CSV holds or their order.
+A method run with several parameter sets (config keys ``<method>@<label>``) is shown as one method per set
+(``method_variants``).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -75,10 +78,36 @@ def load_results(path: str | Path) -> pd.DataFrame:
     # far fewer weights than the same share of single weights. Every curve, table and ranking therefore places
     # a row at the share of encoder linear weights it really removed (`achieved_sparsity`, measured on the final
     # model); for unstructured methods the two agree to rounding. The asked-for value stays in `target_units`.
+    df["method"] = method_variants(df)
     df["target_units"] = df["target_sparsity"]
     measured = df["achieved_sparsity"].round(2)
     df["target_sparsity"] = measured.where(measured.notna(), df["target_sparsity"])
     return add_labels(df)
+
+
+def _params(text: str) -> dict:
+    try:
+        value = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return {}
+    return {k: v for k, v in value.items() if k != "_info"} if isinstance(value, dict) else {}
+
+
+def method_variants(df: pd.DataFrame) -> pd.Series:
+    """The method name each row is shown under: the registry name, or, when a method ran with more than one
+    parameter set (e.g. distillation on two base methods), ``name(key=value, ...)`` with the parameters that
+    differ, so variants never share a curve, a table cell or a leaderboard line."""
+    params = df["method_params"].map(_params)
+    names = df["method"].copy()
+    for method, index in df.groupby("method", sort=False).groups.items():
+        sets = [params[i] for i in index]
+        encoded = [json.dumps(p, sort_keys=True) for p in sets]
+        if len(set(encoded)) < 2:
+            continue
+        keys = sorted(k for k in set().union(*sets) if len({json.dumps(p.get(k), sort_keys=True) for p in sets}) > 1)
+        for i, p in zip(index, sets):
+            names[i] = f"{method}(" + ", ".join(f"{k}={p.get(k)}" for k in keys) + ")"
+    return names
 
 
 def add_labels(df: pd.DataFrame) -> pd.DataFrame:

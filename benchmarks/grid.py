@@ -6,6 +6,9 @@ one config instead of many overlapping ones:
 - a method may name its own ``tasks`` and ``seeds`` (subsets of the config's), so a costly grid can run on
   two tasks while dense baselines cover all of them, and later seeds can be added method by method;
 - a method may override training fields (``train``), e.g. a longer phase for gradual pruning;
+- a key ``<method>@<label>`` is a variant of a registered method with its own ``params`` (e.g.
+  ``distillation@gradual`` with ``base: gradual-magnitude-global``), so one method can appear several times;
+  its rows live under the key's folder and say the registry name in their ``method`` column;
 - ``sweep`` maps training fields to lists of values. A sweep config is run once per combination (a
   *recipe*), and its rows go to ``results/v1/sweeps/<tag>/<recipe>/``, never to ``results/v1/runs/``: sweep
   rows choose a recipe, they are not results of it, and the chosen recipe's own rows would otherwise
@@ -20,6 +23,14 @@ from dataclasses import dataclass, field
 from .paths import format_sparsity, model_slug, run_file
 
 
+VARIANT_SEPARATOR = "@"
+
+
+def registry_name(key: str) -> str:
+    """The registered method of a config key: ``distillation@gradual`` -> ``distillation``."""
+    return key.partition(VARIANT_SEPARATOR)[0]
+
+
 @dataclass(frozen=True)
 class GridRun:
     """One row the config asks for, with everything its `prunebench run` command needs."""
@@ -27,7 +38,7 @@ class GridRun:
     tag: str
     model: str
     task: str
-    method: str
+    method: str  # the config key: a registry name, or <name>@<label> for a variant
     sparsity: float
     seed: int
     train: dict = field(default_factory=dict)  # --set overrides: config train < task_train < sweep recipe < method train
@@ -43,7 +54,7 @@ class GridRun:
         """The `prunebench run` arguments of this row (without --out, --device and --threads)."""
         sets = [x for k, v in sorted(self.train.items()) for x in ("--set", f"{k}={v}")]
         params = [x for k, v in sorted(self.params.items()) for x in ("--param", f"{k}={v}")]
-        return ["--model", self.model, "--task", self.task, "--method", self.method,
+        return ["--model", self.model, "--task", self.task, "--method", registry_name(self.method),
                 "--sparsity", format_sparsity(self.sparsity), "--seed", str(self.seed), *sets, *params]
 
 

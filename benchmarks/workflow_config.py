@@ -75,6 +75,7 @@ def check_config(config: Any) -> dict:
     from methods.registry import METHODS, get
 
     from .config import TrainConfig, parse_overrides
+    from .grid import VARIANT_SEPARATOR
     from .data import SOURCES
     from .models import resolve
     from .tasks import get_task
@@ -106,12 +107,15 @@ def check_config(config: Any) -> dict:
             raise UsageError(f"task_train.{task}: not one of the config's tasks ({', '.join(config['tasks'])})")
         parse_overrides(base, overrides, what=f"task_train.{task}").check()
     for name, spec in config["methods"].items():
-        if name not in METHODS:
+        method, _, label = name.partition(VARIANT_SEPARATOR)
+        if _ and not VARIANT_LABEL.fullmatch(label):
+            raise UsageError(f"methods.{name}: a variant label after '@' may only hold a-z, 0-9 and '-'")
+        if method not in METHODS:
             try:
-                get(name)
+                get(method)
             except UsageError as exc:
                 raise UsageError(f"methods: {exc}") from None
-        cls = get(name)
+        cls = get(method)
         for s in spec["sparsities"]:  # methods with a fixed sparsity (2:4) refuse any other target
             try:
                 cls.check_sparsity(s)
@@ -155,6 +159,7 @@ def check_config(config: Any) -> dict:
 # command line, so a config can never smuggle in a second command, a redirection or a space-split path.
 SAFE_VALUE = re.compile(r"[A-Za-z0-9._:/+=@,-]+")  # matched whole
 MODELS_DIRS_ENV = "PRUNEBENCH_MODELS_DIRS"
+VARIANT_LABEL = re.compile(r"[a-z0-9][a-z0-9-]*")  # <method>@<label> keys (benchmarks/grid.py)
 # config/schema.yaml's tag pattern, matched whole: jsonschema's `$` also matches before a final newline
 TAG = re.compile(r"[a-z0-9][a-z0-9-]*")
 

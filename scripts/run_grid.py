@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.grid import GridRun, dense_key, runs  # noqa: E402
+from benchmarks.grid import GridRun, dense_key, registry_name, runs  # noqa: E402
 from benchmarks.workflow_config import check_config, load_yaml  # noqa: E402
 
 # eager steps (per-step Python in the method) are several times slower than CUDA-graph replays
@@ -56,7 +56,7 @@ def run_command(run: GridRun, config: dict, root: Path, device: str, threads: in
 def cost(run: GridRun, examples: dict[str, int]) -> float:
     """A rough duration, to start the longest runs first (the grid finishes when its slowest run does)."""
     epochs = float(run.train.get("epochs" if run.method == "dense" else "recovery_epochs", 3))
-    return examples.get(run.task, 1) * max(epochs, 1.0) * (3.0 if run.method in EAGER_METHODS else 1.0)
+    return examples.get(run.task, 1) * max(epochs, 1.0) * (3.0 if registry_name(run.method) in EAGER_METHODS else 1.0)
 
 
 class Slots:

@@ -151,3 +151,18 @@ def test_label_counts_match_the_glue_files(task):
     counts = pd.read_parquet(path, columns=["label"])["label"].value_counts().sort_index()
     expected = QQP_SUBSET_LABEL_COUNTS if task == "qqp" else EVAL_LABEL_COUNTS[task]
     assert tuple(int(c) for c in counts) == expected
+
+
+def test_a_method_run_with_two_parameter_sets_is_two_methods():
+    from analysis.ranking import method_kind
+    from analysis.results import method_variants
+
+    df = pd.DataFrame({"method": ["distillation", "distillation", "magnitude-global", "distillation"],
+                       "method_params": ['{"alpha":0.5,"base":"magnitude-global","_info":{"x":1}}',
+                                         '{"alpha":0.5,"base":"gradual-magnitude-global","_info":{"x":2}}',
+                                         '{}', '{"alpha":0.5,"base":"magnitude-global","_info":{"x":3}}']})
+    names = list(method_variants(df))
+    assert names == ["distillation(base=magnitude-global)", "distillation(base=gradual-magnitude-global)",
+                     "magnitude-global", "distillation(base=magnitude-global)"]  # what a run reports (_info) never splits
+    assert method_kind(names[1]) == "distillation"
+    assert list(method_variants(df.iloc[[0, 3]])) == ["distillation", "distillation"]  # one parameter set: its plain name

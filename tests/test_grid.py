@@ -134,3 +134,34 @@ def test_run_grid_skips_present_rows_and_starts_nothing_after_its_deadline(tmp_p
     assert "4 rows in the grid, 1 present, 3 to run" in proc.stdout
     assert "0 commands ok, 0 failed, 4 not started (deadline)" in proc.stdout  # the prepare step and three runs
     assert sorted(p.name for p in (tmp_path / "root").rglob("*.csv")) == ["s0.00-seed0.csv"]
+
+
+def test_a_method_can_appear_twice_as_labelled_variants_with_their_own_params():
+    methods = {"dense": {"sparsities": [0.0]},
+               "distillation@gradual": {"sparsities": [0.8], "params": {"base": "gradual-magnitude-global"}},
+               "distillation@oneshot": {"sparsities": [0.8], "params": {"base": "magnitude-global"}}}
+    grid = [r for r in runs(config(methods=methods, tasks=["sst2"], seeds=[0], task_train={})) if r.method != "dense"]
+    assert [r.path for r in grid] == ["results/v1/runs/t/minilm-l6/sst2/distillation@gradual/s0.80-seed0.csv",
+                                      "results/v1/runs/t/minilm-l6/sst2/distillation@oneshot/s0.80-seed0.csv"]
+    argv = grid[0].argv()
+    assert argv[argv.index("--method") + 1] == "distillation" and argv[-2:] == ["--param", "base=gradual-magnitude-global"]
+
+
+@pytest.mark.parametrize("key, message", [("distillation@Gradual", "variant label after '@'"),
+                                          ("nonsense@x", "unknown method 'nonsense'")])
+def test_variant_keys_name_a_registered_method_and_a_plain_label(key, message):
+    with pytest.raises(UsageError, match=message):
+        config(methods={key: {"sparsities": [0.5]}})
+
+
+def test_snakemake_runs_a_variant_as_its_registered_method(tmp_path):
+    cfg = tmp_path / "variants.yaml"
+    cfg.write_text("tag: variants\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
+                   "methods:\n  dense: {sparsities: [0.0]}\n"
+                   "  distillation@gradual: {sparsities: [0.8], params: {base: gradual-magnitude-global}}\n"
+                   "train: {epochs: 1}\n")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--configfile", str(cfg), "--",
+                           "results/v1/runs/variants/minilm-l6/rte/distillation@gradual/s0.80-seed0.csv"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "--method distillation --sparsity 0.80" in proc.stdout and "--param base=gradual-magnitude-global" in proc.stdout

@@ -6,7 +6,7 @@ from snakemake.utils import validate
 
 from benchmarks.errors import UsageError
 from benchmarks.grid import runs as grid_runs
-from benchmarks.grid import task_recipe
+from benchmarks.grid import registry_name, task_recipe
 from benchmarks.paths import model_slug, run_file
 from benchmarks.workflow_config import check_config, load_yaml
 
@@ -83,6 +83,11 @@ def model_name(wildcards):
 
 def run_params(wildcards):
     return train_overrides(wildcards.task, getattr(wildcards, "method", "dense"))
+
+
+def method_name(wildcards):
+    """The registered method of a config key (`distillation@gradual` -> distillation)."""
+    return registry_name(wildcards.method)
 
 
 def pruning_params(wildcards):

@@ -36,8 +36,9 @@ rule prune_run:
         model=model_name,
         train=run_params,
         method=pruning_params,
+        method_name=method_name,
         source=config["data_source"],
     shell:
-        "prunebench run --model {params.model} --task {wildcards.task} --method {wildcards.method}"
+        "prunebench run --model {params.model} --task {wildcards.task} --method {params.method_name}"
         " --sparsity {wildcards.sparsity} --seed {wildcards.seed} --data-source {params.source}"
         " {params.train} {params.method} --threads {threads} --set progress=false --out {output} > {log} 2>&1"
