@@ -7,7 +7,7 @@ them as done and merges them; rows already present (under --root or committed in
 first. A GPU running a 22M-parameter model is mostly idle, so ``--workers`` runs go side by side on it,
 longest first.
 
-    python scripts/run_grid.py config/gpu-methods-sst2.yaml --workers 8 --root "$OUT"
+    python scripts/run_grid.py config/v1-minilm.yaml --workers 8 --gpus 4 --deadline 300 --root /tmp/grid
     python scripts/run_grid.py config/sweep-dense.yaml --workers 8 --root /tmp/grid
 """
 
