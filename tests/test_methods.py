@@ -3,7 +3,6 @@
 import dataclasses
 
 import pytest
-import torch
 
 from benchmarks.errors import UsageError
 from benchmarks.models import load_model, resolve

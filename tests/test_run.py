@@ -1,6 +1,5 @@
 """End-to-end `prunebench run` on tiny random models: one schema-v1 row per run, reproducible, never recomputed."""
 
-import csv
 import json
 
 import pytest
