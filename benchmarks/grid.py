@@ -78,17 +78,22 @@ def task_recipe(config: dict, task: str) -> dict:
     return {**config.get("train", {}), **config.get("task_train", {}).get(task, {})}
 
 
+def run_recipe(config: dict, task: str, method: str, sweep: dict | None = None) -> dict:
+    """The training overrides of one run, in precedence order: config `train` < `task_train` < sweep recipe <
+    the method's `train`. Snakemake's rules and `runs` both take them from here."""
+    return {**task_recipe(config, task), **(sweep or {}), **config["methods"].get(method, {}).get("train", {})}
+
+
 def runs(config: dict) -> list[GridRun]:
     """Every row of a (checked) config, dense rows first, in a stable order."""
     out = []
     for label, overrides in recipes(config):
         for model in config["models"]:
             for task in config["tasks"]:
-                train = {**task_recipe(config, task), **overrides}
                 for method, spec in config["methods"].items():
                     if task not in spec.get("tasks", config["tasks"]):
                         continue
-                    method_train = {**train, **spec.get("train", {})}
+                    method_train = run_recipe(config, task, method, overrides)
                     for s in spec["sparsities"]:
                         for seed in spec.get("seeds", config["seeds"]):
                             out.append(GridRun(config["tag"], model, task, method, float(s), int(seed), method_train,

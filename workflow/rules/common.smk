@@ -6,7 +6,7 @@ from snakemake.utils import validate
 
 from benchmarks.errors import UsageError
 from benchmarks.grid import runs as grid_runs
-from benchmarks.grid import registry_name, task_recipe
+from benchmarks.grid import registry_name, run_recipe
 from benchmarks.paths import model_slug, run_file
 from benchmarks.workflow_config import check_config, load_yaml
 
@@ -45,12 +45,9 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def train_overrides(task, method=None):
-    """The `--set` flags of a run's recipe: the config's `train`, its `task_train` entry, the method's `train`."""
-    fields = {
-        **task_recipe(config, task),
-        **config["methods"].get(method, {}).get("train", {}),
-    }
+def train_overrides(task, method):
+    """The `--set` flags of a run's recipe (benchmarks.grid.run_recipe)."""
+    fields = run_recipe(config, task, method)
     return " ".join(f"--set {k}={v}" for k, v in sorted(fields.items()))
 
 
