@@ -51,11 +51,16 @@ def fuzz(examples: int):
 
 
 @contextmanager
-def sandbox():
-    """A fresh working folder with its own cache; yields it and restores the old folder and environment."""
+def sandbox(bad_outs: bool = False):
+    """A fresh working folder with its own cache; yields it and restores the old folder and environment.
+
+    With ``bad_outs`` it holds the folder and the file of SANDBOX_FILES, at which no output can be written."""
     before_cwd, before_cache = os.getcwd(), os.environ.get("PRUNEBENCH_CACHE")
     with tempfile.TemporaryDirectory(prefix="prunebench-fuzz-") as folder:
         os.chdir(folder)
+        if bad_outs:
+            (Path(folder) / "adir").mkdir()
+            (Path(folder) / "afile").write_text("")
         os.environ["PRUNEBENCH_CACHE"] = str(Path(folder) / "cache")
         try:
             yield Path(folder)
@@ -206,9 +211,7 @@ def run_argv(mutations, out: Path) -> list[str]:
 @fuzz(400)
 @given(mutations=st.lists(st.one_of(RUN_MUTATIONS), min_size=1, max_size=3))
 def test_malformed_run_arguments_fail_in_one_line_and_write_nothing(mutations, capsys):
-    with sandbox() as folder:
-        (folder / "adir").mkdir()
-        (folder / "afile").write_text("")
+    with sandbox(bad_outs=True) as folder:
         argv = run_argv(mutations, folder / "out" / "row.csv")
         assert_refused(argv, capsys, folder, before=SANDBOX_FILES)
 
@@ -229,9 +232,7 @@ PREPARE_MUTATIONS = [
 @given(mutations=st.lists(st.one_of(PREPARE_MUTATIONS), min_size=1, max_size=2))
 def test_malformed_prepare_arguments_fail_in_one_line(mutations, capsys):
     """`prepare` (the workflow's first step) checks the same way, and its --out before any tokenising."""
-    with sandbox() as folder:
-        (folder / "adir").mkdir()
-        (folder / "afile").write_text("")
+    with sandbox(bad_outs=True) as folder:
         argv = ["prepare", "--model", "minilm-l6", "--task", "rte", "--data-source", "embedded", "--out", "summary.json"]
         for change in mutations:
             argv += change  # a later --model, --task, ... wins over the valid one
@@ -240,9 +241,7 @@ def test_malformed_prepare_arguments_fail_in_one_line(mutations, capsys):
 
 @pytest.mark.parametrize("out", BAD_OUTS)
 def test_merge_refuses_an_output_it_could_not_write(out, capsys):
-    with sandbox() as folder:
-        (folder / "adir").mkdir()
-        (folder / "afile").write_text("")
+    with sandbox(bad_outs=True) as folder:
         assert_refused(["merge", str(RESULTS), "--out", out], capsys, folder, before=SANDBOX_FILES)
 
 
