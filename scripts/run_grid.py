@@ -41,10 +41,11 @@ def prepare_commands(grid: list[GridRun], config: dict, root: Path) -> list[list
             continue
         seen.add((run.model, run.task))
         out = root / "prepared" / config["tag"] / f"{run.task}-{run.model.replace('/', '--').replace(':', '-')}.json"
-        max_len = [x for k, v in run.train.items() if k in ("max_len", "max_train_samples", "max_eval_samples")
-                   for x in ("--set", f"{k}={v}")]
+        # the fields that decide what is tokenised
+        data_fields = [x for k, v in run.train.items() if k in ("max_len", "max_train_samples", "max_eval_samples")
+                       for x in ("--set", f"{k}={v}")]
         cmds.append([sys.executable, "-m", "benchmarks.cli", "prepare", "--model", run.model, "--task", run.task,
-                     "--data-source", config.get("data_source", "auto"), *max_len, "--out", str(out)])
+                     "--data-source", config.get("data_source", "auto"), *data_fields, "--out", str(out)])
     return cmds
 
 
