@@ -82,9 +82,17 @@ def write_record(path: Path, record: ResultRecord) -> None:
     write_atomic(path, to_csv_text([record]))
 
 
-def read_rows(path: Path) -> list[dict[str, str]]:
+def read_with_header(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]] | None:
+    """The rows of a CSV whose header is exactly `columns`; None for any other header (the caller says why)."""
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
-        if tuple(reader.fieldnames or ()) != COLUMNS:
-            raise ValueError(f"{path}: header is not schema v{SCHEMA_VERSION}")
+        if tuple(reader.fieldnames or ()) != columns:
+            return None
         return list(reader)
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    rows = read_with_header(path, COLUMNS)
+    if rows is None:
+        raise ValueError(f"{path}: header is not schema v{SCHEMA_VERSION}")
+    return rows

@@ -32,7 +32,7 @@ import io
 from pathlib import Path
 
 from benchmarks.errors import UsageError
-from benchmarks.records import write_atomic
+from benchmarks.records import read_with_header, write_atomic
 
 COLUMNS = (
     "device", "device_detail", "model", "variant", "path", "execution", "scope", "batch", "seq_len", "dtype", "threads",
@@ -53,11 +53,10 @@ def _cell(value) -> str:
 
 def read(path: Path) -> list[dict[str, str]]:
     """Rows of an efficiency table; a file with another header is refused, never mixed in."""
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        if tuple(reader.fieldnames or ()) != COLUMNS:
-            raise UsageError(f"{path} is not an efficiency table of this version (its header differs from benchmarks/efficiency/table.py)")
-        return list(reader)
+    rows = read_with_header(path, COLUMNS)
+    if rows is None:
+        raise UsageError(f"{path} is not an efficiency table of this version (its header differs from benchmarks/efficiency/table.py)")
+    return rows
 
 
 def _key(row: dict) -> tuple:
