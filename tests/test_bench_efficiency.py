@@ -77,12 +77,12 @@ def test_a_cpu_bench_fills_the_table_and_keeps_other_devices(tiny_bert_dir, tmp_
         assert (r["peak_mem_mb"] != "") == (r["scope"] == "model")
         assert float(r["size_dense_mb"]) > 0 and r["execution"] == "eager"
     assert mine[("dense", "dense-kernels", "model")]["speedup_vs_dense"] == "1"
-    # a later bench on the same device replaces its rows, and --merge-from brings the other device's back in
+    # --merge-from folds another device's rows in: its batch 32 row is replaced, its batch 128 row added
     foreign = tmp_path / "gpu.csv"
-    foreign.write_text(to_text([{**other, "batch": "128"}]))
+    foreign.write_text(to_text([{**other, "notes": "again"}, {**other, "batch": "128"}]))
     assert main(["bench-efficiency", "--merge-from", str(foreign), "--out", str(out)]) == 0
-    gpu = [r for r in read(out) if r["device"] == "cuda: Some GPU"]
-    assert [r["batch"] for r in gpu] == ["128"] and len(read(out)) == len(rows)
+    gpu = [(r["batch"], r["notes"]) for r in read(out) if r["device"] == "cuda: Some GPU"]
+    assert gpu == [("32", "again"), ("128", "")] and len(read(out)) == len(rows) + 1
 
 
 def test_the_onnxruntime_path_runs_or_says_why_not(tiny_bert_dir, tmp_path):
@@ -104,13 +104,15 @@ def test_a_foreign_table_is_refused_before_measuring(tiny_bert_dir, tmp_path, ca
     assert "is not an efficiency table" in capsys.readouterr().err and out.read_text() == "a,b\n1,2\n"
 
 
-def test_merge_replaces_a_device_and_model_only():
+def test_merge_replaces_the_device_model_and_batch_it_measured_only():
     row = {c: "" for c in COLUMNS}
-    old = [row | {"device": "cpu", "model": "m", "batch": "1"}, row | {"device": "cpu", "model": "n", "batch": "1"},
-           row | {"device": "gpu", "model": "m", "batch": "1"}]
-    new = [row | {"device": "cpu", "model": "m", "batch": "32"}]
+    old = [row | {"device": "cpu", "model": "m", "batch": "1", "notes": "old"},
+           row | {"device": "cpu", "model": "m", "batch": "32", "notes": "old"},
+           row | {"device": "cpu", "model": "n", "batch": "32"}, row | {"device": "gpu", "model": "m", "batch": "32"}]
+    new = [row | {"device": "cpu", "model": "m", "batch": 32, "notes": "new"}]
     merged = merge(old, new)
-    assert [(r["device"], r["model"], r["batch"]) for r in merged] == [("cpu", "m", "32"), ("cpu", "n", "1"), ("gpu", "m", "1")]
+    assert [(r["device"], r["model"], r["batch"], r["notes"]) for r in merged] == [
+        ("cpu", "m", "1", "old"), ("cpu", "m", "32", "new"), ("cpu", "n", "32", ""), ("gpu", "m", "32", "")]
     assert list(csv.reader(to_text(merged).splitlines()))[0] == list(COLUMNS)
 
 

@@ -47,9 +47,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cuda-graphs", action="store_true", help="on CUDA, time eager calls only (default: eager and CUDA-graph replay)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch and onnxruntime (default: all cores)")
     p.add_argument("--out", type=Path, default=Path("results/v1/efficiency.csv"),
-                   help="efficiency table to update: this device's rows of this model are replaced, others kept")
+                   help="efficiency table to update: rows of this device, model and batch sizes are replaced, others kept")
     p.add_argument("--merge-from", type=Path, default=None, metavar="FILE",
-                   help="measure nothing: merge FILE's rows (e.g. from the GPU machine) into --out, replacing its devices' rows")
+                   help="measure nothing: merge FILE's rows (e.g. from the GPU machine) into --out, replacing the rows of its (device, model, batch) groups")
 
 
 @dataclass

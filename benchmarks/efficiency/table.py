@@ -21,8 +21,9 @@ torch_version, transformers_version, onnxruntime_version, git_commit, created_at
 Accuracy is not here: a variant's accuracy cost comes from the result rows of its method, which change as
 runs land, so the report joins it from `results/v1/results.csv` (`analysis/speedup.py`).
 
-A bench on one device replaces only that device's rows of the same model, so CPU and GPU rows made on
-different machines live in one file; the file is written atomically.
+A bench replaces only the rows of its device, model and batch sizes: every batch size is timed together
+with its own dense reference, so CPU and GPU rows made on different machines, and a later bench at other
+batch sizes (e.g. a larger batch where the GPU is compute-bound), live in one file. Written atomically.
 """
 
 from __future__ import annotations
@@ -63,10 +64,14 @@ def _key(row: dict) -> tuple:
     return tuple(int(row[c]) if c == "batch" and str(row[c]).isdigit() else str(row[c]) for c in SORT)
 
 
+def _group(row: dict) -> tuple[str, str, str]:
+    return row["device"], row["model"], str(row["batch"])
+
+
 def merge(existing: list[dict], new: list[dict]) -> list[dict]:
-    """`existing` without the (device, model) pairs `new` has rows for, plus `new`, in a stable order."""
-    replaced = {(r["device"], r["model"]) for r in new}
-    kept = [r for r in existing if (r["device"], r["model"]) not in replaced]
+    """`existing` without the (device, model, batch) groups `new` has rows for, plus `new`, in a stable order."""
+    replaced = {_group(r) for r in new}
+    kept = [r for r in existing if _group(r) not in replaced]
     rows = [{c: _cell(r.get(c)) for c in COLUMNS} for r in [*kept, *new]]
     return sorted(rows, key=_key)
 
