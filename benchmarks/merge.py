@@ -50,7 +50,19 @@ def merge(run_files: list[Path], out: Path) -> int:
     return len(rows)
 
 
+# grids whose rows check the pipeline on small samples (`config/smoke.yaml`, ad-hoc `prunebench run`): they
+# are git-ignored and must never reach a published results file, so a smoke workflow run on a fresh clone
+# regenerates the report from the published rows alone. Merging such a folder by its own path still works.
+CHECK_GRIDS = ("smoke", "cli")
+
+
 def run_files_under(folder: Path) -> list[Path]:
-    """Row files of a runs folder; hidden files and folders (temporaries of unfinished writes) are skipped."""
+    """Row files of a runs folder. Skipped: hidden files and folders (temporaries of unfinished writes), and
+    the top-level check grids (`CHECK_GRIDS`)."""
     folder = Path(folder)
-    return sorted(p for p in folder.rglob("*.csv") if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+    def kept(path: Path) -> bool:
+        parts = path.relative_to(folder).parts
+        return not any(part.startswith(".") for part in parts) and not (len(parts) > 1 and parts[0] in CHECK_GRIDS)
+
+    return sorted(p for p in folder.rglob("*.csv") if kept(p))

@@ -125,6 +125,20 @@ def test_a_merge_of_good_rows_is_valid(runs, tmp_path, capsys):
     assert main(["validate", str(tmp_path / "results.csv")]) == 0
 
 
+@pytest.mark.parametrize("grid", ["smoke", "cli"])
+def test_check_grids_never_reach_the_published_csv(runs, tmp_path, grid):
+    """A smoke or ad-hoc row beside the published ones (here a copy, which would be a duplicate run) is left
+    out of the runs folder's merge; merged by its own path it is still a results file."""
+    row = next(runs.rglob("*.csv"))
+    (runs / grid / "m").mkdir(parents=True)
+    shutil.copy(row, runs / grid / "m" / row.name)
+    assert main(["merge", str(runs), "--out", str(tmp_path / "results.csv")]) == 0
+    assert (tmp_path / "results.csv").read_bytes() == RESULTS.read_bytes()
+    assert main(["merge", str(runs / grid), "--out", str(tmp_path / "check.csv")]) == 0
+    with open(tmp_path / "check.csv", newline="") as f:
+        assert len(list(csv.DictReader(f))) == 1
+
+
 @pytest.mark.parametrize("case", ["another schema version", "a duplicate run", "a damaged row"])
 def test_the_merge_refuses_and_keeps_the_previous_csv(runs, tmp_path, capsys, case):
     rows = _rows()
