@@ -12,10 +12,14 @@ then averaged over the tasks where it is defined (``n_tasks`` says over how many
   range the method was run on (1.0 = lossless throughout). One measured point: its retained value.
   ``auc_from`` / ``auc_to`` give the range, because means over different ranges are not comparable.
 
-Methods are ranked by ``auc`` (higher first), then by ``retained`` at the highest leaderboard sparsity,
-then by name, but *complete* methods first: those run on every task of the family over the family's whole
-sparsity range (``complete``). A method measured only at low sparsities would otherwise win on a mean over
-its easier range. Method names and kinds come from the CSV and the method registry: a new method appears
+Methods are compared only with methods on the same sparsity grid (``grid``): structured methods remove heads,
+neurons or layers on a grid of their own (their weight sparsities run from about 8% to 83%), every other
+method prunes weights at 50-90%, and a mean retained score over 8-25% says nothing against one over 50-90%.
+Within a (model, regime family, grid), only *complete* methods get a rank: those run on every task of that
+family and grid over its whole sparsity range (``complete``). They are ranked by ``auc`` (higher first),
+then by ``retained`` at the highest leaderboard sparsity, then by name. Partial methods follow in the same
+order with no rank: a method measured on fewer tasks, or only at low sparsities, would otherwise win on a
+mean over its easier ground. Method names and kinds come from the CSV and the method registry: a new method appears
 after the next ``snakemake`` with no change here.
 """
 
@@ -82,43 +86,56 @@ def per_task(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-LEADERBOARD_COLUMNS = ["model", "model_label", "regime_family", "regime_label", "rank", "method", "kind", "n_tasks",
+GRIDS = ("weights", "structured")  # the sparsity grids methods are compared on, in table order
+
+
+def method_grid(kind: str) -> str:
+    """Structured methods are swept over heads / neurons / layers, every other kind over weight shares."""
+    return "structured" if kind == "structured" else "weights"
+
+
+LEADERBOARD_COLUMNS = ["model", "model_label", "regime_family", "regime_label", "grid", "rank", "method", "kind", "n_tasks",
                        "tasks", *[retained_column(s) for s in LEADERBOARD_SPARSITIES], "max_safe_sparsity", "auc",
                        "auc_from", "auc_to", "complete"]
 
 
 def leaderboard(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataFrame:
-    """One row per (model, regime family, method), ranked within each (model, regime family)."""
+    """One row per (model, regime family, method); complete methods ranked within their (model, family, grid)."""
     tasks = per_task(df, curves)
     if tasks.empty:
         return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
+    tasks["kind"] = tasks["method"].map(method_kind)
+    tasks["grid"] = tasks["kind"].map(method_grid)
     metrics = [retained_column(s) for s in LEADERBOARD_SPARSITIES] + ["max_safe_sparsity", "auc"]
-    family_tasks = tasks.groupby(["model", "regime_family"])["task"].nunique().to_dict()
-    family_from = tasks.groupby(["model", "regime_family"])["auc_from"].min().to_dict()
-    family_to = tasks.groupby(["model", "regime_family"])["auc_to"].max().to_dict()
+    group = ["model", "regime_family", "grid"]
+    grid_tasks = tasks.groupby(group)["task"].nunique().to_dict()
+    grid_from = tasks.groupby(group)["auc_from"].min().to_dict()
+    grid_to = tasks.groupby(group)["auc_to"].max().to_dict()
     rows = []
-    for (model, fam, method), g in tasks.groupby(["model", "regime_family", "method"], sort=True):
+    for (model, fam, grid, method), g in tasks.groupby([*group, "method"], sort=True):
         row = {"model": model, "model_label": model_label(model), "regime_family": fam,
-               "regime_label": family_label(fam), "method": method, "kind": method_kind(method),
+               "regime_label": family_label(fam), "grid": grid, "method": method, "kind": g["kind"].iloc[0],
                "n_tasks": len(g), "tasks": " ".join(sorted(g["task"]))}
         for m in metrics:
             values = g[m].dropna()
             row[m] = float(values.mean()) if len(values) else math.nan
         row["auc_from"], row["auc_to"] = float(g["auc_from"].min()), float(g["auc_to"].max())
-        key = (model, fam)
-        row["complete"] = bool(g["task"].nunique() == family_tasks[key] and (g["auc_from"] == family_from[key]).all()
-                               and (g["auc_to"] == family_to[key]).all())
+        key = (model, fam, grid)
+        row["complete"] = bool(g["task"].nunique() == grid_tasks[key] and (g["auc_from"] == grid_from[key]).all()
+                               and (g["auc_to"] == grid_to[key]).all())
         rows.append(row)
     board = pd.DataFrame(rows)
+    board["grid_order"] = board["grid"].map(GRIDS.index)
     last = retained_column(LEADERBOARD_SPARSITIES[-1])
-    board = board.sort_values(["model", "regime_family", "complete", "auc", last, "method"],
-                              ascending=[True, True, False, False, False, True], na_position="last")
-    board["rank"] = board.groupby(["model", "regime_family"]).cumcount() + 1
+    board = board.sort_values(["model", "regime_family", "grid_order", "complete", "auc", last, "method"],
+                              ascending=[True, True, True, False, False, False, True], na_position="last")
+    ranks = board[board["complete"]].groupby(group).cumcount() + 1
+    board["rank"] = ranks.reindex(board.index).astype("Int64")
     return board[LEADERBOARD_COLUMNS].reset_index(drop=True)
 
 
 def leaderboard_tables(board: pd.DataFrame) -> list:
-    """One ``tables.Table`` per (model, regime family)."""
+    """One ``tables.Table`` per (model, regime family, grid)."""
     from .labels import model_slug
     from .tables import MISSING, Table, number
 
@@ -128,18 +145,21 @@ def leaderboard_tables(board: pd.DataFrame) -> list:
     tables = []
     headers = ["Rank", "Method", "Kind", "Tasks", *[f"Retained @{percent(s)}%" for s in LEADERBOARD_SPARSITIES],
                "Max safe sparsity", "AUC", "AUC range", "Coverage"]
-    for (model, fam), g in board.groupby(["model", "regime_family"], sort=True):
+    for (model, fam, grid), g in board.groupby(["model", "regime_family", "grid"], sort=False):
         rows = []
         for r in g.itertuples(index=False):
-            rows.append([str(r.rank), r.method, r.kind or MISSING, f"{r.n_tasks} ({r.tasks})",
+            rows.append([MISSING if pd.isna(r.rank) else str(r.rank), r.method, r.kind or MISSING, f"{r.n_tasks} ({r.tasks})",
                          *[share(getattr(r, retained_column(s))) for s in LEADERBOARD_SPARSITIES],
                          f"{percent(r.max_safe_sparsity)}%", number(r.auc, 3),
                          f"{percent(r.auc_from)}–{percent(r.auc_to)}%", "complete" if r.complete else "partial"])
-        caption = (f"Leaderboard of {model_label(model)}, {family_label(fam)}. Methods ranked by normalised AUC of "
-                   f"the retained score (complete coverage first); metrics averaged over the tasks listed.")
+        what = ("structured methods (heads, FFN neurons or layers removed, on their own grid)" if grid == "structured"
+                else "weight-pruning methods")
+        caption = (f"Leaderboard of {model_label(model)}, {family_label(fam)}, {what}. Complete methods ranked by "
+                   f"normalised AUC of the retained score; metrics averaged over the tasks listed.")
         notes = ["Retained = score / dense score of the same seed, seed mean. Max safe sparsity: largest sparsity "
                  "within 1 point of dense (0% if none). AUC: trapezoid over measured sparsities / covered range. "
-                 "Partial: not run on every task or over the whole sparsity range of this family. "
-                 f"{MISSING} = not measured."]
-        tables.append(Table(headers, rows, caption, f"tab:leaderboard-{model_slug(model)}-{fam}", notes))
+                 "Partial: not run on every task or over the whole sparsity range of this family and grid; "
+                 f"partial methods are listed, not ranked. {MISSING} = not measured."]
+        label = f"tab:leaderboard-{model_slug(model)}-{fam}" + ("-structured" if grid == "structured" else "")
+        tables.append(Table(headers, rows, caption, label, notes))
     return tables

@@ -35,19 +35,26 @@ def pct(s: float) -> str:
 
 
 def leaderboard_sentences(board: pd.DataFrame) -> str:
-    """Who ranks first in each (model, regime family), with its retained scores."""
+    """Who ranks first in each (model, regime family, grid), with its retained scores; where no method is
+    complete yet, say so instead of naming the best of an uneven comparison."""
     if board.empty:
         return "No pruned runs have been measured yet, so there is no leaderboard."
     out = []
-    for (model, fam), g in board.groupby(["model", "regime_family"], sort=True):
-        top = g.sort_values("rank").iloc[0]
+    for (model, fam, grid), g in board.groupby(["model", "regime_family", "grid"], sort=False):
+        what = "structured methods" if grid == "structured" else "weight-pruning methods"
+        ranked = g[g["rank"].notna()]
+        if ranked.empty:
+            out.append(f"On {model_label(model)} ({family_label(fam)}), none of the {len(g)} {what} measured has been run "
+                       f"on every task over the whole sparsity range yet, so none is ranked.")
+            continue
+        top = ranked.sort_values("rank").iloc[0]
         measured = [(s, top[retained_column(s)]) for s in LEADERBOARD_SPARSITIES
                     if not math.isnan(top[retained_column(s)])]
         kept = join([f"{100 * v:.1f}%" for _, v in measured])
         levels = join([pct(s) for s, _ in measured])
         n = int(top["n_tasks"])
         out.append(f"On {model_label(model)} ({family_label(fam)}, {n} task{'s' if n != 1 else ''}), {top['method']} ranks "
-                   f"first of {len(g)} method{'s' if len(g) != 1 else ''} with a normalised AUC of {top['auc']:.3f}"
+                   f"first of {len(ranked)} complete {what if len(ranked) != 1 else what.removesuffix('s')} with a normalised AUC of {top['auc']:.3f}"
                    + (f"; it keeps {kept} of the dense score at {levels} sparsity" if measured else "") + ".")
     return " ".join(out)
 

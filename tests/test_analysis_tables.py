@@ -97,9 +97,10 @@ def test_leaderboard_ranks_complete_methods_first_and_includes_unregistered_ones
     board = leaderboard(results).query("regime_family == 'n1000'").set_index("method")
     assert board.loc["magnitude-global", "rank"] == 1  # AUC 0.903 over 50-90% on both tasks
     assert board.loc["user-method", "rank"] == 2 and board.loc["user-method", "kind"] == ""
-    # layer-wise has the best AUC (0.933) but only over 50-70%: ranked after the complete methods
+    # layer-wise has the best AUC (0.933) but only over 50-70%: listed after the complete methods, unranked
     assert board.loc["magnitude-layerwise", "auc"] > board.loc["magnitude-global", "auc"]
-    assert board.loc["magnitude-layerwise", "rank"] == 3 and not board.loc["magnitude-layerwise", "complete"]
+    assert pd.isna(board.loc["magnitude-layerwise", "rank"]) and not board.loc["magnitude-layerwise", "complete"]
+    assert list(board.index[-1:]) == ["magnitude-layerwise"]
     # sst2 89.6/90 (seed by seed: 89.5/89, 89.6/90, 89.7/91) and rte 62/62 (61/60, 62/62, 63/64), averaged
     sst2 = np.mean([89.5 / 89, 89.6 / 90, 89.7 / 91])
     rte = np.mean([61 / 60, 62 / 62, 63 / 64])
@@ -132,3 +133,21 @@ def test_readme_block_is_replaced_and_the_rest_is_kept(tmp_path):
     assert not update_readme(tmp_path / "absent.md", board)
     with pytest.raises(ValueError, match="no <!-- leaderboard:start -->"):
         replace_block("no markers here", "x")
+
+
+def test_structured_methods_are_ranked_on_their_own_grid_and_nothing_partial_is_ranked(results):
+    from analysis.texnumbers import leaderboard_sentences
+
+    # the fixture's user-method, renamed into a registered structured method: its own grid, complete there
+    renamed = results.assign(method=results["method"].replace({"user-method": "head-pruning"}))
+    board = leaderboard(renamed).query("regime_family == 'n1000'").set_index("method")
+    assert board.loc["head-pruning", "grid"] == "structured" and board.loc["head-pruning", "rank"] == 1
+    assert board.loc["magnitude-global", "grid"] == "weights" and board.loc["magnitude-global", "rank"] == 1
+    text = leaderboard_sentences(leaderboard(renamed))
+    assert "magnitude-global ranks first of 1 complete weight-pruning method " in text
+    assert "head-pruning ranks first of 1 complete structured method " in text
+    # without its RTE rows, global magnitude covers one task of two: no weight-pruning method is complete
+    uneven = renamed[~((renamed["method"] == "magnitude-global") & (renamed["task"] == "rte"))]
+    board = leaderboard(uneven).query("regime_family == 'n1000' and grid == 'weights'")
+    assert board["rank"].isna().all()
+    assert "none of the 2 weight-pruning methods measured has been run on every task" in leaderboard_sentences(board)
