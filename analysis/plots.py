@@ -46,10 +46,12 @@ STYLE = {"svg.hashsalt": "prunebench", "pdf.fonttype": 42, "ps.fonttype": 42, "f
 
 
 def method_styles(methods: list[str]) -> dict[str, tuple[tuple[float, float, float], str]]:
-    """Colour and marker per method, from the sorted method list (so the same method looks the same everywhere)."""
+    """Colour and marker per method, from the sorted method list (so the same method looks the same everywhere).
+    The colour-blind palette has 10 colours; past ten methods the marker shifts by one per round, so no two
+    methods share both (up to 100)."""
     names = sorted(methods)
-    palette = sns.color_palette("colorblind", n_colors=max(len(names), 1))
-    return {m: (palette[i % len(palette)], MARKERS[i % len(MARKERS)]) for i, m in enumerate(names)}
+    palette = sns.color_palette("colorblind")
+    return {m: (palette[i % len(palette)], MARKERS[(i + i // len(palette)) % len(MARKERS)]) for i, m in enumerate(names)}
 
 
 def _runs(points: np.ndarray, grid: np.ndarray) -> list[np.ndarray]:

@@ -102,7 +102,8 @@ def speedup_figure(df: pd.DataFrame | None) -> plt.Figure:
 
 def accuracy_costs(results: pd.DataFrame | None, variants) -> dict[str, str]:
     """Variant name -> "score delta (task, regime)" cells from `analysis.results.load_results` rows; a variant
-    whose method has no rows at its sparsity is absent (its cell prints as missing)."""
+    whose method has no rows at its sparsity is absent (its cell prints as missing), and so is dense: it is the
+    reference every delta is taken against, and a column of zeros for it would only hide the real costs."""
     from benchmarks.efficiency.variants import parse_variant
 
     costs: dict[str, str] = {}
@@ -110,7 +111,7 @@ def accuracy_costs(results: pd.DataFrame | None, variants) -> dict[str, str]:
         return costs
     for name in sorted(set(variants)):
         variant = parse_variant(name)
-        if variant.method is None:
+        if variant.method in (None, DENSE):
             continue
         rows = results[(results["method"] == variant.method) & ((results["target_units"] - variant.sparsity).abs() < 1e-9)]
         parts = []

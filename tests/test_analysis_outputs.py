@@ -184,3 +184,10 @@ def test_the_workflow_rebuilds_a_deleted_output_from_the_csv(tmp_path):
     assert re.search(r"three_phases\s+1", jobs) and re.search(r"sparsity_curves\s+1", jobs)
     assert not re.search(r"comparison_tables\s+1", jobs), "an untouched output was rebuilt"
     assert outputs(tmp_path) == first
+
+
+def test_every_method_on_a_figure_has_its_own_colour_and_marker():
+    from analysis.plots import method_styles
+
+    styles = method_styles([f"method-{i:02d}" for i in range(25)])  # more methods than the palette has colours
+    assert len({(tuple(colour), marker) for colour, marker in styles.values()}) == 25

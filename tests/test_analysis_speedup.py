@@ -60,11 +60,12 @@ def test_the_accuracy_cost_is_joined_from_the_method_rows_per_task_and_regime(tm
                        ("magnitude-global", 0.5, "sst2", "glue_dir", 1, 89.0, 90.0),
                        ("magnitude-global", 0.5, "qqp", "glue_dir:qqp-subset", 0, 80.0, 82.0),
                        ("magnitude-global", 0.7, "sst2", "glue_dir", 0, 50.0, 90.0),  # another sparsity
-                       ("magnitude-layerwise", 0.5, "sst2", "glue_dir", 0, 10.0, 90.0))  # another method
+                       ("magnitude-layerwise", 0.5, "sst2", "glue_dir", 0, 10.0, 90.0),  # another method
+                       ("dense", 0.0, "sst2", "glue_dir", 0, 90.0, 90.0))  # the reference
     rows = {(r[1], r[2]): r[-1] for r in speedup_table(df, results).rows}
     assert rows[("magnitude-global@0.5", "torch-csr")] == (
         "-2.00 (QQP subset, 21,147 train, held-out eval, 1 seeds); -1.50 (SST-2, full data, 2 seeds)")
-    assert rows[("head+ffn@0.5", "structured")] == "—"
+    assert rows[("head+ffn@0.5", "structured")] == rows[("dense", "dense-kernels")] == "—"
 
 
 def test_the_notebook_draws_the_csv_or_says_nothing_was_measured(tmp_path):
