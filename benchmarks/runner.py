@@ -196,7 +196,7 @@ class Run:
         model, stats = finetune(model, Dense(), self.context(0.0), self.train, cfg, cfg.epochs, cfg.lr, prep.cfg.seed, desc="dense fine-tune")
         metrics, score = evaluate(model, prep.task, self.evals, cfg, self.device)
         info = {"score": score, "metrics": metrics, "train_seconds": stats.seconds, "steps": stats.steps,
-                "device": provenance.device_name(self.device), "identity": prep.identity()}
+                "train_loss": stats.loss_curve, "device": provenance.device_name(self.device), "identity": prep.identity()}
         # the folder appears complete or not at all; if another process finished the same checkpoint
         # first, ours is dropped and theirs kept (same key, same recipe, same weights)
         with atomic_dir(folder) as tmp:
@@ -219,10 +219,10 @@ class Run:
         epochs, lr = method.training_phase(cfg)
         ctx = self.context(prep.cfg.sparsity)
         prunable_before = sum(w.numel() for w in prunable_weights(model).values())
-        train_seconds = 0.0
+        train_seconds, loss_curve = 0.0, []
         if method.trains:
             model, stats = finetune(model, method, ctx, self.train, cfg, epochs, lr, seed, desc=prep.cfg.method)
-            train_seconds = stats.seconds
+            train_seconds, loss_curve = stats.seconds, stats.loss_curve
             metrics, score = evaluate(model, prep.task, self.evals, cfg, self.device)
         else:
             metrics, score = dense["metrics"], dense["score"]
@@ -254,7 +254,8 @@ class Run:
             created_at=provenance.utc_now(),
         )
         sidecar = {"config": dataclasses.asdict(prep.cfg), "identity": prep.identity(), "dense_checkpoint": str(folder),
-                   "dense_train_seconds": dense.get("train_seconds"), "efficiency": eff.extras()}
+                   "dense_train_seconds": dense.get("train_seconds"), "efficiency": eff.extras(),
+                   "train_loss": loss_curve, "dense_train_loss": dense.get("train_loss")}
         return record, sidecar
 
 

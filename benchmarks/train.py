@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -87,6 +87,9 @@ class TrainStats:
     seconds: float  # wall time of all steps, compilation or graph capture included
     final_loss: float | None
     steady_examples_per_s: float | None = None  # after the first `warmup_steps(total)` steps (compilation, allocator)
+    # (step, mean training loss of the steps since the previous point), every LOG_EVERY steps and at the end: a
+    # run that collapses to one class, or diverges, shows it here, where the final score alone cannot say why
+    loss_curve: list[tuple[int, float]] = field(default_factory=list)
 
 
 def warmup_steps(total: int) -> int:
@@ -111,7 +114,7 @@ def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, 
     start = time.perf_counter()  # the method's own work (scoring, inner rounds) counts as training time
     method.before_training(model, ctx)
     ctx.apply_masks(model)
-    loss_value, warm, warm_time = None, warmup_steps(total), None
+    loss_value, warm, warm_time, curve = None, warmup_steps(total), None, []
     if total > 0:
         mode = step_mode(cfg, device, method)
         graphs = mode == "cuda-graphs"
@@ -139,6 +142,7 @@ def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, 
                     since_log += 1
                     if step % LOG_EVERY == 0 or step == total:
                         loss_value = step_fn.running.item() / since_log
+                        curve.append((step, loss_value))
                         bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
                         step_fn.running.zero_()
                         since_log = 0
@@ -152,7 +156,7 @@ def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, 
     steady = (total - warm) * cfg.batch_size / (end - warm_time) if total > warm and warm_time else None
     model = method.after_training(model, ctx)
     model.eval()
-    return model, TrainStats(total, total * cfg.batch_size, end - start, loss_value, steady)
+    return model, TrainStats(total, total * cfg.batch_size, end - start, loss_value, steady, curve)
 
 
 class TrainStep:

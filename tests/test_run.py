@@ -45,6 +45,17 @@ def test_dense_row_scores_its_checkpoint(tiny_bert_dir, run_cli):
     assert float(row["achieved_sparsity"]) < 0.01  # a random dense model has (almost) no exact zeros
 
 
+def test_the_sidecar_keeps_the_training_loss_curves(tiny_bert_dir, run_cli):
+    """The pruned run's and its dense checkpoint's loss, every LOG_EVERY steps and at the last step: the record
+    that tells a collapse to one class from a recipe that never learned."""
+    code, out = run_cli(tiny_bert_dir, method="magnitude-global", sparsity=0.5)
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert code == 0
+    for curve in (sidecar["train_loss"], sidecar["dense_train_loss"]):
+        steps = [step for step, _ in curve]
+        assert steps and steps == sorted(set(steps)) and all(loss > 0 for _, loss in curve)
+
+
 def test_every_glue_metric_goes_into_the_row(tiny_bert_dir, run_cli):
     code, out = run_cli(tiny_bert_dir, task="stsb")
     (row,) = read_rows(out)
