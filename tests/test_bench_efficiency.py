@@ -137,3 +137,24 @@ def test_the_two_four_path_says_why_it_cannot_run_on_a_cpu(tiny_bert_dir, tmp_pa
     out = tmp_path / "eff.csv"
     assert bench(tiny_bert_dir, out, "--variants", "magnitude-2of4@0.5", "--paths", "semi-structured-2:4") == 2
     assert "no path of --paths semi-structured-2:4 applies on cpu" in capsys.readouterr().err and not out.exists()
+
+
+def test_groups_measured_before_a_crash_are_in_the_table(tiny_bert_dir, tmp_path, monkeypatch):
+    """A CUDA error takes the process down mid-bench; the (scope, batch) groups timed before it are kept,
+    each with its own dense reference."""
+    from benchmarks.efficiency import bench as bench_module
+
+    measure = bench_module._measure_group
+
+    def crash_on_linears(units, *args):
+        if units[0].scope == "linears":
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        return measure(units, *args)
+
+    monkeypatch.setattr(bench_module, "_measure_group", crash_on_linears)
+    out = tmp_path / "eff.csv"
+    with pytest.raises(RuntimeError, match="illegal memory access"):
+        bench(tiny_bert_dir, out, "--variants", "head-pruning@0.5", "--paths", "dense-kernels,structured")
+    rows = read(out)
+    assert sorted((r["variant"], r["scope"]) for r in rows) == [("dense", "model"), ("head-pruning@0.5", "model")]
+    assert all(float(r["speedup_vs_dense"]) > 0 and r["latency_ms"] for r in rows)

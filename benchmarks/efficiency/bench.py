@@ -9,7 +9,8 @@ Variants are built from the pre-trained weights (`variants.py`): speed does not 
 only on shapes and zero patterns. Their accuracy cost is not measured here: the report joins it from the
 result rows of the method each stands for (`analysis/speedup.py`). The dense model is always measured, as the
 reference of every speedup. Everything is checked before any model is loaded: bad input is one line and
-exit code 2, and nothing is written.
+exit code 2, and nothing is written. The table is rewritten (atomically) after every (scope, batch) group, so a
+crash keeps what was measured before it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import copy
 import logging
 import platform
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,11 +213,13 @@ def _measure_group(units: list[Unit], batch: int, plan: Plan, dtype, device) -> 
     return rows
 
 
-def run(plan: Plan) -> list[dict]:
+def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> list[dict]:
     """Measure every (variant, path, execution, scope, batch) of the plan; returns the table rows.
 
     All variants are made ready first, then each (scope, batch) is timed with every variant and path in
-    turns (`timing.interleaved_medians`), so the dense reference and the variants share the same conditions."""
+    turns (`timing.interleaved_medians`), so the dense reference and the variants share the same conditions.
+    After each group, `on_group` gets every row so far: a group holds its own dense reference, so what was
+    measured before a crash that takes the process down (a CUDA error poisons the context) is complete."""
     import torch
     from tqdm.auto import tqdm
 
@@ -267,11 +271,15 @@ def run(plan: Plan) -> list[dict]:
             rows += _measure_group([u for u in units if u.scope == scope], batch, plan, dtype, device)
             if device.type == "cuda":
                 torch.cuda.empty_cache()
+            if on_group is not None:
+                on_group(_with_speedups(rows))
     return _with_speedups(rows)
 
 
-def _with_speedups(rows: list[dict]) -> list[dict]:
-    """Fill theoretical and measured speedup from the dense rows of the same reference conditions."""
+def _with_speedups(measured: list[dict]) -> list[dict]:
+    """Copies of the rows with theoretical and measured speedup filled from the dense rows of the same
+    reference conditions (copies: the bench calls this after every group on the growing list)."""
+    rows = [dict(r) for r in measured]
     dense = {(r["path"], r["execution"], r["scope"], r["batch"]): r for r in rows if r["variant"] == "dense"}
     for r in rows:
         ref = dense.get((r.pop("_reference", r["path"]), r.get("execution"), r["scope"], r["batch"]))
@@ -317,7 +325,7 @@ def main(args) -> int:
         from benchmarks.cli import _set_threads
 
         _set_threads(args.threads)
-    rows = run(plan)
+    rows = run(plan, on_group=lambda so_far: write_merged(args.out, so_far))
     n = write_merged(args.out, rows)
     print(summary(rows))
     print(f"{args.out}: {len(rows)} rows measured on {rows[0]['device'] if rows else plan.device}, {n} in the table")
