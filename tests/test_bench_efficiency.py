@@ -158,3 +158,18 @@ def test_groups_measured_before_a_crash_are_in_the_table(tiny_bert_dir, tmp_path
     rows = read(out)
     assert sorted((r["variant"], r["scope"]) for r in rows) == [("dense", "model"), ("head-pruning@0.5", "model")]
     assert all(float(r["speedup_vs_dense"]) > 0 and r["latency_ms"] for r in rows)
+
+
+@pytest.mark.parametrize(("shape", "params"), [("shape:distilbert", 66_955_010), ("shape:bert-base", 109_483_778)])
+def test_a_shape_model_has_the_published_models_parameter_count(shape, params):
+    """`--model shape:<name>` times an architecture without its weights; it must be that architecture: the
+    parameter count of the Hub model with a two-label head."""
+    from benchmarks.efficiency import shapes
+
+    assert sum(p.numel() for p in shapes.build(shape).parameters()) == params
+
+
+def test_an_unknown_shape_is_refused_before_anything_is_built(tmp_path, capsys):
+    assert main(["bench-efficiency", "--model", "shape:gpt-9", "--out", str(tmp_path / "eff.csv")]) == 2
+    assert "valid shapes: shape:bert-base, shape:bert-large, shape:distilbert" in capsys.readouterr().err
+    assert not (tmp_path / "eff.csv").exists()

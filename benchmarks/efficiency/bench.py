@@ -35,7 +35,9 @@ DTYPES = ("auto", "fp32", "fp16", "bf16")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="minilm-l6", help="alias, hf:<id> or local:<dir> (default minilm-l6)")
+    p.add_argument("--model", default="minilm-l6",
+                   help="alias, hf:<id> or local:<dir> (default minilm-l6); or shape:bert-base, shape:bert-large, "
+                        "shape:distilbert: random weights of that architecture, for speed only (efficiency/shapes.py)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                    help="comma-separated: dense, <kind>@<sparsity> with kind magnitude-global, magnitude-layerwise, "
@@ -112,7 +114,9 @@ def plan_from(args) -> Plan:
     if not any(p in (paths or PATHS) for v in variants for p in applicable(v, here)):
         raise UsageError(f"no path of --paths {','.join(paths or [])} applies on {here.type} to the variants asked for; "
                          f"paths on {here.type}: {', '.join(sorted({p for v in variants for p in applicable(v, here)}))}")
-    resolve(args.model)
+    from . import shapes
+
+    shapes.check(args.model) if shapes.is_shape(args.model) else resolve(args.model)
     return Plan(args.model, device, variants, paths, _ints(args.batches, "--batches"), args.seq_len, args.repeats,
                 args.warmup, args.dtype, not args.no_cuda_graphs, args.out)
 
@@ -236,8 +240,11 @@ def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> lis
 
     device = provenance.pick_device(plan.device)
     dtype = _dtype(plan.dtype, device)
+    from . import shapes
+
     torch.manual_seed(0)  # the fresh classification head
-    base = load_model(resolve(plan.model), get_task("sst2")).eval()
+    base = (shapes.build(plan.model) if shapes.is_shape(plan.model)
+            else load_model(resolve(plan.model), get_task("sst2")).eval())
     common = {"device": provenance.device_name(device), "device_detail": _device_detail(device), "model": plan.model,
               "seq_len": plan.seq_len, "dtype": str(dtype).removeprefix("torch."), "threads": torch.get_num_threads(),
               **provenance.versions(), "onnxruntime_version": onnxruntime_version(), "git_commit": provenance.git_commit(),
