@@ -198,11 +198,13 @@ class Run:
         info = {"score": score, "metrics": metrics, "train_seconds": stats.seconds, "steps": stats.steps,
                 "train_loss": stats.loss_curve, "device": provenance.device_name(self.device), "identity": prep.identity()}
         # the folder appears complete or not at all; if another process finished the same checkpoint
-        # first, ours is dropped and theirs kept (same key, same recipe, same weights)
+        # first, ours is dropped and theirs kept. Same key and recipe, but not always the same weights (GPU
+        # training is not bitwise reproducible), so the row must report the checkpoint that was kept, the one
+        # every pruned run loads, not the model this process trained
         with atomic_dir(folder) as tmp:
             model.save_pretrained(tmp, safe_serialization=True)
             (tmp / "dense.json").write_text(json.dumps(info, indent=1, sort_keys=True, default=str))
-        return folder, info
+        return folder, json.loads(info_path.read_text())
 
     def execute(self) -> tuple[ResultRecord, dict]:
         from methods._masking import measured_sparsity

@@ -91,3 +91,28 @@ def test_another_seed_is_another_run(tiny_bert_dir, run_cli):
     _, a = run_cli(tiny_bert_dir, seed=0)
     _, b = run_cli(tiny_bert_dir, seed=1)
     assert read_rows(a)[0]["run_id"] != read_rows(b)[0]["run_id"]
+
+
+def test_a_run_that_loses_the_checkpoint_race_reports_the_checkpoint_kept(tiny_bert_dir, run_cli, monkeypatch, tmp_path):
+    """Two processes fine-tune the same dense checkpoint; the second one's rename finds the first one's folder
+    and keeps it. Its row must carry the kept checkpoint's score (what pruning starts from), not its own."""
+    import contextlib
+    import shutil
+
+    from benchmarks import runner
+
+    real = runner.atomic_dir
+
+    @contextlib.contextmanager
+    def rival_finishes_first(target):
+        with real(target) as tmp:
+            yield tmp
+            shutil.copytree(tmp, target)  # the rival's checkpoint: the same files, another score
+            info = json.loads((target / "dense.json").read_text())
+            (target / "dense.json").write_text(json.dumps({**info, "score": 12.5}))
+
+    monkeypatch.setattr(runner, "atomic_dir", rival_finishes_first)
+    monkeypatch.setenv("PRUNEBENCH_CACHE", str(tmp_path / "cache"))  # no checkpoint yet: this run makes one
+    code, out = run_cli(tiny_bert_dir, method="dense", sparsity=0.0)
+    (row,) = read_rows(out)
+    assert code == 0 and float(row["dense_score"]) == float(row["score"]) == 12.5
