@@ -14,6 +14,7 @@ longest first.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import queue
@@ -49,9 +50,34 @@ def prepare_commands(grid: list[GridRun], config: dict, root: Path) -> list[list
     return cmds
 
 
-def run_command(run: GridRun, config: dict, root: Path, device: str, threads: int) -> list[str]:
+def run_command(run: GridRun, config: dict, root: Path, device: str, threads: int, out: Path | None = None) -> list[str]:
     return [sys.executable, "-m", "benchmarks.cli", "run", *run.argv(), "--data-source", config.get("data_source", "auto"),
-            "--device", device, "--threads", str(threads), "--set", "progress=false", "--out", str(root / run.path)]
+            "--device", device, "--threads", str(threads), "--set", "progress=false", "--out", str(out or root / run.path)]
+
+
+def checkpoint_runs(todo: list[GridRun]) -> list[GridRun]:
+    """A dense run for every checkpoint that pruned runs of `todo` start from and no dense run of `todo` makes.
+
+    A committed dense row travels to the GPU machine with the checkout; its checkpoint (in the cache) does not.
+    Without this, every pruned run starting at once fine-tunes the same checkpoint itself: one dense training
+    per run instead of one per key, and, where GPU training is not reproducible, rows whose dense scores differ
+    (results/v1/README.md, "Dense baseline")."""
+    made = {dense_key(r) for r in todo if r.method == "dense"}
+    needed: dict[tuple, GridRun] = {}
+    for r in todo:
+        key = dense_key(r)
+        if r.method != "dense" and key not in made and key not in needed:
+            train = {k: v for k, v in r.train.items() if not k.startswith("recovery_")}
+            needed[key] = dataclasses.replace(r, method="dense", sparsity=0.0, params={}, train=train)
+    return list(needed.values())
+
+
+def checkpoint_command(run: GridRun, n: int, config: dict, root: Path, device: str, threads: int) -> list[str]:
+    """Its row goes to a scratch file (the published dense row exists already), removed first so that the
+    command always runs: it loads the checkpoint if the cache has it, and makes it otherwise."""
+    out = root / "checkpoints" / config["tag"] / f"{run.task}-{run.model.replace('/', '--').replace(':', '-')}-seed{run.seed}-{n}.csv"
+    out.unlink(missing_ok=True)
+    return run_command(run, config, root, device, threads, out=out)
 
 
 def cost(run: GridRun, examples: dict[str, int]) -> float:
@@ -135,10 +161,14 @@ def main() -> int:
         if code == 0:
             info = json.loads(Path(out).read_text())
             examples[info["task"]] = info["train_examples"]
-    # dense rows that share a checkpoint (a recovery sweep's) would all fine-tune it at once: one per key first
+    # runs that share a checkpoint would all fine-tune it at once: one per key first (a dense row to run, or a
+    # scratch dense run where the row is committed), then the other dense rows, then every pruned row
     dense, first = [r for r in todo if r.method == "dense"], {}
     for r in dense:
         first.setdefault(dense_key(r), r)
+    checkpoints = checkpoint_runs(todo)
+    results += run_all([checkpoint_command(r, n, config, args.root, args.device, args.threads)
+                        for n, r in enumerate(checkpoints)], slots, logs)
     waves = [list(first.values()), [r for r in dense if first[dense_key(r)] is not r], [r for r in todo if r.method != "dense"]]
     for phase in waves:
         phase.sort(key=lambda r: (r.seed, -cost(r, examples)))  # a deadline cuts the last seed, not every seed

@@ -1,5 +1,6 @@
 """A config as the rows it asks for: per-method tasks, seeds and recipes, sweeps, and the recipe choice."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -132,8 +133,24 @@ def test_run_grid_skips_present_rows_and_starts_nothing_after_its_deadline(tmp_p
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "4 rows in the grid, 1 present, 3 to run" in proc.stdout
-    assert "0 commands ok, 0 failed, 4 not started (deadline)" in proc.stdout  # the prepare step and three runs
+    # the prepare step, seed 0's checkpoint (its dense row is present, its checkpoint may not be) and three runs
+    assert "0 commands ok, 0 failed, 5 not started (deadline)" in proc.stdout
+    assert re.search(r"skip +\S+/checkpoints/t/rte-minilm-l6-seed0-0\.csv \(deadline\)", proc.stdout)
     assert sorted(p.name for p in (tmp_path / "root").rglob("*.csv")) == ["s0.00-seed0.csv"]
+
+
+def test_every_checkpoint_pruned_runs_need_is_made_once_before_them(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import checkpoint_runs
+
+    methods = {"dense": {"sparsities": [0.0]}, "magnitude-global": {"sparsities": [0.5, 0.9]},
+               "gradual-magnitude-global": {"sparsities": [0.5], "train": {"recovery_epochs": 5}}}
+    grid = runs(config(methods=methods, tasks=["sst2", "rte"], seeds=[0], task_train={}))
+    todo = [r for r in grid if not (r.method == "dense" and r.task == "sst2")]  # sst2's dense row is committed
+    (made,) = checkpoint_runs(todo)  # one for sst2 (rte's dense row runs anyway), whatever the recovery recipe
+    assert (made.method, made.task, made.sparsity, made.params) == ("dense", "sst2", 0.0, {})
+    assert not any(k.startswith("recovery_") for k in made.train)
+    assert checkpoint_runs(grid) == []
 
 
 def test_a_method_can_appear_twice_as_labelled_variants_with_their_own_params():
