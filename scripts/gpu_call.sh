@@ -1,0 +1,43 @@
+#!/bin/bash
+# One time-limited call on a GPU machine: an optional efficiency bench, then grid phases of a config, each cut
+# to the time left, the rows packed into $OUT/rows.tgz at the end (even when a phase is cut short).
+#
+#   bash scripts/gpu_call.sh SHA LIMIT_S TAG [bench] -- PHASE_ARGS... [-- PHASE_ARGS...]
+#   bash scripts/gpu_call.sh $(git rev-parse HEAD) 585 g7 -- --only dense,random,snip --tasks rte -- --tasks sst2
+#
+# SHA names the commit in the rows (the machine gets a copy of the tree without .git); LIMIT_S is the call's
+# wall-clock limit; TAG names the scratch root /tmp/TAG. PHASE_ARGS go to scripts/run_grid.py (config:
+# $CONFIG, default config/v1-minilm.yaml). A phase starts runs only until MARGIN seconds (default 200) before
+# the limit, so the runs it starts can finish. Needs the carry folder of scripts/make_carry.py in .carry/.
+# Afterwards, here: unpack rows.tgz, copy TAG/results/v1/runs/* into results/v1/runs/ BEFORE the next call
+# (run_grid skips only rows present in the checkout or under its --root), then `prunebench merge`.
+set -u
+cd "$(dirname "$0")/.."
+if [ $# -lt 3 ]; then sed -n 2,13p "$0"; exit 2; fi
+SHA=$1 LIMIT=$2 TAG=$3; shift 3
+START=$SECONDS MARGIN=${MARGIN:-200} CONFIG=${CONFIG:-config/v1-minilm.yaml} OUT=${OUT:-$PWD/gpu-out}
+mkdir -p "$OUT"
+export GLUE_DIR=$PWD/.carry/glue HF_HUB_OFFLINE=1 PRUNEBENCH_MINILM_DIR=$PWD/.carry/minilm-l6 \
+       PRUNEBENCH_CACHE=$PWD/.pbcache PRUNEBENCH_GIT_COMMIT=$SHA TOKENIZERS_PARALLELISM=false
+nvidia-smi --query-gpu=index,name,memory.used --format=csv,noheader
+GPUS=$(nvidia-smi -L | wc -l)
+left() { echo $(( LIMIT - (SECONDS - START) - 45 )); }  # 45 s kept for packing the rows
+if [ "${1:-}" = bench ]; then
+  shift
+  mkdir -p "$OUT/eff"
+  CUDA_VISIBLE_DEVICES=0 timeout -s INT "$(left)" python -m benchmarks.cli bench-efficiency --model minilm-l6 --device cuda \
+     --repeats 30 --warmup 5 --batches 1,32,128 --out "$OUT/eff/efficiency.csv" > "$OUT/eff/log.txt" 2>&1
+  echo "bench rc=$? after $((SECONDS - START)) s"
+fi
+while [ "${1:-}" = -- ]; do
+  shift; ARGS=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do ARGS+=("$1"); shift; done
+  L=$(left)
+  if [ "$L" -le "$MARGIN" ]; then echo "phase ${ARGS[*]}: not started, $L s left (MARGIN $MARGIN)"; continue; fi
+  echo "phase ${ARGS[*]} with $L s"
+  timeout -s INT "$L" python scripts/run_grid.py "$CONFIG" --gpus "$GPUS" --workers 8 --deadline $((L - MARGIN)) \
+     --root "/tmp/$TAG" "${ARGS[@]}" > "/tmp/$TAG-phase.log" 2>&1
+  echo "rc=$? after $((SECONDS - START)) s"; tail -1 "/tmp/$TAG-phase.log"; grep "^FAIL" "/tmp/$TAG-phase.log" | head -5
+done
+[ -d "/tmp/$TAG" ] && tar czf "$OUT/rows.tgz" -C /tmp "$TAG/results" "$TAG/logs" 2>/dev/null
+ls -la "$OUT"
