@@ -14,7 +14,9 @@
 # %% [markdown]
 # # Leaderboard
 #
-# One ranking of pruning methods per model and data-regime family (`analysis/ranking.py`): score retained
+# One ranking of pruning methods per model, data-regime family and sparsity grid (weight pruning at 50-90%, or
+# structured methods on their own grid; `analysis/ranking.py`), in which only methods run on every task over
+# the whole range get a rank: score retained
 # at 50/70/90% sparsity, the largest sparsity within 1 point of dense, and the normalised area under the
 # retained-score curve, each averaged over the family's tasks. Methods come from the CSV: a newly added
 # method appears here after `snakemake`, with no change to this notebook. Outputs:
@@ -44,7 +46,8 @@ for path in (LEADERBOARD_CSV, LEADERBOARD_MD, LEADERBOARD_TEX):
 board.to_csv(LEADERBOARD_CSV, index=False, float_format="%.6g", lineterminator="\n")
 tables = leaderboard_tables(board)
 source = "analysis/notebooks/leaderboard.py"
-intro = ("Pruning methods ranked per model and data regime, from `results/v1/results.csv`. Retained = score / "
+intro = ("Pruning methods ranked per model, data regime and sparsity grid, from `results/v1/results.csv`; only "
+         "methods run on every task over the whole range are ranked, the others are listed. Retained = score / "
          "dense score; AUC = mean retained score over the measured sparsity range (trapezoid rule). Definitions: "
          "`analysis/ranking.py`; per-task values: `results/v1/tables/comparison.md`.")
 sections = [to_markdown(t, heading="##") for t in tables] or ["No pruned runs have been measured yet.\n"]
