@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.grid import GridRun, dense_key, registry_name, runs  # noqa: E402
+from benchmarks.paths import model_slug  # noqa: E402
 from benchmarks.workflow_config import check_config, load_yaml  # noqa: E402
 
 # eager steps (per-step Python in the method) are several times slower than CUDA-graph replays
@@ -41,7 +42,7 @@ def prepare_commands(grid: list[GridRun], config: dict, root: Path) -> list[list
         if (run.model, run.task) in seen:
             continue
         seen.add((run.model, run.task))
-        out = root / "prepared" / config["tag"] / f"{run.task}-{run.model.replace('/', '--').replace(':', '-')}.json"
+        out = root / "prepared" / config["tag"] / f"{run.task}-{model_slug(run.model)}.json"
         # the fields that decide what is tokenised
         data_fields = [x for k, v in run.train.items() if k in ("max_len", "max_train_samples", "max_eval_samples")
                        for x in ("--set", f"{k}={v}")]
@@ -75,7 +76,7 @@ def checkpoint_runs(todo: list[GridRun]) -> list[GridRun]:
 def checkpoint_command(run: GridRun, n: int, config: dict, root: Path, device: str, threads: int) -> list[str]:
     """Its row goes to a scratch file (the published dense row exists already), removed first so that the
     command always runs: it loads the checkpoint if the cache has it, and makes it otherwise."""
-    out = root / "checkpoints" / config["tag"] / f"{run.task}-{run.model.replace('/', '--').replace(':', '-')}-seed{run.seed}-{n}.csv"
+    out = root / "checkpoints" / config["tag"] / f"{run.task}-{model_slug(run.model)}-seed{run.seed}-{n}.csv"
     out.unlink(missing_ok=True)
     return run_command(run, config, root, device, threads, out=out)
 

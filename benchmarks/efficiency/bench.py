@@ -116,7 +116,10 @@ def plan_from(args) -> Plan:
                          f"paths on {here.type}: {', '.join(sorted({p for v in variants for p in applicable(v, here)}))}")
     from . import shapes
 
-    shapes.check(args.model) if shapes.is_shape(args.model) else resolve(args.model)
+    if shapes.is_shape(args.model):
+        shapes.check(args.model)
+    else:
+        resolve(args.model)
     return Plan(args.model, device, variants, paths, _ints(args.batches, "--batches"), args.seq_len, args.repeats,
                 args.warmup, args.dtype, not args.no_cuda_graphs, args.out)
 
