@@ -8,12 +8,15 @@
 # SHA names the commit in the rows (the machine gets a copy of the tree without .git); LIMIT_S is the call's
 # wall-clock limit; TAG names the scratch root /tmp/TAG. PHASE_ARGS go to scripts/run_grid.py (config:
 # $CONFIG, default config/v1-minilm.yaml). A phase starts runs only until MARGIN seconds (default 200) before
-# the limit, so the runs it starts can finish. Needs the carry folder of scripts/make_carry.py in .carry/.
+# the limit, so the runs it starts can finish. `bench` times BENCH_MODEL (default minilm-l6, or e.g.
+# shape:bert-base) at BENCH_BATCHES (default 1,32,128), with extra BENCH_ARGS, alone on GPU 0 for at most
+# BENCH_LIMIT seconds, before any grid phase starts. WORKERS (default 8) runs share each GPU. Needs the carry
+# folder of scripts/make_carry.py in .carry/.
 # Afterwards, here: unpack rows.tgz, copy TAG/results/v1/runs/* into results/v1/runs/ BEFORE the next call
 # (run_grid skips only rows present in the checkout or under its --root), then `prunebench merge`.
 set -u
 cd "$(dirname "$0")/.."
-if [ $# -lt 3 ]; then sed -n 2,13p "$0"; exit 2; fi
+if [ $# -lt 3 ]; then sed -n 2,16p "$0"; exit 2; fi
 SHA=$1 LIMIT=$2 TAG=$3; shift 3
 START=$SECONDS MARGIN=${MARGIN:-200} CONFIG=${CONFIG:-config/v1-minilm.yaml} OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
@@ -25,9 +28,9 @@ left() { echo $(( LIMIT - (SECONDS - START) - 45 )); }  # 45 s kept for packing 
 if [ "${1:-}" = bench ]; then
   shift
   mkdir -p "$OUT/eff"
-  CUDA_VISIBLE_DEVICES=0 timeout -s INT "$(left)" python -m benchmarks.cli bench-efficiency --model minilm-l6 --device cuda \
-     --repeats 30 --warmup 5 --batches 1,32,128 --out "$OUT/eff/efficiency.csv" > "$OUT/eff/log.txt" 2>&1
-  echo "bench rc=$? after $((SECONDS - START)) s"
+  CUDA_VISIBLE_DEVICES=0 timeout -s INT "${BENCH_LIMIT:-$(left)}" python -m benchmarks.cli bench-efficiency --model "${BENCH_MODEL:-minilm-l6}" \
+     --device cuda --repeats 30 --warmup 5 --batches "${BENCH_BATCHES:-1,32,128}" ${BENCH_ARGS:-} --out "$OUT/eff/efficiency.csv" > "$OUT/eff/log.txt" 2>&1
+  echo "bench rc=$? after $((SECONDS - START)) s"; tail -3 "$OUT/eff/log.txt"
 fi
 while [ "${1:-}" = -- ]; do
   shift; ARGS=()
@@ -35,7 +38,7 @@ while [ "${1:-}" = -- ]; do
   L=$(left)
   if [ "$L" -le "$MARGIN" ]; then echo "phase ${ARGS[*]}: not started, $L s left (MARGIN $MARGIN)"; continue; fi
   echo "phase ${ARGS[*]} with $L s"
-  timeout -s INT "$L" python scripts/run_grid.py "$CONFIG" --gpus "$GPUS" --workers 8 --deadline $((L - MARGIN)) \
+  timeout -s INT "$L" python scripts/run_grid.py "$CONFIG" --gpus "$GPUS" --workers "${WORKERS:-8}" --deadline $((L - MARGIN)) \
      --root "/tmp/$TAG" "${ARGS[@]}" > "/tmp/$TAG-phase.log" 2>&1
   echo "rc=$? after $((SECONDS - START)) s"; tail -1 "/tmp/$TAG-phase.log"; grep "^FAIL" "/tmp/$TAG-phase.log" | head -5
 done

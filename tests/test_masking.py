@@ -22,6 +22,17 @@ def test_layerwise_prunes_each_matrix_at_the_same_rate():
     assert masks_from_scores(scores, 0.5, scope="global")["a"].tolist() == [False, False, False, True]
 
 
+def test_layerwise_ranks_matrices_of_one_size_apart_though_it_sorts_them_together():
+    # two equal-size matrices go through one stacked sort; each must still keep its own top half,
+    # ties by position within the matrix, in the order the scores were given
+    scores = {"big": torch.tensor([[9.0, 8.0], [7.0, 6.0]]), "odd": torch.tensor([5.0, 1.0, 3.0]),
+              "small": torch.tensor([[0.1, 0.1], [0.3, 0.2]])}
+    masks = masks_from_scores(scores, 0.5, scope="layer")
+    assert list(masks) == ["big", "odd", "small"]
+    assert masks["big"].tolist() == [[True, True], [False, False]]
+    assert masks["small"].tolist() == [[False, False], [True, True]]
+    assert masks["odd"].tolist() == [True, False, False]  # round(0.5 * 3) = 2 pruned
+
 def test_ties_are_broken_by_position():
     masks = masks_from_scores({"w": torch.ones(6)}, 0.5)
     assert masks["w"].tolist() == [False, False, False, True, True, True]
