@@ -81,9 +81,23 @@ def checkpoint_command(run: GridRun, n: int, config: dict, root: Path, device: s
     return run_command(run, config, root, device, threads, out=out)
 
 
+def starts_from(run: GridRun) -> str:
+    """Where a run's training starts ("finetuned" or "pretrained"), which decides whose recipe it trains for;
+    distillation starts where its base method does."""
+    from methods.registry import get
+
+    name = registry_name(run.method)
+    if name == "dense":
+        return "pretrained"
+    if name == "distillation":
+        name = run.params.get("base", get(name).Params().base)
+    return get(name).starts_from
+
+
 def cost(run: GridRun, examples: dict[str, int]) -> float:
     """A rough duration, to start the longest runs first (the grid finishes when its slowest run does)."""
-    epochs = float(run.train.get("epochs" if run.method == "dense" else "recovery_epochs", 3))
+    phase = "epochs" if starts_from(run) == "pretrained" else "recovery_epochs"
+    epochs = float(run.train.get(phase, 3))
     return examples.get(run.task, 1) * max(epochs, 1.0) * (3.0 if registry_name(run.method) in EAGER_METHODS else 1.0)
 
 
@@ -141,6 +155,8 @@ def main() -> int:
     parser.add_argument("--only", default=None, help="comma-separated methods to run (dense always runs)")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds to run now (default: the config's)")
     parser.add_argument("--tasks", default=None, help="comma-separated tasks to run now (default: the config's)")
+    parser.add_argument("--longest-first", action="store_true",
+                        help="start pruned runs longest first across seeds (default: seed by seed, so a deadline cuts the last seed)")
     args = parser.parse_args()
     config = check_config(load_yaml(args.config))
     grid = runs(config)
@@ -172,7 +188,9 @@ def main() -> int:
                         for n, r in enumerate(checkpoints)], slots, logs)
     waves = [list(first.values()), [r for r in dense if first[dense_key(r)] is not r], [r for r in todo if r.method != "dense"]]
     for phase in waves:
-        phase.sort(key=lambda r: (r.seed, -cost(r, examples)))  # a deadline cuts the last seed, not every seed
+        # by default a deadline cuts the last seed, not every seed; --longest-first lets the runs that need a
+        # whole call start at its beginning, whatever their seed
+        phase.sort(key=lambda r: (0 if args.longest_first else r.seed, -cost(r, examples)))
         results += run_all([run_command(r, config, args.root, args.device, args.threads) for r in phase], slots, logs)
     failed = [r for r in results if r[1] > 0]
     skipped = sum(r[1] < 0 for r in results)

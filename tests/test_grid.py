@@ -118,7 +118,7 @@ def test_the_committed_campaign_config_holds_the_recipes_its_committed_sweeps_ch
 
 def test_the_campaign_config_lists_its_grid():
     grid = runs(check_config(load_yaml(ROOT / "config/v1-minilm.yaml")))
-    assert len(grid) == 7 * 3 + 4 * 9 * 2 * 3 + 9 * 4 * 5 + 3 * 3 * 5 + 5
+    assert len(grid) == 7 * 3 + 4 * 9 * 2 * 3 + 9 * 4 * 5 + 3 * 3 * 5 + 5 + 2 * 2 * 3  # ... + step 4
     assert not pd.Series([r.path for r in grid]).duplicated().any()
 
 
@@ -151,6 +151,21 @@ def test_every_checkpoint_pruned_runs_need_is_made_once_before_them(monkeypatch)
     assert (made.method, made.task, made.sparsity, made.params) == ("dense", "sst2", 0.0, {})
     assert not any(k.startswith("recovery_") for k in made.train)
     assert checkpoint_runs(grid) == []
+
+
+def test_runs_from_pretrained_weights_are_costed_at_the_task_recipe_and_go_first(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import cost, starts_from
+
+    methods = {"dense": {"sparsities": [0.0]}, "magnitude-global": {"sparsities": [0.5]}, "movement": {"sparsities": [0.5]},
+               "distillation@gradual": {"sparsities": [0.5], "params": {"base": "gradual-magnitude-global"}}}
+    grid = {r.method: r for r in runs(config(methods=methods, tasks=["cola"], seeds=[0],
+                                             task_train={"cola": {"epochs": 10}}))}
+    assert [starts_from(grid[m]) for m in ("magnitude-global", "movement", "distillation@gradual")] == \
+        ["finetuned", "pretrained", "finetuned"]
+    # movement fine-tunes for CoLA's 10 epochs, eagerly; magnitude recovers for the 3 recovery epochs
+    assert cost(grid["movement"], {"cola": 100}) == 100 * 10 * 3
+    assert cost(grid["magnitude-global"], {"cola": 100}) == 100 * 3
 
 
 def test_a_method_can_appear_twice_as_labelled_variants_with_their_own_params():
