@@ -1,0 +1,91 @@
+"""Time one linear layer with a 2:4 weight against the same layer dense, per backend and shape, on one GPU.
+
+The efficiency bench found 2:4 MiniLM and BERT-base slower than dense (results/v1/efficiency.csv). This
+separates the kernels from the model: for each (out, in) weight shape and number of input rows it times
+`F.linear` with the dense fp16 weight and with `to_sparse_semi_structured` on each backend PyTorch offers
+(cuSPARSELt, CUTLASS), eagerly and replayed as a CUDA graph, so per-call host overhead and kernel speed
+show apart. Prints CSV to stdout.
+
+    python scripts/probe_semi_structured.py --rows 4096,16384 > /tmp/probe.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+
+import torch
+import torch.nn.functional as F
+
+SHAPES = ((768, 768), (3072, 768), (768, 3072), (1024, 1024), (4096, 1024), (1024, 4096))  # BERT-base, BERT-large
+
+
+def median_ms(call, repeats: int, graph: bool) -> float:
+    for _ in range(3):
+        call()
+    if graph:
+        g = torch.cuda.CUDAGraph()
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            call()
+        torch.cuda.current_stream().wait_stream(stream)
+        with torch.cuda.graph(g):
+            call()
+        call = g.replay
+    times = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        call()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def two_four(weight: torch.Tensor) -> torch.Tensor:
+    """Keep the two largest of every four input weights."""
+    groups = weight.reshape(weight.shape[0], -1, 4)
+    keep = groups.abs().topk(2, dim=-1).indices
+    mask = torch.zeros_like(groups, dtype=torch.bool).scatter_(-1, keep, True)
+    return (groups * mask).reshape(weight.shape)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", default="4096,16384", help="input rows (batch x sequence length)")
+    parser.add_argument("--repeats", type=int, default=50)
+    args = parser.parse_args()
+    from torch.sparse import SparseSemiStructuredTensor, to_sparse_semi_structured
+
+    device = torch.device("cuda")
+    out = csv.writer(sys.stdout)
+    out.writerow(["device", "torch", "out", "in", "rows", "backend", "execution", "dense_ms", "sparse_ms", "speedup"])
+    backends = ["cutlass"] + (["cusparselt"] if torch.backends.cusparselt.is_available() else [])
+    torch.manual_seed(0)
+    for n_out, n_in in SHAPES:
+        weight = two_four(torch.randn(n_out, n_in, device=device, dtype=torch.float16))
+        for rows in (int(r) for r in args.rows.split(",")):
+            x = torch.randn(rows, n_in, device=device, dtype=torch.float16)
+            for backend in backends:
+                SparseSemiStructuredTensor._FORCE_CUTLASS = backend == "cutlass"
+                sparse = to_sparse_semi_structured(weight)
+                for execution in ("eager", "cuda-graph"):
+                    with torch.inference_mode():
+                        try:
+                            dense_ms = median_ms(lambda: F.linear(x, weight), args.repeats, execution == "cuda-graph")
+                            sparse_ms = median_ms(lambda: F.linear(x, sparse), args.repeats, execution == "cuda-graph")
+                        except Exception as exc:  # a prototype API: say what failed and go on
+                            print(f"# {n_out}x{n_in} rows {rows} {backend} {execution}: {str(exc).splitlines()[0]}", flush=True)
+                            continue
+                    out.writerow([torch.cuda.get_device_name(device), torch.__version__, n_out, n_in, rows, backend,
+                                  execution, f"{dense_ms:.4f}", f"{sparse_ms:.4f}", f"{dense_ms / sparse_ms:.3f}"])
+                    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
