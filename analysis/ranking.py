@@ -16,9 +16,14 @@ Methods are compared only with methods on the same sparsity grid (``grid``): str
 neurons or layers on a grid of their own (their weight sparsities run from about 8% to 83%), every other
 method prunes weights at 50-90%, and a mean retained score over 8-25% says nothing against one over 50-90%.
 Within a (model, regime family, grid), only *complete* methods get a rank: those run on every task of that
-family and grid over its whole sparsity range (``complete``). They are ranked by ``auc`` (higher first),
-then by ``retained`` at the highest leaderboard sparsity, then by name. Partial methods follow in the same
-order with no rank: a method measured on fewer tasks, or only at low sparsities, would otherwise win on a
+family and grid over the whole range of target sparsities of the grid (``complete``; targets, because a
+structured method's target is a share of heads, neurons or layers and its weight sparsity differs from method
+to method). They are ranked by ``auc`` (higher first), then by ``retained`` at the highest leaderboard
+sparsity, then by name, but only where every complete method's AUC covers the same weight-sparsity range:
+structured methods at the same targets remove different shares of weights (half the heads is a sixth of the
+encoder weights, half the layers is half), and a mean over 8-25% is not comparable with one over 33-67%, so
+there complete methods are listed with no rank (``comparable`` is false). Partial methods follow in the same
+order with no rank: a method measured on fewer tasks, or only at some sparsities, would otherwise win on a
 mean over its easier ground. Method names and kinds come from the CSV and the method registry: a new method appears
 after the next ``snakemake`` with no change here.
 """
@@ -96,7 +101,16 @@ def method_grid(kind: str) -> str:
 
 LEADERBOARD_COLUMNS = ["model", "model_label", "regime_family", "regime_label", "grid", "rank", "method", "kind", "n_tasks",
                        "tasks", *[retained_column(s) for s in LEADERBOARD_SPARSITIES], "max_safe_sparsity", "auc",
-                       "auc_from", "auc_to", "complete"]
+                       "auc_from", "auc_to", "complete", "comparable"]
+
+
+def _target_range(df: pd.DataFrame) -> dict[tuple, tuple[float, float]]:
+    """(model, regime family, task, method) -> (lowest, highest) target it was run at, as asked for (`target_units`
+    of `results.load_results`: rows are placed at their measured weight sparsity, `target_sparsity`)."""
+    pruned = df[df["method"] != DENSE]
+    keys = ["model", "regime_family", "task", "method"]
+    column = "target_units" if "target_units" in df else "target_sparsity"
+    return {k: (round(v.min(), SPARSITY_DECIMALS), round(v.max(), SPARSITY_DECIMALS)) for k, v in pruned.groupby(keys)[column]}
 
 
 def leaderboard(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataFrame:
@@ -109,8 +123,9 @@ def leaderboard(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataF
     metrics = [retained_column(s) for s in LEADERBOARD_SPARSITIES] + ["max_safe_sparsity", "auc"]
     group = ["model", "regime_family", "grid"]
     grid_tasks = tasks.groupby(group)["task"].nunique().to_dict()
-    grid_from = tasks.groupby(group)["auc_from"].min().to_dict()
-    grid_to = tasks.groupby(group)["auc_to"].max().to_dict()
+    targets = _target_range(df)
+    tasks["targets"] = [targets.get((r.model, r.regime_family, r.task, r.method)) for r in tasks.itertuples()]
+    grid_targets = {k: (min(t[0] for t in g), max(t[1] for t in g)) for k, g in tasks.groupby(group)["targets"]}
     rows = []
     for (model, fam, grid, method), g in tasks.groupby([*group, "method"], sort=True):
         row = {"model": model, "model_label": model_label(model), "regime_family": fam,
@@ -121,17 +136,25 @@ def leaderboard(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataF
             row[m] = float(values.mean()) if len(values) else math.nan
         row["auc_from"], row["auc_to"] = float(g["auc_from"].min()), float(g["auc_to"].max())
         key = (model, fam, grid)
-        row["complete"] = bool(g["task"].nunique() == grid_tasks[key] and (g["auc_from"] == grid_from[key]).all()
-                               and (g["auc_to"] == grid_to[key]).all())
+        row["complete"] = bool(g["task"].nunique() == grid_tasks[key] and all(t == grid_targets[key] for t in g["targets"]))
         rows.append(row)
     board = pd.DataFrame(rows)
+    one_range = {key: len(g[["auc_from", "auc_to"]].round(SPARSITY_DECIMALS).drop_duplicates()) == 1
+                 for key, g in board[board["complete"]].groupby(group)}
+    board["comparable"] = [bool(r.complete and one_range[(r.model, r.regime_family, r.grid)]) for r in board.itertuples()]
     board["grid_order"] = board["grid"].map(GRIDS.index)
     last = retained_column(LEADERBOARD_SPARSITIES[-1])
     board = board.sort_values(["model", "regime_family", "grid_order", "complete", "auc", last, "method"],
                               ascending=[True, True, True, False, False, False, True], na_position="last")
-    ranks = board[board["complete"]].groupby(group).cumcount() + 1
+    ranks = board[board["comparable"]].groupby(group).cumcount() + 1
     board["rank"] = ranks.reindex(board.index).astype("Int64")
     return board[LEADERBOARD_COLUMNS].reset_index(drop=True)
+
+
+def _coverage(r) -> str:
+    if not r.complete:
+        return "partial"
+    return "complete" if r.comparable else "complete, own range"
 
 
 def leaderboard_tables(board: pd.DataFrame) -> list:
@@ -151,15 +174,17 @@ def leaderboard_tables(board: pd.DataFrame) -> list:
             rows.append([MISSING if pd.isna(r.rank) else str(r.rank), r.method, r.kind or MISSING, f"{r.n_tasks} ({r.tasks})",
                          *[share(getattr(r, retained_column(s))) for s in LEADERBOARD_SPARSITIES],
                          f"{percent(r.max_safe_sparsity)}%", number(r.auc, 3),
-                         f"{percent(r.auc_from)}–{percent(r.auc_to)}%", "complete" if r.complete else "partial"])
+                         f"{percent(r.auc_from)}–{percent(r.auc_to)}%", _coverage(r)])
         what = ("structured methods (heads, FFN neurons or layers removed, on their own grid)" if grid == "structured"
                 else "weight-pruning methods")
         caption = (f"Leaderboard of {model_label(model)}, {family_label(fam)}, {what}. Complete methods ranked by "
                    f"normalised AUC of the retained score; metrics averaged over the tasks listed.")
         notes = ["Retained = score / dense score of the same seed, seed mean. Max safe sparsity: largest sparsity "
                  "within 1 point of dense (0% if none). AUC: trapezoid over measured sparsities / covered range. "
-                 "Partial: not run on every task or over the whole sparsity range of this family and grid; "
-                 f"partial methods are listed, not ranked. {MISSING} = not measured."]
+                 "Partial: not run on every task over the whole target-sparsity range of this family and grid; partial "
+                 "methods are listed, not ranked. Complete, own range: run everywhere, but its AUC covers another "
+                 "weight-sparsity range than other complete methods', so no AUC ranks it against them. "
+                 f"{MISSING} = not measured."]
         label = f"tab:leaderboard-{model_slug(model)}-{fam}" + ("-structured" if grid == "structured" else "")
         tables.append(Table(headers, rows, caption, label, notes))
     return tables

@@ -43,6 +43,11 @@ def leaderboard_sentences(board: pd.DataFrame) -> str:
     for (model, fam, grid), g in board.groupby(["model", "regime_family", "grid"], sort=False):
         what = "structured methods" if grid == "structured" else "weight-pruning methods"
         ranked = g[g["rank"].notna()]
+        complete = g[g["complete"]]
+        if ranked.empty and len(complete) > 1:
+            out.append(f"On {model_label(model)} ({family_label(fam)}), the {len(complete)} complete {what} cover different "
+                       f"weight-sparsity ranges, so none is ranked against the others.")
+            continue
         if ranked.empty:
             out.append(f"On {model_label(model)} ({family_label(fam)}), none of the {len(g)} {what} measured has been run "
                        f"on every task over the whole sparsity range yet, so none is ranked.")

@@ -151,3 +151,20 @@ def test_structured_methods_are_ranked_on_their_own_grid_and_nothing_partial_is_
     board = leaderboard(uneven).query("regime_family == 'n1000' and grid == 'weights'")
     assert board["rank"].isna().all()
     assert "none of the 2 weight-pruning methods measured has been run on every task" in leaderboard_sentences(board)
+
+
+def test_complete_structured_methods_over_different_weight_ranges_are_listed_but_not_ranked(results):
+    from analysis.texnumbers import leaderboard_sentences
+
+    # two structured methods at the same targets; layer dropping removes more weights at each target than
+    # head pruning, so their AUCs cover different weight-sparsity ranges
+    structured = results[results["method"].isin(["dense", "magnitude-global"]) & (results["regime_family"] == "n1000")]
+    heads = structured.assign(method=structured["method"].replace({"magnitude-global": "head-pruning"}))
+    layers = structured[structured["method"] != "dense"].assign(method="layer-drop",  # placed at its weight sparsity
+                                                               target_sparsity=lambda d: d["target_units"] * 0.5)
+    board = leaderboard(pd.concat([heads, layers], ignore_index=True)).set_index("method")
+    assert board.loc[["head-pruning", "layer-drop"], "complete"].all()
+    assert board.loc[["head-pruning", "layer-drop"], "rank"].isna().all()
+    assert not board.loc[["head-pruning", "layer-drop"], "comparable"].any()
+    assert "the 2 complete structured methods cover different weight-sparsity ranges, so none is ranked" in \
+        leaderboard_sentences(board.reset_index())
