@@ -102,15 +102,18 @@ def speedup_figure(df: pd.DataFrame | None) -> plt.Figure:
     return fig
 
 
-def accuracy_costs(results: pd.DataFrame | None, variants) -> dict[str, str]:
-    """Variant name -> "score delta (task, regime)" cells from `analysis.results.load_results` rows; a variant
-    whose method has no rows at its sparsity is absent (its cell prints as missing), and so is dense: it is the
-    reference every delta is taken against, and a column of zeros for it would only hide the real costs."""
+def accuracy_costs(results: pd.DataFrame | None, variants, model: str) -> dict[str, str]:
+    """Variant name -> "score delta (task, regime)" cells from `analysis.results.load_results` rows of `model`; a
+    variant whose method has no rows of that model at its sparsity is absent (its cell prints as missing), and
+    so is dense: it is the reference every delta is taken against, and a column of zeros for it would only
+    hide the real costs. The model must match: a bench of `shape:bert-base` (random weights) has no accuracy,
+    and MiniLM's would be another model's."""
     from benchmarks.efficiency.variants import parse_variant
 
     costs: dict[str, str] = {}
     if results is None or results.empty:
         return costs
+    results = results[results["model"] == model]
     for name in sorted(set(variants)):
         variant = parse_variant(name)
         if variant.method in (None, DENSE):
@@ -128,7 +131,7 @@ def speedup_table(df: pd.DataFrame | None, results: pd.DataFrame | None = None) 
     """The whole-model rows, every variant and path, with the accuracy each variant cost (if measured)."""
     if df is None or df.empty:
         return None
-    costs = accuracy_costs(results, df["variant"])
+    costs = {model: accuracy_costs(results, g["variant"], model) for model, g in df.groupby("model")}
     rows = df[df["scope"] == "model"].sort_values(["device", "model", "variant", "path", "execution", "batch"])
 
     def cell(value, digits=2, suffix=""):
@@ -136,12 +139,12 @@ def speedup_table(df: pd.DataFrame | None, results: pd.DataFrame | None = None) 
 
     body = []
     for r in rows.itertuples(index=False):
-        delta = costs.get(r.variant, MISSING)
-        body.append([r.device, r.variant, r.path, str(r.execution) if not pd.isna(r.execution) else MISSING, str(r.batch),
+        delta = costs[r.model].get(r.variant, MISSING)
+        body.append([r.device, r.model, r.variant, r.path, str(r.execution) if not pd.isna(r.execution) else MISSING, str(r.batch),
                      cell(r.latency_ms), cell(r.throughput, 1), cell(r.theoretical_speedup, 2, "×"),
                      cell(r.speedup_vs_dense, 2, "×"), cell(r.peak_mem_mb, 0), cell(r.size_dense_mb, 1),
                      cell(r.size_sparse_mb, 1), delta])
-    columns = ["Device", "Variant", "Path", "Execution", "Batch", "Latency (ms)", "Throughput (ex/s)", "FLOP speedup",
+    columns = ["Device", "Model", "Variant", "Path", "Execution", "Batch", "Latency (ms)", "Throughput (ex/s)", "FLOP speedup",
                "Measured speedup", "Peak memory (MB)", "Size (MB)", "Sparse size (MB)", "Score Δ (task, regime, seeds)"]
     caption = ("Measured efficiency of dense and pruned variants. Sequence length 128; latency is one call at the "
                "batch shown, speedup is against the dense model on the same device, path reference, execution and batch.")

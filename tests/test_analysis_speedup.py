@@ -42,7 +42,7 @@ def test_points_are_measured_pruned_whole_model_rows(tmp_path):
     assert sorted(points["variant"]) == ["head+ffn@0.5", "magnitude-2of4@0.5", "magnitude-global@0.5"]
     assert len(speedup_figure(df).axes) == 2  # one panel per device
     table = speedup_table(df)
-    assert len(table.rows) == 5 and ["—" in r[5] for r in table.rows].count(True) == 1  # the unmeasured row shows —
+    assert len(table.rows) == 5 and ["—" in r[6] for r in table.rows].count(True) == 1  # the unmeasured row shows —
     assert all(r[-1] == "—" for r in table.rows)  # no result rows: never invented
 
 
@@ -62,10 +62,18 @@ def test_the_accuracy_cost_is_joined_from_the_method_rows_per_task_and_regime(tm
                        ("magnitude-global", 0.7, "sst2", "glue_dir", 0, 50.0, 90.0),  # another sparsity
                        ("magnitude-layerwise", 0.5, "sst2", "glue_dir", 0, 10.0, 90.0),  # another method
                        ("dense", 0.0, "sst2", "glue_dir", 0, 90.0, 90.0))  # the reference
-    rows = {(r[1], r[2]): r[-1] for r in speedup_table(df, results).rows}
-    assert rows[("magnitude-global@0.5", "torch-csr")] == (
+    rows = {(r[1], r[2], r[3]): r[-1] for r in speedup_table(df, results).rows}
+    assert rows[("minilm-l6", "magnitude-global@0.5", "torch-csr")] == (
         "-2.00 (QQP subset, 21,147 train, held-out eval, 1 seeds); -1.50 (SST-2, full data, 2 seeds)")
-    assert rows[("head+ffn@0.5", "structured")] == rows[("dense", "dense-kernels")] == "—"
+    assert rows[("minilm-l6", "head+ffn@0.5", "structured")] == rows[("minilm-l6", "dense", "dense-kernels")] == "—"
+
+
+def test_a_bench_of_another_model_gets_no_accuracy_from_minilm_rows(tmp_path):
+    # random weights with BERT-base's shapes: timing only; MiniLM's accuracy cost is not its cost
+    df = pd.read_csv(fixture(tmp_path / "eff.csv")).assign(model="shape:bert-base")
+    results = _results(("magnitude-global", 0.5, "sst2", "glue_dir", 0, 88.0, 90.0))
+    assert {r[1] for r in speedup_table(df, results).rows} == {"shape:bert-base"}
+    assert all(r[-1] == "—" for r in speedup_table(df, results).rows)
 
 
 def test_the_notebook_draws_the_csv_or_says_nothing_was_measured(tmp_path):
@@ -74,7 +82,7 @@ def test_the_notebook_draws_the_csv_or_says_nothing_was_measured(tmp_path):
     tex = (tmp_path / "with/out/speedup.tex").read_text()
     md = (tmp_path / "with/out/speedup.md").read_text()
     assert r"\includegraphics[width=\linewidth]{generated/speedup.pdf}" in tex and "](speedup.png)" in md
-    assert "| cpu (2 threads) | magnitude-global@0.5 | torch-csr | eager | 32 |" in md
+    assert "| cpu (2 threads) | minilm-l6 | magnitude-global@0.5 | torch-csr | eager | 32 |" in md
     assert (tmp_path / "with/out/speedup.png").stat().st_size > 10_000
     execute_notebook("efficiency_speedup", {"efficiency": str(tmp_path / "absent.csv"), **PARAMS}, cwd=tmp_path / "without")
     assert "No efficiency measurement yet" in (tmp_path / "without/out/speedup.md").read_text()
