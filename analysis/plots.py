@@ -7,7 +7,10 @@ What a figure shows, and why:
   run at is a visible gap, never an interpolated line, and nothing is smoothed;
 - the dense model as a dashed horizontal line (and a marker at 0), the task's chance level (``chance``) as a
   dotted one;
-- the compression ratio 1/(1 - s) of the prunable weights on a top axis, ticked at the measured sparsities;
+- the compression ratio 1/(1 - s) of the prunable weights on a top axis, at round ratios (1x, 1.5x, 2x,
+  3x, 4x, 5x, 10x, ...); the bottom axis is ticked at every measured sparsity, labelled where labels do not
+  collide (structured methods put points at 8%, 17%, 33% and 67% next to the 5-point grid);
+- the legend beside the plot once there are more methods than fit inside it without hiding points;
 - below the plot, one strip per method with its three phases (``phases``) shaded: safe zone, degrading,
   over-pruned, and a triangle at the knee. Shading the main plot instead would force one method's phases on
   all the others.
@@ -40,6 +43,9 @@ PHASE_COLOURS = {"safe zone": "#9ecf9a", "degrading": "#f3d27a", "over-pruned": 
 DENSE_COLOUR = "0.35"
 CHANCE_COLOUR = "0.6"
 MAX_SPARSITY_FOR_RATIO = 0.999  # the top axis maps s -> 1/(1-s); keep it finite at the right edge
+COMPRESSION_TICKS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+MIN_LABEL_GAP = 0.045  # sparsity units between labelled bottom ticks (about 0.25 inch at the figure's width)
+LEGEND_INSIDE_MAX = 8  # legend entries that still fit inside the plot
 
 STYLE = {"svg.hashsalt": "prunebench", "pdf.fonttype": 42, "ps.fonttype": 42, "figure.dpi": 100,
          "savefig.dpi": 150, "font.size": 9}
@@ -52,6 +58,20 @@ def method_styles(methods: list[str]) -> dict[str, tuple[tuple[float, float, flo
     names = sorted(methods)
     palette = sns.color_palette("colorblind")
     return {m: (palette[i % len(palette)], MARKERS[(i + i // len(palette)) % len(MARKERS)]) for i, m in enumerate(names)}
+
+
+def tick_labels(ticks: np.ndarray, gap: float = MIN_LABEL_GAP) -> list[str]:
+    """Percent labels for sorted sparsity ticks, blank where a label would touch its left neighbour; the last
+    tick is always labelled (the highest sparsity is what a reader looks for), dropping its neighbour instead."""
+    keep = []
+    for i, s in enumerate(ticks):
+        if not keep or s - ticks[keep[-1]] >= gap:
+            keep.append(i)
+    if len(ticks) and keep[-1] != len(ticks) - 1:
+        if len(keep) > 1 and ticks[-1] - ticks[keep[-1]] < gap:
+            keep.pop()
+        keep.append(len(ticks) - 1)
+    return [f"{100 * s:g}" if i in keep else "" for i, s in enumerate(ticks)]
 
 
 def _runs(points: np.ndarray, grid: np.ndarray) -> list[np.ndarray]:
@@ -75,7 +95,8 @@ def sparsity_figure(curves: list[Curve], dense: float, dense_n: int, title: str,
     grid = np.unique(np.concatenate([c.sparsity for c in curves])) if curves else np.array([])
     n_strips = len(curves)
     with plt.rc_context(STYLE), sns.axes_style("whitegrid"):
-        fig = plt.figure(figsize=(6.4, 3.6 + 0.22 * n_strips), layout="constrained")
+        outside = n_strips + 2 > LEGEND_INSIDE_MAX
+        fig = plt.figure(figsize=(6.4 + (2.6 if outside else 0.0), 3.6 + 0.22 * n_strips), layout="constrained")
         heights = [3.2] + ([0.22 * n_strips + 0.25] if n_strips else [])
         gs = fig.add_gridspec(len(heights), 1, height_ratios=heights)
         ax = fig.add_subplot(gs[0])
@@ -103,14 +124,19 @@ def sparsity_figure(curves: list[Curve], dense: float, dense_n: int, title: str,
         ax.set_xlim(-0.02, right + 0.04)
         ax.set_ylabel(ylabel)
         ax.set_title(title, fontsize=10)
-        ax.set_xticks(np.concatenate([[0.0], grid]))
-        ax.set_xticklabels(["0"] + [f"{100 * s:g}" for s in grid])
+        ticks = np.unique(np.concatenate([[0.0], grid]))
+        ax.set_xticks(ticks)
+        ax.set_xticklabels(tick_labels(ticks))
         ax.set_xlabel("sparsity of the encoder linear weights, measured (%)")
         top = ax.secondary_xaxis("top", functions=(_to_ratio, _to_sparsity))
-        top.set_xticks([_to_ratio(s) for s in np.concatenate([[0.0], grid])])
-        top.set_xticklabels([compression(s) for s in np.concatenate([[0.0], grid])], fontsize=7)
+        ratios = [r for r in COMPRESSION_TICKS if _to_sparsity(r) <= right + 0.04]
+        top.set_xticks(ratios)
+        top.set_xticklabels([compression(float(_to_sparsity(r))) for r in ratios], fontsize=7)
         top.set_xlabel("compression of the prunable weights", fontsize=8)
-        ax.legend(handles=handles, fontsize=7, loc="best", frameon=True)
+        if outside:
+            ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+        else:
+            ax.legend(handles=handles, fontsize=7, loc="best", frameon=True)
         if n_strips:
             _phase_strips(fig.add_subplot(gs[1], sharex=ax), curves, styles, right)
             ax.tick_params(labelbottom=True)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -191,3 +192,17 @@ def test_every_method_on_a_figure_has_its_own_colour_and_marker():
 
     styles = method_styles([f"method-{i:02d}" for i in range(25)])  # more methods than the palette has colours
     assert len({(tuple(colour), marker) for colour, marker in styles.values()}) == 25
+
+
+def test_crowded_sparsity_ticks_keep_readable_labels_and_always_the_highest():
+    from analysis.plots import tick_labels
+
+    ticks = np.array([0.0, 0.083, 0.167, 0.333, 0.5, 0.55, 0.6, 0.65, 0.667, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9])
+    labels = tick_labels(ticks)
+    assert labels[:5] == ["0", "8.3", "16.7", "33.3", "50"]
+    assert labels[7:9] == ["65", ""]  # 66.7 would touch 65
+    assert labels[-3:] == ["85", "", "90"]  # 88 touches both
+    shown = [t for t, label in zip(ticks, labels) if label]
+    assert min(np.diff(shown)) >= 0.045
+    # the highest sparsity is what a reader looks for: it keeps its label and its neighbour gives way
+    assert tick_labels(np.array([0.0, 0.5, 0.85, 0.87])) == ["0", "50", "", "87"]
