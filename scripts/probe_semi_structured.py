@@ -4,7 +4,9 @@ The efficiency bench found 2:4 MiniLM and BERT-base slower than dense (results/v
 separates the kernels from the model: for each (out, in) weight shape and number of input rows it times
 `F.linear` with the dense fp16 weight and with `to_sparse_semi_structured` on each backend PyTorch offers
 (cuSPARSELt, CUTLASS), eagerly and replayed as a CUDA graph, so per-call host overhead and kernel speed
-show apart. Prints CSV to stdout.
+show apart. ``cusparselt-searched`` is cuSPARSELt with the matmul algorithm that `torch._cslt_sparse_mm_search`
+finds fastest for that shape and row count (`to_sparse_semi_structured` otherwise uses algorithm 0): whether
+tuning, not the format, is what loses. Prints CSV to stdout; a combination that fails prints a `#` line.
 
     python scripts/probe_semi_structured.py --rows 4096,16384 > /tmp/probe.csv
 """
@@ -54,17 +56,25 @@ def two_four(weight: torch.Tensor) -> torch.Tensor:
     return (groups * mask).reshape(weight.shape)
 
 
+def best_alg_id(weight: torch.Tensor, x: torch.Tensor) -> int:
+    """cuSPARSELt's fastest algorithm for W @ x^T, the product `F.linear(x, W)` runs on a 2:4 weight."""
+    return int(torch._cslt_sparse_mm_search(torch._cslt_compress(weight), x.t().contiguous()))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="4096,16384", help="input rows (batch x sequence length)")
     parser.add_argument("--repeats", type=int, default=50)
     args = parser.parse_args()
+    if not torch.cuda.is_available():
+        print("probe_semi_structured.py: 2:4 kernels need a CUDA GPU; none is visible here", file=sys.stderr)
+        return 2
     from torch.sparse import SparseSemiStructuredTensor, to_sparse_semi_structured
 
     device = torch.device("cuda")
     out = csv.writer(sys.stdout)
     out.writerow(["device", "torch", "out", "in", "rows", "backend", "execution", "dense_ms", "sparse_ms", "speedup"])
-    backends = ["cutlass"] + (["cusparselt"] if torch.backends.cusparselt.is_available() else [])
+    backends = ["cutlass"] + (["cusparselt", "cusparselt-searched"] if torch.backends.cusparselt.is_available() else [])
     torch.manual_seed(0)
     for n_out, n_in in SHAPES:
         weight = two_four(torch.randn(n_out, n_in, device=device, dtype=torch.float16))
@@ -72,7 +82,11 @@ def main() -> int:
             x = torch.randn(rows, n_in, device=device, dtype=torch.float16)
             for backend in backends:
                 SparseSemiStructuredTensor._FORCE_CUTLASS = backend == "cutlass"
-                sparse = to_sparse_semi_structured(weight)
+                try:
+                    sparse = to_sparse_semi_structured(weight, alg_id=best_alg_id(weight, x) if backend.endswith("searched") else 0)
+                except Exception as exc:
+                    print(f"# {n_out}x{n_in} rows {rows} {backend}: {str(exc).splitlines()[0]}", flush=True)
+                    continue
                 for execution in ("eager", "cuda-graph"):
                     with torch.inference_mode():
                         try:

@@ -1,0 +1,19 @@
+"""The GPU-only diagnostic scripts say in one line why they cannot run, instead of a traceback."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU: the probe would run")
+def test_the_2of4_kernel_probe_needs_a_gpu_and_says_so():
+    proc = subprocess.run([sys.executable, "scripts/probe_semi_structured.py", "--rows", "128"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["probe_semi_structured.py: 2:4 kernels need a CUDA GPU; none is visible here"]
+    assert proc.stdout == ""
