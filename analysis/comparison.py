@@ -1,9 +1,11 @@
 """Comparison tables: for one (model, task, regime), the score of every method at every sparsity.
 
-Rows are target sparsities (the dense model first), columns are methods in name order, so global and
-layer-wise magnitude pruning sit side by side as in seed 003. Where seed 003 ran the same model and task,
-its reported numbers get one more column, ``reference.REFERENCE_LABEL``, after all of ours and only in the
-full-data regime. A cell with no measured row prints "—"; the table's notes and the "Pending runs" text say
+Rows are methods in name order (the dense model first), so global and layer-wise magnitude pruning sit one
+above the other; columns are sparsities, so a row reads as a method's curve. Weight-pruning and structured
+methods get separate tables, since a structured method's column is the share of weights its target (heads,
+neurons or layers) removed, which differs from method to method. Where seed 003 ran the same model and task,
+its reported numbers get one more row, ``reference.REFERENCE_LABEL``, after all of ours, only in the
+full-data regime's weight-pruning table. A cell with no measured row prints "—"; the table's notes and the "Pending runs" text say
 which runs would fill it (``grid``).
 """
 
@@ -14,7 +16,7 @@ import pandas as pd
 
 from benchmarks.tasks import TASKS
 
-from .grid import expected_cells, pending_lines
+from .grid import expected_cells, grid_of, pending_lines
 from .labels import compression, model_label, model_slug, percent, task_label
 from .reference import REFERENCE_LABEL, REFERENCE_REGIME
 from .regimes import from_key
@@ -47,18 +49,29 @@ def metric_name(df: pd.DataFrame, task: str) -> str:
     return "+".join(TASKS[task].primary) if task in TASKS else "score"
 
 
+GRID_TITLES = {"weights": "weight-pruning methods",
+               "structured": "structured methods (heads, FFN neurons or layers removed)"}
+
+
 def comparison_table(df: pd.DataFrame, cells: pd.DataFrame, expected: pd.DataFrame, pending: pd.DataFrame,
-                     reported: pd.DataFrame, model: str, task: str, regime: str) -> Table:
-    """The table of one (model, task, regime); `cells` is ``results.aggregate(df)`` (seed summaries)."""
-    exp = expected[(expected["model"] == model) & (expected["task"] == task) & (expected["regime"] == regime)]
+                     reported: pd.DataFrame, model: str, task: str, regime: str, grid: str = "weights") -> Table:
+    """The table of one (model, task, regime) and sparsity grid; `cells` is ``results.aggregate(df)``.
+
+    One row per method (the dense model first, seed 003's reported numbers last), one column per sparsity:
+    twenty methods fit down a page, not across it. The dense score sits in the 0% column of its own row; a
+    method's 0% cell is empty, since every method starts from that same dense model."""
+    where = (expected["model"] == model) & (expected["task"] == task) & (expected["regime"] == regime)
+    exp = expected[where & (expected["grid"] == grid)]
     mine = cells[(cells["model"] == model) & (cells["task"] == task) & (cells["regime"] == regime)]
-    methods = sorted((set(exp["method"]) | set(mine["method"])) - {DENSE})
-    levels = sorted(s for s in set(exp["target_sparsity"]) | set(mine["target_sparsity"]) if s > 0)
+    mine_grid = mine[mine["method"].map(grid_of) == grid]
+    methods = sorted((set(exp["method"]) | set(mine_grid["method"])) - {DENSE})
+    levels = sorted(s for s in set(exp["target_sparsity"]) | set(mine_grid["target_sparsity"]) if s > 0)
     r = from_key(regime)
     ref = reported[(reported["model"] == model) & (reported["task"] == task)]
-    if regime != REFERENCE_REGIME:
-        ref = ref.iloc[0:0]  # seed 003 trained on full data: its numbers sit beside that regime only
-    max_n = int(mine["n"].max()) if len(mine) else 0
+    if regime != REFERENCE_REGIME or grid != "weights":
+        ref = ref.iloc[0:0]  # seed 003 trained on full data and pruned weights: its numbers sit beside those only
+    counted = mine[mine["method"].isin([DENSE, *methods])]
+    max_n = int(counted["n"].max()) if len(counted) else 0
     value = {(c.method, c.target_sparsity): c for c in mine.itertuples(index=False)}
 
     def cell(method: str, s: float) -> str:
@@ -72,21 +85,23 @@ def comparison_table(df: pd.DataFrame, cells: pd.DataFrame, expected: pd.DataFra
         hit = ref[np.isclose(ref["sparsity"], s)]
         return number(float(hit["accuracy"].iloc[0]), DIGITS) if len(hit) else MISSING
 
-    columns = ["Sparsity", "Compression", *methods] + ([REFERENCE_LABEL] if len(ref) else [])
-    dense = cell(DENSE, 0.0)
-    rows = [["0% (dense)", compression(0.0), *[dense] * len(methods)] + ([reference(0.0)] if len(ref) else [])]
-    for s in levels:
-        rows.append([f"{percent(s)}%", compression(s), *[cell(m, s) for m in methods]]
-                    + ([reference(s)] if len(ref) else []))
+    columns = ["Method", *[f"{percent(s)}% ({compression(s)})" for s in [0.0, *levels]]]
+    rows = [[DENSE, cell(DENSE, 0.0), *[""] * len(levels)]]
+    rows += [[m, "", *[cell(m, s) for s in levels]] for m in methods]
+    if len(ref):
+        rows.append([REFERENCE_LABEL, *[reference(s) for s in [0.0, *levels]]])
 
     metric = metric_name(df, task)
-    seeds = sorted({int(x) for s in mine["seeds"] for x in s.split(",")}) if len(mine) else []
+    seeds = sorted({int(x) for s in counted["seeds"] for x in s.split(",")}) if len(counted) else []
     seed_text = (f"seed mean ± std over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1
                  else f"seed {seeds[0]}" if seeds else "no measured rows yet")
-    caption = (f"{model_label(model)} on {task_label(task, r.qqp_subset)} ({r.label}). "
-               f"Score ({metric}, ×100) by target sparsity and method; {seed_text}; {MISSING} = no measured row.")
+    columns_are = ("sparsity of the encoder linear weights (compression)" if grid == "weights" else
+                   "share of the encoder linear weights removed, measured (a target of 25/50/75% of the heads, "
+                   "neurons or layers removes a different share for each method)")
+    caption = (f"{model_label(model)} on {task_label(task, r.qqp_subset)} ({r.label}), {GRID_TITLES[grid]}. "
+               f"Score ({metric}, ×100) by method and {columns_are}; {seed_text}; {MISSING} = no measured row.")
     notes = []
-    if len(mine) and max_n > int(mine["n"].min()):
+    if len(counted) and max_n > int(counted["n"].min()):
         notes.append(f"(n=k): a cell with fewer seeds than the others ({max_n}).")
     if r.qqp_subset:
         notes.append("QQP subset: trained and evaluated on the 23,497-row QQP training-set sample (a held-out part of it "
@@ -97,11 +112,15 @@ def comparison_table(df: pd.DataFrame, cells: pd.DataFrame, expected: pd.DataFra
                      f"({sources}); cited, not measured by us.")
         if tuple(TASKS[task].primary) != ("accuracy",):
             notes.append(f"Seed 003 reports plain accuracy; our {task_label(task)} score is the {metric} mean, so the "
-                         f"two columns are different metrics.")
-    mine_pending = pending[(pending["model"] == model) & (pending["task"] == task) & (pending["regime"] == regime)]
+                         f"two rows are different metrics.")
+    mine_pending = pending[(pending["model"] == model) & (pending["task"] == task) & (pending["regime"] == regime)
+                           & pending["method"].map(lambda m: m == DENSE or grid_of(m) == grid)]
+    if grid != "weights":
+        mine_pending = mine_pending[mine_pending["method"] != DENSE]  # said once, under the weight-pruning table
     if len(mine_pending):
         notes.append("Pending: " + pending_lines(mine_pending)[0].split(": ", 1)[1])
-    return Table(columns, rows, caption, table_label(model, task, regime), notes)
+    label = table_label(model, task, regime) + ("" if grid == "weights" else "-structured")
+    return Table(columns, rows, caption, label, notes)
 
 
 def comparison_tables(df: pd.DataFrame, reported: pd.DataFrame, design: pd.DataFrame | None,
@@ -109,5 +128,11 @@ def comparison_tables(df: pd.DataFrame, reported: pd.DataFrame, design: pd.DataF
     """Every comparison table: one per (model, task, regime) with rows or expected by seed 003's design."""
     cells = aggregate(df) if len(df) else pd.DataFrame(columns=[*CELL, "mean", "std", "n", "ci_low", "ci_high", "seeds"])
     expected = expected_cells(df, design)
-    return [comparison_table(df, cells, expected, pending, reported, *key) for key in table_keys(expected)]
+    tables = []
+    for model, task, regime in table_keys(expected):
+        here = expected[(expected["model"] == model) & (expected["task"] == task) & (expected["regime"] == regime)]
+        for grid in ("weights", "structured"):
+            if grid == "weights" or (here["grid"] == grid).any():  # every key has a weight table: dense lives there
+                tables.append(comparison_table(df, cells, expected, pending, reported, model, task, regime, grid))
+    return tables
 

@@ -4,8 +4,12 @@ A table cell with no measured row prints "—"; the report must then say which r
 expected grid is derived, never typed:
 
 - from the CSV itself, per regime family: every model x every task x every method x every pruning sparsity
-  that any method was run at in that family (the dense method at 0 only), with the family's seeds. So every
-  "—" a comparison table prints is listed, whether the run failed, is not merged yet, or was never asked for;
+  of the method's sparsity grid in that family (the dense method at 0 only), with the family's seeds. A
+  weight-pruning method's grid is every sparsity any weight-pruning method was run at; a structured method's
+  is the weight sparsities it reached itself on some task (its targets are shares of heads, neurons or
+  layers, which remove a different share of weights for each method, so another method's 8% or 67% is no
+  cell of its own); a method that runs at fixed sparsities only (2:4: 50%) expects just those. So every "—" a comparison table prints is listed, whether the run failed, is not merged
+  yet, or was never asked for;
 - from seed 003's design (``analysis/reference/seed003_design.csv``): the DistilBERT runs that reproduce
   seed 003 in the full-data regime, expected even when no DistilBERT row exists (the Hub was unreachable).
 """
@@ -15,31 +19,53 @@ from __future__ import annotations
 import pandas as pd
 
 from .labels import model_label, percent, task_label
+from .ranking import method_grid, method_kind
 from .regimes import from_key
 from .results import DENSE
 
 CELL = ["model", "task", "regime", "method", "target_sparsity"]
 
 
+def fixed_sparsities(method: str) -> tuple[float, ...] | None:
+    """The only targets a registered method can run at (2:4 is exactly 50%), or None for any target."""
+    try:
+        from methods.registry import get
+
+        return get(method.partition("(")[0]).valid_sparsities
+    except (KeyError, ValueError, ImportError, AttributeError):
+        return None
+
+
+def grid_of(method: str) -> str:
+    """"weights" or "structured": which sparsity grid a method's cells lie on (`ranking.method_grid`)."""
+    return "weights" if method == DENSE else method_grid(method_kind(method))
+
+
 def expected_cells(df: pd.DataFrame, design: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per expected cell, with the seeds it should have (empty for "at least one") and its origin."""
+    """One row per expected cell, with the seeds it should have (empty for "at least one"), its origin and
+    the method's grid."""
     rows = []
     for family, sub in df.groupby("regime_family", sort=True):
         models = sorted(sub["model"].unique())
         task_regimes = {t: sorted(g["regime"].unique()) for t, g in sub.groupby("task", sort=True)}
-        levels = sorted(s for s in sub["target_sparsity"].unique() if s > 0)
-        sparsities = {m: [0.0] if m == DENSE else levels for m in sorted(sub["method"].unique())}
+        grids = {m: grid_of(m) for m in sub["method"].unique()}
+        weight_levels = sorted(s for s in sub[sub["method"].map(grids) == "weights"]["target_sparsity"].unique() if s > 0)
+        sparsities = {m: [0.0] if m == DENSE
+                      else [s for s in weight_levels if fixed_sparsities(m) is None or s in fixed_sparsities(m)]
+                      if grids[m] == "weights"
+                      else sorted(s for s in sub[sub["method"] == m]["target_sparsity"].unique() if s > 0)
+                      for m in sorted(grids)}
         seeds = ",".join(str(s) for s in sorted(sub["seed"].unique()))
         for model in models:
             for task, regimes in task_regimes.items():
                 for regime in regimes:
                     for method, method_levels in sparsities.items():
                         for s in method_levels:
-                            rows.append((model, task, regime, method, s, seeds, "grid"))
+                            rows.append((model, task, regime, method, s, seeds, "grid", grids[method]))
     if design is not None:
         for r in design.itertuples(index=False):
-            rows.append((r.model, r.task, "full", r.method, r.target_sparsity, "", "seed 003 design"))
-    out = pd.DataFrame(rows, columns=[*CELL, "seeds", "origin"])
+            rows.append((r.model, r.task, "full", r.method, r.target_sparsity, "", "seed 003 design", grid_of(r.method)))
+    out = pd.DataFrame(rows, columns=[*CELL, "seeds", "origin", "grid"])
     # a cell expected by both origins keeps the grid's seed list ("grid" sorts before "seed 003 design")
     return out.sort_values([*CELL, "origin"]).drop_duplicates(CELL, keep="first").reset_index(drop=True)
 

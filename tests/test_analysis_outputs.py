@@ -101,11 +101,13 @@ def test_a_latex_table_parsed_back_matches_the_csv(report):
     rte = csv[csv["task"] == "rte"]
     checked = 0
     for row in body:
-        sparsity = 0.0 if row[0].startswith("0") else float(row[0].replace(r"\%", "")) / 100
-        for method, cell in zip(header[2:], row[2:]):
-            method = method.replace(r"\_", "_")
-            scores = rte[(rte["method"] == ("dense" if sparsity == 0 else method))
-                         & ((rte["target_sparsity"] - sparsity).abs() < 1e-9)]["score"]
+        method = row[0].replace(r"\_", "_")
+        for column, cell in zip(header[1:], row[1:]):
+            sparsity = float(column.split(r"\%")[0]) / 100
+            if cell == "":  # the dense score lives in its own row's 0% column only
+                assert (method == "dense") != (sparsity == 0)
+                continue
+            scores = rte[(rte["method"] == method) & ((rte["target_sparsity"] - sparsity).abs() < 1e-9)]["score"]
             if cell == "---":
                 assert scores.empty, f"{method} at {sparsity}: the CSV has rows but the table shows ---"
                 continue
@@ -113,12 +115,12 @@ def test_a_latex_table_parsed_back_matches_the_csv(report):
             assert float(mean) == pytest.approx(scores.mean(), abs=0.005)
             assert float(std) == pytest.approx(scores.std(ddof=1), abs=0.005)
             checked += 1
-    assert checked == 3 * 4 - 2  # two cells (layer-wise 90%, user-method 70%) are not measured
+    assert checked == 1 + 3 * 3 - 2  # dense, then three methods at three sparsities; layer-wise 90% and user-method 70% missing
 
 
 def test_missing_cells_are_dashes_and_the_pending_runs_are_named(report):
     md = (report / "results/v1/tables/comparison.md").read_text()
-    assert "| 90% | 10× | 53.00 ± 1.00 | — | 70.00 ± 0.00 |" in md
+    assert "| magnitude-layerwise |  | 88.00 ± 0.00 | 81.00 ± 1.00 | — |" in md
     pending = md.split("## Pending runs", 1)[1]
     assert "- MiniLM-L6 · RTE (1,000-example sample): magnitude-layerwise at 90%; user-method at 70% [grid]" in pending
     assert "- DistilBERT · SST-2 (full data): dense; magnitude-global at 50, 55" in pending

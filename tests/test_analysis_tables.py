@@ -45,44 +45,47 @@ def test_cell_formats():
 def test_a_sparsity_a_method_did_not_run_is_a_dash_and_is_listed_as_pending(tables, results):
     table = tables["tab:comparison-minilm-l6-sst2-n1000"]
     rows = {r[0]: dict(zip(table.columns, r)) for r in table.rows}
-    assert rows["90%"]["magnitude-layerwise"] == MISSING
-    assert rows["70%"]["user-method"] == MISSING
-    assert rows["90%"]["magnitude-global"] == "53.00 ± 1.00"
+    assert rows["magnitude-layerwise"]["90% (10×)"] == MISSING
+    assert rows["user-method"]["70% (3.3×)"] == MISSING
+    assert rows["magnitude-global"]["90% (10×)"] == "53.00 ± 1.00"
     assert any("magnitude-layerwise at 90%" in n and "user-method at 70%" in n for n in table.notes)
     lines = pending_lines(pending_cells(results, load_design()))
     assert "MiniLM-L6 · SST-2 (1,000-example sample): magnitude-layerwise at 90%; user-method at 70% [grid]" in lines
 
 
-def test_seed_003_runs_without_rows_are_tables_of_dashes_beside_the_reported_column(tables):
+def test_seed_003_runs_without_rows_are_tables_of_dashes_above_the_reported_row(tables):
     table = tables["tab:comparison-distilbert-mnli-full"]
-    assert table.columns[-1] == REFERENCE_LABEL
-    ours = [cell for row in table.rows for cell in row[2:-1]]
+    assert table.rows[-1][0] == REFERENCE_LABEL
+    ours = [cell for row in table.rows[:-1] for cell in row[1:] if cell]
     assert ours and set(ours) == {MISSING}
     reported = load_reported().query("task == 'mnli'").set_index("sparsity")["accuracy"]
-    for row in table.rows:
-        s = 0.0 if row[0] == "0% (dense)" else float(row[0].rstrip("%")) / 100
-        assert row[-1] == (f"{reported[s]:.2f}" if s in reported.index else MISSING)
+    for column, cell in zip(table.columns[1:], table.rows[-1][1:]):
+        s = float(column.split("%")[0]) / 100
+        assert cell == (f"{reported[s]:.2f}" if s in reported.index else MISSING)
     assert any("Pending: dense; magnitude-global at 50, 55, 60" in n for n in table.notes)
 
 
 def test_qqp_subset_tables_are_labelled_and_never_get_the_reported_column(tables):
     table = tables["tab:comparison-minilm-l6-qqp-qqp-subset-n1000"]
-    assert "QQP subset" in table.caption and REFERENCE_LABEL not in table.columns
+    assert "QQP subset" in table.caption and REFERENCE_LABEL not in [r[0] for r in table.rows]
     assert any("not comparable with full-QQP results" in n for n in table.notes)
     md = to_markdown(table)
     assert md.startswith("### MiniLM-L6 on QQP subset (1,000 train, held-out eval)")
 
 
-def test_global_and_layerwise_sit_side_by_side_and_methods_come_from_the_csv(tables):
+def test_global_and_layerwise_sit_one_above_the_other_and_methods_come_from_the_csv(tables):
     table = tables["tab:comparison-minilm-l6-rte-n1000"]
-    assert table.columns == ["Sparsity", "Compression", "magnitude-global", "magnitude-layerwise", "user-method"]
+    assert [r[0] for r in table.rows] == ["dense", "magnitude-global", "magnitude-layerwise", "user-method"]
+    assert table.columns == ["Method", "0% (1×)", "50% (2×)", "70% (3.3×)", "90% (10×)"]
+    assert table.rows[0][1] != "" and table.rows[0][2:] == ["", "", ""]  # dense lives in the 0% column only
+    assert all(r[1] == "" for r in table.rows[1:])
 
 
 def test_markdown_and_latex_render_the_same_cells(tables):
     table = tables["tab:comparison-minilm-l6-sst2-n1000"]
     md, tex = to_markdown(table), to_latex(table)
-    assert "| 90% | 10× | 53.00 ± 1.00 | — | 70.00 ± 0.00 |" in md
-    assert r"90\% & 10$\times$ & 53.00 $\pm$ 1.00 & --- & 70.00 $\pm$ 0.00 \\" in tex
+    assert "| magnitude-layerwise |  | 88.00 ± 0.00 | 81.00 ± 1.00 | — |" in md
+    assert r"magnitude-layerwise &  & 88.00 $\pm$ 0.00 & 81.00 $\pm$ 1.00 & --- \\" in tex
     assert tex.count(r"\toprule") == 1 and r"\label{tab:comparison-minilm-l6-sst2-n1000}" in tex
 
 
@@ -168,3 +171,25 @@ def test_complete_structured_methods_over_different_weight_ranges_are_listed_but
     assert not board.loc[["head-pruning", "layer-drop"], "comparable"].any()
     assert "the 2 complete structured methods cover different weight-sparsity ranges, so none is ranked" in \
         leaderboard_sentences(board.reset_index())
+
+
+def test_structured_methods_get_their_own_table_and_their_own_levels(results):
+    # the fixture's user-method, renamed into a registered structured method, on its own grid
+    renamed = results.assign(method=results["method"].replace({"user-method": "head-pruning"}))
+    design = load_design()
+    pending = pending_cells(renamed, design)
+    built = {t.label: t for t in comparison_tables(renamed, load_reported(), design, pending)}
+    weights, structured = built["tab:comparison-minilm-l6-sst2-n1000"], built["tab:comparison-minilm-l6-sst2-n1000-structured"]
+    assert "head-pruning" not in [r[0] for r in weights.rows]
+    assert [r[0] for r in structured.rows] == ["dense", "head-pruning"]
+    assert structured.columns == ["Method", "0% (1×)", "50% (2×)", "90% (10×)"]  # its own levels, no 70%
+    # its pending cells are at its own levels only; global magnitude's 70% is not one of them
+    mine = pending[(pending["method"] == "head-pruning") & (pending["task"] == "sst2")]
+    assert mine.empty
+
+
+def test_a_method_with_fixed_sparsities_is_expected_only_there(results):
+    renamed = results.assign(method=results["method"].replace({"user-method": "magnitude-2of4"}))
+    renamed = renamed[~((renamed["method"] == "magnitude-2of4") & (renamed["target_sparsity"] > 0.5))]
+    pending = pending_cells(renamed, None)
+    assert pending[pending["method"] == "magnitude-2of4"].empty  # 2:4 is 50% by construction: nothing at 70 or 90%
