@@ -47,7 +47,8 @@ board.to_csv(LEADERBOARD_CSV, index=False, float_format="%.6g", lineterminator="
 tables = leaderboard_tables(board)
 source = "analysis/notebooks/leaderboard.py"
 intro = ("Pruning methods ranked per model, data regime and sparsity grid, from `results/v1/results.csv`; only "
-         "methods run on every task over the whole range are ranked, the others are listed. Retained = score / "
+         "methods run on every task over the whole range are ranked, and only against methods covering the same "
+         "weight-sparsity range (structured methods each cover their own); the others are listed. Retained = score / "
          "dense score; AUC = mean retained score over the measured sparsity range (trapezoid rule). Definitions: "
          "`analysis/ranking.py`; per-task values: `results/v1/tables/comparison.md`.")
 sections = [to_markdown(t, heading="##") for t in tables] or ["No pruned runs have been measured yet.\n"]
