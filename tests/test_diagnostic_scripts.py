@@ -1,4 +1,4 @@
-"""The GPU-only diagnostic scripts say in one line why they cannot run, instead of a traceback."""
+"""Diagnostic scripts refuse what they cannot do in one line, instead of a traceback, before any compute."""
 
 import subprocess
 import sys
@@ -16,4 +16,13 @@ def test_the_2of4_kernel_probe_needs_a_gpu_and_says_so():
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["probe_semi_structured.py: 2:4 kernels need a CUDA GPU; none is visible here"]
+    assert proc.stdout == ""
+
+
+def test_the_movement_diagnosis_names_the_valid_mask_sources():
+    proc = subprocess.run([sys.executable, "scripts/diagnose_movement.py", "--sources", "movement,gradient"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].endswith(
+        "unknown mask source 'gradient'; valid: movement, negated, magnitude, random")
     assert proc.stdout == ""
