@@ -15,45 +15,30 @@ from __future__ import annotations
 
 import argparse
 import csv
-import statistics
 import sys
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SHAPES = ((768, 768), (3072, 768), (768, 3072), (1024, 1024), (4096, 1024), (1024, 4096))  # BERT-base, BERT-large
 
 
 def median_ms(call, repeats: int, graph: bool) -> float:
-    for _ in range(3):
-        call()
-    if graph:
-        g = torch.cuda.CUDAGraph()
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            call()
-        torch.cuda.current_stream().wait_stream(stream)
-        with torch.cuda.graph(g):
-            call()
-        call = g.replay
-    times = []
-    for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        call()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return statistics.median(times)
+    """The efficiency bench's own timing (`benchmarks.efficiency.timing`), so probe and bench agree."""
+    from benchmarks.efficiency.timing import cuda_graph, median_seconds
+
+    device = torch.device("cuda")
+    return 1e3 * median_seconds(cuda_graph(call) if graph else call, device, repeats)
 
 
 def two_four(weight: torch.Tensor) -> torch.Tensor:
-    """Keep the two largest of every four input weights."""
-    groups = weight.reshape(weight.shape[0], -1, 4)
-    keep = groups.abs().topk(2, dim=-1).indices
-    mask = torch.zeros_like(groups, dtype=torch.bool).scatter_(-1, keep, True)
-    return (groups * mask).reshape(weight.shape)
+    """Keep the two largest of every four input weights (the `magnitude-2of4` method's pattern)."""
+    from methods._masking import nm_masks
+
+    return weight * nm_masks({"w": weight.abs()})["w"]
 
 
 def best_alg_id(weight: torch.Tensor, x: torch.Tensor) -> int:

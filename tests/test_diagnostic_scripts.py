@@ -26,3 +26,17 @@ def test_the_movement_diagnosis_names_the_valid_mask_sources():
     assert proc.stderr.strip().splitlines()[-1].endswith(
         "unknown mask source 'gradient'; valid: movement, negated, magnitude, random")
     assert proc.stdout == ""
+
+
+def test_the_probe_times_the_2of4_pattern_of_the_method():
+    import importlib.util
+
+    from methods._masking import follows_nm
+
+    spec = importlib.util.spec_from_file_location("probe", ROOT / "scripts/probe_semi_structured.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    weight = torch.arange(1.0, 17.0).reshape(2, 8)
+    pruned = probe.two_four(weight)
+    assert follows_nm(pruned) and (pruned != 0).sum() == 8
+    assert pruned[0].tolist() == [0, 0, 3, 4, 0, 0, 7, 8]  # the two largest of each four kept
