@@ -10,7 +10,10 @@ step's Top-v masks come from:
 - ``random``: one fixed random score per weight (nested random masks on the same schedule).
 
 For each it prints the score, the training-loss curve and, at a few steps, how many masks flipped in that
-step and the share of the largest 1% of weights that is pruned. Needs the offline GLUE files (GLUE_DIR).
+step, the share of the largest 1% of weights that is pruned, and what removing that step's newly pruned
+weights does to the loss to first order: -sum(g * W) over them, with g the last batch's (clipped) gradient,
+and its coherence |sum(g * W)| / sum(|g * W|) (1: every removed weight moves the loss the same way; near 0:
+their effects cancel). Needs the offline GLUE files (GLUE_DIR).
 
     python scripts/diagnose_movement.py --task sst2 --samples 3000 --epochs 2 --lr 1e-4
 """
@@ -61,6 +64,14 @@ def patch(source: str) -> None:
             scores = fixed
         before = {k: m.clone() for k, m in self.state.masks.items()}
         self.state.set_masks(masks_from_scores(scores, sparsity, scope=self.params.scope))
+        signed = absolute = 0.0
+        for k, w in weights.items():
+            if w.grad is None:
+                continue
+            removed = (before[k] != 0) & (self.state.masks[k] == 0)
+            gw = (w.grad * w)[removed].double()
+            signed += float(gw.sum())
+            absolute += float(gw.abs().sum())
         if step in report:
             flipped = sum(int((before[k] != m).sum()) for k, m in self.state.masks.items())
             pruned = sum(int((m == 0).sum()) for m in self.state.masks.values())
@@ -72,7 +83,9 @@ def patch(source: str) -> None:
                 big_pruned += int((top & (self.state.masks[k].reshape(-1) == 0)).sum())
             total = sum(m.numel() for m in self.state.masks.values())
             print(f"  step {step}: {pruned / total:.3f} pruned, {flipped} masks flipped this step, "
-                  f"{big_pruned / max(big, 1):.3f} of the largest 1% of weights pruned", flush=True)
+                  f"{big_pruned / max(big, 1):.3f} of the largest 1% of weights pruned; removing this step's: "
+                  f"first-order loss change {-signed:+.4f}, coherence {abs(signed) / absolute if absolute else 0.0:.3f}",
+                  flush=True)
 
     movement.Movement._update = update
 
