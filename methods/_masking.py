@@ -13,12 +13,13 @@ from torch import nn
 SCOPES = ("global", "layer")
 
 
-def _keep_top(flat: torch.Tensor, n_prune: int) -> torch.Tensor:
-    mask = torch.ones_like(flat, dtype=torch.bool)
+def _keep_top(rows: torch.Tensor, n_prune: int) -> torch.Tensor:
+    """Keep-mask of each row of a 2-D score tensor: its `n_prune` lowest scores dropped, ties by position."""
+    keep = torch.ones_like(rows, dtype=torch.bool)
     if n_prune > 0:
-        order = torch.sort(flat, stable=True).indices  # ascending: the first n_prune are dropped
-        mask[order[:n_prune]] = False
-    return mask
+        order = torch.sort(rows, dim=1, stable=True).indices[:, :n_prune]  # ascending: the first n_prune are dropped
+        keep.scatter_(1, order, False)
+    return keep
 
 
 def _keep_top_per_matrix(scores: dict[str, torch.Tensor], sparsity: float) -> dict[str, torch.Tensor]:
@@ -32,12 +33,7 @@ def _keep_top_per_matrix(scores: dict[str, torch.Tensor], sparsity: float) -> di
         by_size.setdefault(s.numel(), []).append(name)
     masks = {}
     for numel, names in by_size.items():
-        stacked = torch.stack([scores[n].detach().reshape(-1).float() for n in names])
-        keep = torch.ones_like(stacked, dtype=torch.bool)
-        n_prune = round(sparsity * numel)
-        if n_prune > 0:
-            order = torch.sort(stacked, dim=1, stable=True).indices[:, :n_prune]
-            keep.scatter_(1, order, False)
+        keep = _keep_top(torch.stack([scores[n].detach().reshape(-1).float() for n in names]), round(sparsity * numel))
         for row, name in zip(keep, names):
             masks[name] = row.view_as(scores[name])
     return {name: masks[name] for name in scores}
@@ -49,7 +45,7 @@ def masks_from_scores(scores: dict[str, torch.Tensor], sparsity: float, scope: s
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
     if scope == "global":
         flat = torch.cat([s.detach().reshape(-1).float() for s in scores.values()])
-        keep = _keep_top(flat, round(sparsity * flat.numel()))
+        keep = _keep_top(flat[None], round(sparsity * flat.numel()))[0]
         masks, start = {}, 0
         for name, s in scores.items():
             masks[name] = keep[start : start + s.numel()].view_as(s)
