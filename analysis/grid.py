@@ -3,13 +3,13 @@
 A table cell with no measured row prints "—"; the report must then say which runs would fill it. The
 expected grid is derived, never typed:
 
-- from the CSV itself, per regime family: every model x every task x every method x every pruning sparsity
-  of the method's sparsity grid in that family (the dense method at 0 only), with the family's seeds. A
+- from the CSV itself, per regime family: every model x every task x every method x every pruning sparsity of
+  the method's sparsity grid in that family (the dense method at 0 only), with the family's seeds. A
   weight-pruning method's grid is every sparsity any weight-pruning method was run at; a structured method's
-  is the weight sparsities it reached itself on some task (its targets are shares of heads, neurons or
-  layers, which remove a different share of weights for each method, so another method's 8% or 67% is no
-  cell of its own); a method that runs at fixed sparsities only (2:4: 50%) expects just those. So every "—" a comparison table prints is listed, whether the run failed, is not merged
-  yet, or was never asked for;
+  is the weight sparsities it reached itself on some task (its targets are shares of heads, neurons or layers,
+  which remove a different share of weights for each method, so another method's 8% or 67% is no cell of its
+  own); a method that runs at fixed sparsities only (2:4: 50%) expects just those. So every "—" a comparison
+  table prints is listed, whether the run failed, is not merged yet, or was never asked for;
 - from seed 003's design (``analysis/reference/seed003_design.csv``): the DistilBERT runs that reproduce
   seed 003 in the full-data regime, expected even when no DistilBERT row exists (the Hub was unreachable).
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .labels import model_label, percent, task_label
-from .ranking import method_grid, method_kind
+from .ranking import method_grid, method_kind, registered
 from .regimes import from_key
 from .results import DENSE
 
@@ -28,12 +28,7 @@ CELL = ["model", "task", "regime", "method", "target_sparsity"]
 
 def fixed_sparsities(method: str) -> tuple[float, ...] | None:
     """The only targets a registered method can run at (2:4 is exactly 50%), or None for any target."""
-    try:
-        from methods.registry import get
-
-        return get(method.partition("(")[0]).valid_sparsities
-    except (KeyError, ValueError, ImportError, AttributeError):
-        return None
+    return getattr(registered(method), "valid_sparsities", None)
 
 
 def grid_of(method: str) -> str:
@@ -49,12 +44,20 @@ def expected_cells(df: pd.DataFrame, design: pd.DataFrame | None = None) -> pd.D
         models = sorted(sub["model"].unique())
         task_regimes = {t: sorted(g["regime"].unique()) for t, g in sub.groupby("task", sort=True)}
         grids = {m: grid_of(m) for m in sub["method"].unique()}
-        weight_levels = sorted(s for s in sub[sub["method"].map(grids) == "weights"]["target_sparsity"].unique() if s > 0)
-        sparsities = {m: [0.0] if m == DENSE
-                      else [s for s in weight_levels if fixed_sparsities(m) is None or s in fixed_sparsities(m)]
-                      if grids[m] == "weights"
-                      else sorted(s for s in sub[sub["method"] == m]["target_sparsity"].unique() if s > 0)
-                      for m in sorted(grids)}
+
+        def levels(rows: pd.DataFrame) -> list[float]:
+            return sorted(s for s in rows["target_sparsity"].unique() if s > 0)
+
+        weight_levels = levels(sub[sub["method"].map(grids) == "weights"])
+        sparsities = {}
+        for m in sorted(grids):
+            fixed = fixed_sparsities(m)
+            if m == DENSE:
+                sparsities[m] = [0.0]
+            elif grids[m] == "weights":
+                sparsities[m] = [s for s in weight_levels if fixed is None or s in fixed]
+            else:
+                sparsities[m] = levels(sub[sub["method"] == m])
         seeds = ",".join(str(s) for s in sorted(sub["seed"].unique()))
         for model in models:
             for task, regimes in task_regimes.items():

@@ -58,15 +58,20 @@ def normalised_auc(sparsity: np.ndarray, retained: np.ndarray) -> float:
     return area / float(sparsity[-1] - sparsity[0])
 
 
-def method_kind(method: str) -> str:
-    """The registry's kind of a method (of a variant's method: ``distillation(base=...)``); empty for a name the
-    registry does not know (e.g. rows from elsewhere)."""
+def registered(method: str):
+    """The registry's class of a shown method name (of a variant's method: ``distillation(base=...)``), or None
+    for a name the registry does not know (e.g. rows from elsewhere)."""
     try:
         from methods.registry import get
 
-        return str(get(method.partition("(")[0]).kind)
+        return get(method.partition("(")[0])
     except (KeyError, ValueError, ImportError, AttributeError):
-        return ""
+        return None
+
+
+def method_kind(method: str) -> str:
+    """The registry's kind of a method; empty for a name the registry does not know."""
+    return str(getattr(registered(method), "kind", ""))
 
 
 def per_task(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataFrame:
