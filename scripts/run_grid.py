@@ -82,16 +82,16 @@ def checkpoint_command(run: GridRun, n: int, config: dict, root: Path, device: s
 
 
 def starts_from(run: GridRun) -> str:
-    """Where a run's training starts ("finetuned" or "pretrained"), which decides whose recipe it trains for;
-    distillation starts where its base method does."""
+    """Where a run's training starts ("finetuned" or "pretrained"), which decides whose recipe it trains for.
+    The method itself says (distillation: where its base method does); a dense run's time is the fine-tuning
+    that makes its checkpoint."""
     from methods.registry import get
 
     name = registry_name(run.method)
     if name == "dense":
         return "pretrained"
-    if name == "distillation":
-        name = run.params.get("base", get(name).Params().base)
-    return get(name).starts_from
+    cls = get(name)
+    return cls(cls.parse_params(run.params)).starts_from
 
 
 def cost(run: GridRun, examples: dict[str, int]) -> float:
