@@ -49,6 +49,11 @@ def metric_name(df: pd.DataFrame, task: str) -> str:
     return "+".join(TASKS[task].primary) if task in TASKS else "score"
 
 
+def of_table(frame: pd.DataFrame, model: str, task: str, regime: str) -> pd.DataFrame:
+    """The rows of `frame` that belong to one (model, task, regime) table."""
+    return frame[(frame["model"] == model) & (frame["task"] == task) & (frame["regime"] == regime)]
+
+
 GRID_TITLES = {"weights": "weight-pruning methods",
                "structured": "structured methods (heads, FFN neurons or layers removed)"}
 
@@ -60,9 +65,8 @@ def comparison_table(df: pd.DataFrame, cells: pd.DataFrame, expected: pd.DataFra
     One row per method (the dense model first, seed 003's reported numbers last), one column per sparsity:
     twenty methods fit down a page, not across it. The dense score sits in the 0% column of its own row; a
     method's 0% cell is empty, since every method starts from that same dense model."""
-    where = (expected["model"] == model) & (expected["task"] == task) & (expected["regime"] == regime)
-    exp = expected[where & (expected["grid"] == grid)]
-    mine = cells[(cells["model"] == model) & (cells["task"] == task) & (cells["regime"] == regime)]
+    exp = of_table(expected, model, task, regime).query("grid == @grid")
+    mine = of_table(cells, model, task, regime)
     mine_grid = mine[mine["method"].map(grid_of) == grid]
     methods = sorted((set(exp["method"]) | set(mine_grid["method"])) - {DENSE})
     levels = sorted(s for s in set(exp["target_sparsity"]) | set(mine_grid["target_sparsity"]) if s > 0)
@@ -113,8 +117,8 @@ def comparison_table(df: pd.DataFrame, cells: pd.DataFrame, expected: pd.DataFra
         if tuple(TASKS[task].primary) != ("accuracy",):
             notes.append(f"Seed 003 reports plain accuracy; our {task_label(task)} score is the {metric} mean, so the "
                          f"two rows are different metrics.")
-    mine_pending = pending[(pending["model"] == model) & (pending["task"] == task) & (pending["regime"] == regime)
-                           & pending["method"].map(lambda m: m == DENSE or grid_of(m) == grid)]
+    mine_pending = of_table(pending, model, task, regime)
+    mine_pending = mine_pending[mine_pending["method"].map(lambda m: m == DENSE or grid_of(m) == grid)]
     if grid != "weights":
         mine_pending = mine_pending[mine_pending["method"] != DENSE]  # said once, under the weight-pruning table
     if len(mine_pending):
@@ -130,7 +134,7 @@ def comparison_tables(df: pd.DataFrame, reported: pd.DataFrame, design: pd.DataF
     expected = expected_cells(df, design)
     tables = []
     for model, task, regime in table_keys(expected):
-        here = expected[(expected["model"] == model) & (expected["task"] == task) & (expected["regime"] == regime)]
+        here = of_table(expected, model, task, regime)
         for grid in ("weights", "structured"):
             if grid == "weights" or (here["grid"] == grid).any():  # every key has a weight table: dense lives there
                 tables.append(comparison_table(df, cells, expected, pending, reported, model, task, regime, grid))
