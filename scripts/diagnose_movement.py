@@ -29,6 +29,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.records import read_rows  # noqa: E402
+
 SOURCES = ("movement", "negated", "magnitude", "random")
 REPORT_STEPS = 6  # steps at which the mask statistics are printed, spread over the pruning window
 
@@ -62,32 +66,35 @@ def patch(source: str) -> None:
                 g = torch.Generator().manual_seed(0)
                 fixed.update({k: torch.rand(s.shape, generator=g).to(s.device) for k, s in self.state.scores.items()})
             scores = fixed
-        before = {k: m.clone() for k, m in self.state.masks.items()}
+        before = {k: m.clone() for k, m in self.state.masks.items()} if step in report else None
         self.state.set_masks(masks_from_scores(scores, sparsity, scope=self.params.scope))
-        signed = absolute = 0.0
-        for k, w in weights.items():
-            if w.grad is None:
-                continue
-            removed = (before[k] != 0) & (self.state.masks[k] == 0)
-            gw = (w.grad * w)[removed].double()
-            signed += float(gw.sum())
-            absolute += float(gw.abs().sum())
-        if step in report:
-            flipped = sum(int((before[k] != m).sum()) for k, m in self.state.masks.items())
-            pruned = sum(int((m == 0).sum()) for m in self.state.masks.values())
-            big = big_pruned = 0
-            for k, w in weights.items():
-                flat = w.detach().abs().reshape(-1).float()
-                top = flat >= flat.kthvalue(max(1, int(0.99 * flat.numel()))).values
-                big += int(top.sum())
-                big_pruned += int((top & (self.state.masks[k].reshape(-1) == 0)).sum())
-            total = sum(m.numel() for m in self.state.masks.values())
-            print(f"  step {step}: {pruned / total:.3f} pruned, {flipped} masks flipped this step, "
-                  f"{big_pruned / max(big, 1):.3f} of the largest 1% of weights pruned; removing this step's: "
-                  f"first-order loss change {-signed:+.4f}, coherence {abs(signed) / absolute if absolute else 0.0:.3f}",
-                  flush=True)
+        if before is not None:  # the statistics cost more than the step: only where they are printed
+            print(f"  step {step}: {mask_statistics(before, self.state.masks, weights)}", flush=True)
 
     movement.Movement._update = update
+
+
+def mask_statistics(before: dict, after: dict, weights: dict) -> str:
+    """One step's mask change: the pruned share, flips, the share of the largest 1% of weights pruned, and the
+    first-order loss change of removing the newly pruned weights (-sum(g * W), g the last batch's gradient)
+    with its coherence |sum(g * W)| / sum(|g * W|)."""
+    flipped = sum(int((before[k] != m).sum()) for k, m in after.items())
+    pruned = sum(int((m == 0).sum()) for m in after.values())
+    total = sum(m.numel() for m in after.values())
+    big = big_pruned = 0
+    signed = absolute = 0.0
+    for k, w in weights.items():
+        flat = w.detach().abs().reshape(-1).float()
+        top = flat >= flat.kthvalue(max(1, int(0.99 * flat.numel()))).values
+        big += int(top.sum())
+        big_pruned += int((top & (after[k].reshape(-1) == 0)).sum())
+        if w.grad is not None:
+            gw = (w.grad * w)[(before[k] != 0) & (after[k] == 0)].double()
+            signed += float(gw.sum())
+            absolute += float(gw.abs().sum())
+    return (f"{pruned / total:.3f} pruned, {flipped} masks flipped this step, {big_pruned / max(big, 1):.3f} of the "
+            f"largest 1% of weights pruned; removing this step's: first-order loss change {-signed:+.4f}, coherence "
+            f"{abs(signed) / absolute if absolute else 0.0:.3f}")
 
 
 def run_one(source: str, args, workdir: Path) -> dict:
@@ -102,9 +109,7 @@ def run_one(source: str, args, workdir: Path) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{source}: the run failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
     sidecar = json.loads(out.with_suffix(".json").read_text())
-    import csv
-
-    row = next(csv.DictReader(out.open()))
+    (row,) = read_rows(out)
     return {"score": float(row["score"]), "dense": float(row["dense_score"]),
             "loss": [(s, round(v, 3)) for s, v in sidecar["train_loss"]]}
 
@@ -112,7 +117,6 @@ def run_one(source: str, args, workdir: Path) -> dict:
 def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--one":  # the child: patch, then the ordinary CLI
         source, rest = sys.argv[2], sys.argv[4:]
-        sys.path.insert(0, str(ROOT))
         patch(source)
         from benchmarks.cli import main as cli
 
