@@ -23,7 +23,7 @@ mkdir -p "$OUT"
 export GLUE_DIR=$PWD/.carry/glue HF_HUB_OFFLINE=1 PRUNEBENCH_MINILM_DIR=$PWD/.carry/minilm-l6 \
        PRUNEBENCH_CACHE=$PWD/.pbcache PRUNEBENCH_GIT_COMMIT=$SHA TOKENIZERS_PARALLELISM=false
 nvidia-smi --query-gpu=index,name,memory.used --format=csv,noheader
-GPUS=$(nvidia-smi -L | wc -l)
+GPUS=${GPUS:-$(nvidia-smi -L | wc -l)}  # or set GPUS (with CUDA_VISIBLE_DEVICES) to use part of the machine
 left() { echo $(( LIMIT - (SECONDS - START) - 45 )); }  # 45 s kept for packing the rows
 if [ "${1:-}" = bench ]; then
   shift

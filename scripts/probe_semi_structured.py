@@ -6,9 +6,12 @@ separates the kernels from the model: for each (out, in) weight shape and number
 (cuSPARSELt, CUTLASS), eagerly and replayed as a CUDA graph, so per-call host overhead and kernel speed
 show apart. ``cusparselt-searched`` is cuSPARSELt with the matmul algorithm that `torch._cslt_sparse_mm_search`
 finds fastest for that shape and row count (`to_sparse_semi_structured` otherwise uses algorithm 0): whether
-tuning, not the format, is what loses. Prints CSV to stdout; a combination that fails prints a `#` line.
+tuning, not the format, is what loses; ``cusparselt-fused`` adds cuSPARSELt writing its result already
+transposed (the subclass's ``fuse_transpose_cusparselt``), which saves a copy of the output. Prints CSV to
+stdout; a combination that fails prints a `#` line.
 
     python scripts/probe_semi_structured.py --rows 4096,16384 > /tmp/probe.csv
+    python scripts/probe_semi_structured.py --shapes minilm --rows 4096,16384,65536 --backends cusparselt,cusparselt-searched
 """
 
 from __future__ import annotations
@@ -23,7 +26,12 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SHAPES = ((768, 768), (3072, 768), (768, 3072), (1024, 1024), (4096, 1024), (1024, 4096))  # BERT-base, BERT-large
+SHAPES = {  # (out, in) of the encoder linears: attention projections, FFN up, FFN down
+    "minilm": ((384, 384), (1536, 384), (384, 1536)),
+    "bert-base": ((768, 768), (3072, 768), (768, 3072)),
+    "bert-large": ((1024, 1024), (4096, 1024), (1024, 4096)),
+}
+BACKENDS = ("cutlass", "cusparselt", "cusparselt-searched", "cusparselt-fused")
 
 
 def median_ms(call, repeats: int, graph: bool) -> float:
@@ -41,16 +49,25 @@ def two_four(weight: torch.Tensor) -> torch.Tensor:
     return weight * nm_masks({"w": weight.abs()})["w"]
 
 
-def best_alg_id(weight: torch.Tensor, x: torch.Tensor) -> int:
-    """cuSPARSELt's fastest algorithm for W @ x^T, the product `F.linear(x, W)` runs on a 2:4 weight."""
-    return int(torch._cslt_sparse_mm_search(torch._cslt_compress(weight), x.t().contiguous()))
+def best_alg_id(weight: torch.Tensor, x: torch.Tensor, fused: bool) -> int:
+    """cuSPARSELt's fastest algorithm for W @ x^T, the product `F.linear(x, W)` runs on a 2:4 weight (x^T
+    as the transposed view it passes)."""
+    return int(torch._cslt_sparse_mm_search(torch._cslt_compress(weight), x.t(), transpose_result=fused))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="4096,16384", help="input rows (batch x sequence length)")
     parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--shapes", default="minilm,bert-base,bert-large", help=f"weight shape sets: {', '.join(SHAPES)}")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help=f"comma-separated: {', '.join(BACKENDS)}")
     args = parser.parse_args()
+    sets = [s.strip() for s in args.shapes.split(",") if s.strip()]
+    asked = [b.strip() for b in args.backends.split(",") if b.strip()]
+    for name, valid in [*((s, SHAPES) for s in sets), *((b, BACKENDS) for b in asked)]:
+        if name not in valid:
+            print(f"probe_semi_structured.py: unknown {name!r}; valid: {', '.join(valid)}", file=sys.stderr)
+            return 2
     if not torch.cuda.is_available():
         print("probe_semi_structured.py: 2:4 kernels need a CUDA GPU; none is visible here", file=sys.stderr)
         return 2
@@ -59,16 +76,20 @@ def main() -> int:
     device = torch.device("cuda")
     out = csv.writer(sys.stdout)
     out.writerow(["device", "torch", "out", "in", "rows", "backend", "execution", "dense_ms", "sparse_ms", "speedup"])
-    backends = ["cutlass"] + (["cusparselt", "cusparselt-searched"] if torch.backends.cusparselt.is_available() else [])
+    backends = [b for b in asked if b == "cutlass" or torch.backends.cusparselt.is_available()]
     torch.manual_seed(0)
-    for n_out, n_in in SHAPES:
+    for n_out, n_in in dict.fromkeys(shape for s in sets for shape in SHAPES[s]):
         weight = two_four(torch.randn(n_out, n_in, device=device, dtype=torch.float16))
         for rows in (int(r) for r in args.rows.split(",")):
             x = torch.randn(rows, n_in, device=device, dtype=torch.float16)
             for backend in backends:
                 SparseSemiStructuredTensor._FORCE_CUTLASS = backend == "cutlass"
+                fused = backend == "cusparselt-fused"
                 try:
-                    sparse = to_sparse_semi_structured(weight, alg_id=best_alg_id(weight, x) if backend.endswith("searched") else 0)
+                    searched = backend in ("cusparselt-searched", "cusparselt-fused")
+                    sparse = to_sparse_semi_structured(weight, alg_id=best_alg_id(weight, x, fused) if searched else 0)
+                    if fused:
+                        sparse.fuse_transpose_cusparselt = True
                 except Exception as exc:
                     print(f"# {n_out}x{n_in} rows {rows} {backend}: {str(exc).splitlines()[0]}", flush=True)
                     continue

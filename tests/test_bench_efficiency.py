@@ -116,6 +116,38 @@ def test_merge_replaces_the_device_model_and_batch_it_measured_only():
     assert list(csv.reader(to_text(merged).splitlines()))[0] == list(COLUMNS)
 
 
+def test_a_bench_of_one_execution_keeps_the_rows_of_the_others():
+    """Compiled models are benched on their own (compiling takes minutes); their rows join the eager and
+    CUDA-graph rows of the same batch instead of replacing them. Rows that did not run are replaced."""
+    row = {c: "" for c in COLUMNS} | {"device": "gpu", "model": "m", "batch": "32"}
+    old = [row | {"execution": "eager", "notes": "old"}, row | {"execution": "cuda-graph", "notes": "old"},
+           row | {"execution": "compiled", "notes": "old"}, row | {"execution": "", "notes": "not measured"}]
+    merged = merge(old, [row | {"execution": "compiled", "notes": "new"}])
+    assert sorted((r["execution"], r["notes"]) for r in merged) == [
+        ("compiled", "new"), ("cuda-graph", "old"), ("eager", "old")]
+
+
+@pytest.mark.parametrize(("flag", "message"), [("graph", "unknown execution 'graph'"), (",", "give at least one of")])
+def test_an_unknown_execution_is_refused_before_measuring(flag, message, tiny_bert_dir, tmp_path, capsys):
+    out = tmp_path / "eff.csv"
+    assert bench(tiny_bert_dir, out, "--variants", "dense", "--executions", flag) == 2
+    err = capsys.readouterr().err
+    assert message in err and "\n" not in err.strip() and not out.exists()
+
+
+def test_a_failed_call_does_not_keep_its_frame_alive():
+    """The failure is reported, but without its traceback: a traceback holds the timing frame, and with it
+    every CUDA graph of the group, past the point where the bench frees them."""
+    from benchmarks.efficiency.timing import interleaved_medians
+
+    def fails():
+        raise RuntimeError("capture failed")
+
+    result = interleaved_medians({"ok": lambda: None, "bad": fails}, torch.device("cpu"), repeats=3, warmup=1)
+    assert isinstance(result["bad"], RuntimeError) and result["bad"].__traceback__ is None
+    assert result["ok"] >= 0
+
+
 def test_each_device_gets_the_paths_that_can_run_there():
     from benchmarks.efficiency.paths import applicable
 

@@ -19,6 +19,13 @@ def test_the_2of4_kernel_probe_needs_a_gpu_and_says_so():
     assert proc.stdout == ""
 
 
+def test_the_2of4_kernel_probe_names_the_valid_shape_sets():
+    proc = subprocess.run([sys.executable, "scripts/probe_semi_structured.py", "--shapes", "minilm,gpt2"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == "probe_semi_structured.py: unknown 'gpt2'; valid: minilm, bert-base, bert-large"
+
+
 def test_the_movement_diagnosis_names_the_valid_mask_sources():
     proc = subprocess.run([sys.executable, "scripts/diagnose_movement.py", "--sources", "movement,gradient"], cwd=ROOT,
                           capture_output=True, text=True)

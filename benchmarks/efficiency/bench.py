@@ -32,6 +32,7 @@ DEFAULT_VARIANTS = ("dense", "magnitude-global@0.5", "magnitude-global@0.9", "ma
                     "layer-drop@0.5")
 DEFAULT_BATCHES = (1, 32, 128)
 DTYPES = ("auto", "fp32", "fp16", "bf16")
+EXECUTIONS = ("eager", "cuda-graph", "compiled")  # how a PyTorch path runs; onnxruntime runs as itself
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -48,7 +49,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeats", type=int, default=10, help="timed calls per measurement (median reported)")
     p.add_argument("--warmup", type=int, default=3, help="untimed calls first")
     p.add_argument("--dtype", default="auto", choices=DTYPES, help="auto: fp32 on CPU, fp16 on CUDA (the 2:4 kernels need half weights)")
-    p.add_argument("--no-cuda-graphs", action="store_true", help="on CUDA, time eager calls only (default: eager and CUDA-graph replay)")
+    p.add_argument("--executions", default="eager,cuda-graph",
+                   help="how PyTorch paths run on CUDA (comma-separated): eager, cuda-graph (the eager forward "
+                        "captured once and replayed), compiled (torch.compile, then replayed as a CUDA graph; "
+                        "model scope only). CPU runs eager. Default eager,cuda-graph")
+    p.add_argument("--no-cuda-graphs", action="store_true", help="same as --executions eager")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch and onnxruntime (default: all cores)")
     p.add_argument("--out", type=Path, default=Path("results/v1/efficiency.csv"),
                    help="efficiency table to update: rows of this device, model and batch sizes are replaced, others kept")
@@ -67,7 +72,7 @@ class Plan:
     repeats: int
     warmup: int
     dtype: str
-    cuda_graphs: bool
+    executions: list[str]
     out: Path
 
 
@@ -120,8 +125,16 @@ def plan_from(args) -> Plan:
         shapes.check(args.model)
     else:
         resolve(args.model)
+    executions = ["eager"] if args.no_cuda_graphs else [e.strip() for e in args.executions.split(",") if e.strip()]
+    for e in executions:
+        if e not in EXECUTIONS:
+            from benchmarks.errors import unknown
+
+            raise unknown("execution", e, EXECUTIONS)
+    if not executions:
+        raise UsageError(f"--executions: give at least one of {', '.join(EXECUTIONS)}")
     return Plan(args.model, device, variants, paths, _ints(args.batches, "--batches"), args.seq_len, args.repeats,
-                args.warmup, args.dtype, not args.no_cuda_graphs, args.out)
+                args.warmup, args.dtype, executions, args.out)
 
 
 def _dtype(name: str, device):
@@ -149,10 +162,10 @@ def _device_detail(device) -> str:
     return platform.processor() or platform.machine()
 
 
-def _executions(engine, device, cuda_graphs: bool) -> list[str]:
+def _executions(engine, device, asked: list[str]) -> list[str]:
     if engine.execution == "onnxruntime":
         return ["onnxruntime"]
-    return ["eager", "cuda-graph"] if device.type == "cuda" and cuda_graphs else ["eager"]
+    return asked if device.type == "cuda" else ["eager"]
 
 
 @dataclass
@@ -167,21 +180,24 @@ class Unit:
 
 
 def _call(unit: Unit, batch: int, plan: Plan, dtype):
-    """(zero-argument call, its inputs) for one unit at one batch; raises with the reason if it cannot run."""
+    """(zero-argument call, its inputs, a note or None) for one unit at one batch; raises with the reason if
+    it cannot run."""
+    from .paths import first_line
     from .timing import cuda_graph
 
-    if unit.scope == "model":
+    note = unit.engine.tune(batch * plan.seq_len) if unit.engine.tune is not None else None
+    if unit.execution == "compiled":
+        call, inputs = unit.engine.compiled_call(batch, plan.seq_len)
+    elif unit.scope == "model":
         call, inputs = unit.engine.call(batch, plan.seq_len)
     else:
         call, inputs = unit.engine.linear_call(batch, plan.seq_len, dtype), None
-    if unit.execution == "cuda-graph":
+    if unit.execution in ("cuda-graph", "compiled"):
         try:
             call = cuda_graph(call, warmup=max(1, plan.warmup))
-        except Exception as exc:  # capture fails for many reasons; the row says which
-            from .paths import first_line
-
-            raise RuntimeError(f"cuda-graph capture failed: {first_line(exc)}") from None
-    return call, inputs
+        except Exception as exc:  # capture (or compilation, on its first call) fails for many reasons; the row says which
+            raise RuntimeError(f"{unit.execution} capture failed: {first_line(exc)}") from None
+    return call, inputs, note
 
 
 def _measure_group(units: list[Unit], batch: int, plan: Plan, dtype, device) -> list[dict]:
@@ -190,13 +206,13 @@ def _measure_group(units: list[Unit], batch: int, plan: Plan, dtype, device) -> 
 
     from .memory import peak_memory_mb
     from .paths import first_line
-    from .timing import interleaved_medians
+    from .timing import interleaved_medians, release_graphs
 
-    calls, inputs, notes = {}, {}, {}
+    calls, inputs, notes, tuned = {}, {}, {}, {}
     with torch.inference_mode():
         for i, unit in enumerate(units):
             try:
-                calls[i], inputs[i] = _call(unit, batch, plan, dtype)
+                calls[i], inputs[i], tuned[i] = _call(unit, batch, plan, dtype)
             except Exception as exc:
                 notes[i] = first_line(exc)
         medians = interleaved_medians(calls, device, plan.repeats, plan.warmup)
@@ -216,7 +232,8 @@ def _measure_group(units: list[Unit], batch: int, plan: Plan, dtype, device) -> 
                          "flops_dense": dense_f, "flops_effective": effective_f,
                          "latency_ms": None if seconds is None else seconds * 1e3,
                          "throughput": None if seconds is None else batch / seconds, "peak_mem_mb": peak,
-                         "notes": "; ".join([*unit.engine.notes, *([notes[i]] if i in notes else [])]) or None})
+                         "notes": "; ".join([*unit.engine.notes, *filter(None, [tuned.get(i), notes.get(i)])]) or None})
+        release_graphs(calls, device)
     return rows
 
 
@@ -272,9 +289,9 @@ def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> lis
                 rows += [{**info, "execution": "", "scope": "model", "batch": batch, "notes": f"not measured: {exc}",
                           "flops_dense": flops.dense, "flops_effective": flops.effective} for batch in plan.batches]
                 continue
-            for execution in _executions(engine, device, plan.cuda_graphs):
+            for execution in _executions(engine, device, plan.executions):
                 units.append(Unit(info, engine, execution, "model", (flops.dense, flops.effective)))
-                if engine.linears:
+                if engine.linears and execution != "compiled":  # compiling a list of matmuls fuses nothing
                     units.append(Unit(info, engine, execution, "linears", encoder))
         groups = [(scope, batch) for scope in ("model", "linears") for batch in plan.batches]
         for scope, batch in tqdm(groups, desc="measure (scope, batch)", unit="group"):

@@ -67,12 +67,14 @@ class Engine:
     """A variant made ready on one path: builds fixed inputs for a batch and returns a zero-argument call."""
 
     path: str
-    execution: str  # eager, or onnxruntime
+    execution: str  # eager (the bench may also replay it as a CUDA graph, or compile it), or onnxruntime
     forward: Callable[[dict], object]
     model: nn.Module  # the PyTorch module that runs (onnxruntime: the exported one, for its config)
     device: torch.device
     linears: list[nn.Module] = field(default_factory=list)  # the encoder linears as this path runs them
     notes: list[str] = field(default_factory=list)
+    tune: Callable[[int], str] | None = None  # per input-row count kernel choice (2:4); returns a note for the row
+    _compiled: Callable | None = None
 
     def call(self, batch: int, seq_len: int) -> tuple[Callable[[], object], dict]:
         inputs = synthetic_batch(self.model, batch, seq_len, self.device, mask=False)
@@ -80,6 +82,15 @@ class Engine:
             feed = {k: v.cpu().numpy() for k, v in inputs.items()}
             return (lambda: self.forward(feed)), inputs
         return (lambda: self.forward(inputs)), inputs
+
+    def compiled_call(self, batch: int, seq_len: int) -> tuple[Callable[[], object], dict]:
+        """The forward compiled by TorchInductor: pointwise kernels fused, and the attention kernel chosen
+        when tracing rather than inside a CUDA-graph capture (where PyTorch's SDPA fell back to its fp32
+        math path). The bench replays it as a CUDA graph, like the eager forward."""
+        if self._compiled is None:
+            self._compiled = torch.compile(self.model)
+        inputs = synthetic_batch(self.model, batch, seq_len, self.device, mask=False)
+        return (lambda: self._compiled(**inputs)), inputs
 
     def linear_call(self, batch: int, seq_len: int, dtype: torch.dtype) -> Callable[[], object] | None:
         """All encoder linears of the path, each on a (batch * seq_len, in) input: the layers pruning changes."""
@@ -168,7 +179,32 @@ def _convert_two_four(model: nn.Module, device: torch.device, dtype: torch.dtype
     with torch.inference_mode():
         diff = (engine.model(**probe).logits.float() - reference).abs().max().item()
     engine.notes.append(f"2:4 backend {backend.BACKEND}; max |logit difference| vs dense kernels {diff:.2g}")
+    if cusparselt:
+        engine.tune = _algorithm_search([m.weight for m in engine.linears], device, dtype)
     return engine
+
+
+def _algorithm_search(weights: list, device: torch.device, dtype: torch.dtype) -> Callable[[int], str]:
+    """cuSPARSELt has several kernels per product and PyTorch runs algorithm 0 unless told otherwise; like
+    cuBLAS's heuristics for the dense model, a deployer picks the fastest one per weight shape and input row
+    count. `torch._cslt_sparse_mm_search` times them on the product `F.linear` runs (W @ x^T, x^T a
+    transposed view); the choice is set on each weight before its batch is timed."""
+    found: dict[tuple[int, int, int], int] = {}
+
+    def tune(rows: int) -> str:
+        for w in weights:
+            key = (*w.shape, rows)
+            if key not in found:
+                x = torch.randn(rows, w.shape[1], device=device, dtype=dtype)
+                try:
+                    found[key] = int(torch._cslt_sparse_mm_search(w.packed, x.t()))
+                except Exception as exc:  # a private API: keep algorithm 0 and say so
+                    return f"cuSPARSELt algorithm search failed ({first_line(exc, 80)}), algorithm 0 kept"
+            w.alg_id_cusparselt = found[key]
+        chosen = sorted({(k[0], k[1], a) for k, a in found.items() if k[2] == rows})
+        return "cuSPARSELt algorithm per weight shape (searched): " + ", ".join(f"{o}x{i}:{a}" for o, i, a in chosen)
+
+    return tune
 
 
 def _csr_engine(model: nn.Module, device: torch.device, dtype: torch.dtype) -> Engine:

@@ -4,7 +4,7 @@ Columns (documented for readers in `results/v1/README.md`):
 
 device, device_detail       where it ran (`provenance.device_name`, plus CPU model or GPU capability)
 model, variant              model name as given; ``dense`` or ``<kind>@<sparsity>`` (`variants.py`)
-path, execution             speed path (`paths.py`); eager, cuda-graph or onnxruntime
+path, execution             speed path (`paths.py`); eager, cuda-graph, compiled (torch.compile + CUDA graph) or onnxruntime
 scope                       ``model``: the whole forward; ``linears``: the encoder linears alone
 batch, seq_len, dtype, threads
 params_total, params_nonzero
@@ -21,9 +21,10 @@ torch_version, transformers_version, onnxruntime_version, git_commit, created_at
 Accuracy is not here: a variant's accuracy cost comes from the result rows of its method, which change as
 runs land, so the report joins it from `results/v1/results.csv` (`analysis/speedup.py`).
 
-A bench replaces only the rows of its device, model and batch sizes: every batch size is timed together
-with its own dense reference, so CPU and GPU rows made on different machines, and a later bench at other
-batch sizes (e.g. a larger batch where the GPU is compute-bound), live in one file. Written atomically.
+A bench replaces only the rows of its device, model, batch sizes and executions: every (batch, execution)
+is timed together with its own dense reference, so CPU and GPU rows made on different machines, a later
+bench at other batch sizes (e.g. a larger batch where the GPU is compute-bound) and a bench of compiled
+models alone live in one file. Written atomically.
 """
 
 from __future__ import annotations
@@ -69,9 +70,13 @@ def _group(row: dict) -> tuple[str, str, str]:
 
 
 def merge(existing: list[dict], new: list[dict]) -> list[dict]:
-    """`existing` without the (device, model, batch) groups `new` has rows for, plus `new`, in a stable order."""
-    replaced = {_group(r) for r in new}
-    kept = [r for r in existing if _group(r) not in replaced]
+    """`existing` without the rows `new` replaces, plus `new`, in a stable order. `new` replaces, in each
+    (device, model, batch) group it has rows for, the rows of the executions it ran and the rows that did not
+    run at all (empty execution): a bench of compiled models alone keeps the eager and CUDA-graph rows."""
+    ran = {(*_group(r), r.get("execution") or "") for r in new}
+    groups = {_group(r) for r in new}
+    kept = [r for r in existing
+            if _group(r) not in groups or ((r.get("execution") or "") and (*_group(r), r["execution"]) not in ran)]
     rows = [{c: _cell(r.get(c)) for c in COLUMNS} for r in [*kept, *new]]
     return sorted(rows, key=_key)
 

@@ -26,7 +26,13 @@ def median_seconds(call: Callable[[], object], device: torch.device, repeats: in
 
 def cuda_graph(call: Callable[[], object], warmup: int = 3) -> Callable[[], object]:
     """Capture `call` (fixed input tensors) as one CUDA graph and return its replay: what a deployer does
-    to remove per-kernel launch overhead from a small model. Raises if the call cannot be captured."""
+    to remove per-kernel launch overhead from a small model. Raises if the call cannot be captured.
+
+    Each graph is captured on a stream of its own. PyTorch keys cuBLAS workspaces by capture stream, and
+    destroying a graph frees the workspace of its stream (pytorch/pytorch#193402): graphs sharing the
+    default capture stream could then replay into freed memory once one of them is gone, which is how the
+    bench's large-batch groups died with "illegal memory access". Callers free their graphs together
+    (`release_graphs`) before capturing the next set."""
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
@@ -34,9 +40,23 @@ def cuda_graph(call: Callable[[], object], warmup: int = 3) -> Callable[[], obje
             call()
     torch.cuda.current_stream().wait_stream(stream)
     graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
+    with torch.cuda.graph(graph, stream=stream):
         call()
+    torch.cuda.current_stream().wait_stream(stream)
     return graph.replay
+
+
+def release_graphs(calls: dict, device: torch.device) -> None:
+    """Drop every call of a measured group now, not whenever the garbage collector gets to them: a graph
+    freed later, while the next group's graphs run, takes its stream's cuBLAS workspace with it."""
+    import gc
+
+    sync(device)
+    calls.clear()
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.empty_cache()
 
 
 def interleaved_medians(calls: dict, device: torch.device, repeats: int, warmup: int = 3) -> dict:
@@ -51,7 +71,7 @@ def interleaved_medians(calls: dict, device: torch.device, repeats: int, warmup:
             for _ in range(warmup):
                 calls[k]()
         except Exception as exc:  # reported per call; the others are still timed
-            failed[k] = exc
+            failed[k] = exc.with_traceback(None)  # a traceback would keep this frame, and its graphs, alive
     sync(device)
     alive = [k for k in keys if k not in failed]
     for r in range(repeats):
@@ -61,7 +81,7 @@ def interleaved_medians(calls: dict, device: torch.device, repeats: int, warmup:
             try:
                 times[k].append(_once(calls[k], device))
             except Exception as exc:
-                failed[k] = exc
+                failed[k] = exc.with_traceback(None)
     return {k: failed[k] if k in failed else statistics.median(times[k]) for k in keys}
 
 
