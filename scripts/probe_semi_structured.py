@@ -49,10 +49,12 @@ def two_four(weight: torch.Tensor) -> torch.Tensor:
     return weight * nm_masks({"w": weight.abs()})["w"]
 
 
-def best_alg_id(weight: torch.Tensor, x: torch.Tensor, fused: bool) -> int:
+def best_alg_id(weight: torch.Tensor, x: torch.Tensor) -> int:
     """cuSPARSELt's fastest algorithm for W @ x^T, the product `F.linear(x, W)` runs on a 2:4 weight (x^T
-    as the transposed view it passes)."""
-    return int(torch._cslt_sparse_mm_search(torch._cslt_compress(weight), x.t(), transpose_result=fused))
+    as the transposed view it passes). Searching with ``transpose_result=True`` failed inside cuSPARSELt on
+    an H100 (PyTorch 2.11: "internal error when calling cusparseLtMatmulSearch") and poisoned the CUDA
+    context, so the fused backend reuses this search's choice."""
+    return int(torch._cslt_sparse_mm_search(torch._cslt_compress(weight), x.t()))
 
 
 def main() -> int:
@@ -84,12 +86,11 @@ def main() -> int:
             x = torch.randn(rows, n_in, device=device, dtype=torch.float16)
             for backend in backends:
                 SparseSemiStructuredTensor._FORCE_CUTLASS = backend == "cutlass"
-                fused = backend == "cusparselt-fused"
                 try:
-                    searched = backend in ("cusparselt-searched", "cusparselt-fused")
-                    sparse = to_sparse_semi_structured(weight, alg_id=best_alg_id(weight, x, fused) if searched else 0)
-                    if fused:
-                        sparse.fuse_transpose_cusparselt = True
+                    sparse = to_sparse_semi_structured(weight)
+                    if backend in ("cusparselt-searched", "cusparselt-fused"):  # attributes: older PyTorch has no alg_id argument
+                        sparse.alg_id_cusparselt = best_alg_id(weight, x)
+                    sparse.fuse_transpose_cusparselt = backend == "cusparselt-fused"
                 except Exception as exc:
                     print(f"# {n_out}x{n_in} rows {rows} {backend}: {str(exc).splitlines()[0]}", flush=True)
                     continue

@@ -25,6 +25,8 @@ def main() -> int:
     parser.add_argument("--batches", default="32,128")
     parser.add_argument("--seq-len", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--attention", choices=("default", "unpadded"), default="default",
+                        help="transformers' default SDPA, or the bench's unmasked SDPA (benchmarks/efficiency/attention.py)")
     args = parser.parse_args()
 
     import torch
@@ -41,6 +43,10 @@ def main() -> int:
         return 2
     device = torch.device("cuda")
     model = load_model(resolve(args.model), get_task("sst2")).eval().to(device, torch.float16)
+    if args.attention == "unpadded":
+        from benchmarks.efficiency.attention import use_unpadded_sdpa
+
+        use_unpadded_sdpa(model)
     print(f"attention implementation {model.config._attn_implementation}; cuDNN SDPA enabled "
           f"{torch.backends.cuda.cudnn_sdp_enabled()}")
     backends = {"default": None, "flash": SDPBackend.FLASH_ATTENTION, "efficient": SDPBackend.EFFICIENT_ATTENTION,

@@ -205,3 +205,29 @@ def test_an_unknown_shape_is_refused_before_anything_is_built(tmp_path, capsys):
     assert main(["bench-efficiency", "--model", "shape:gpt-9", "--out", str(tmp_path / "eff.csv")]) == 2
     assert "valid shapes: shape:bert-base, shape:bert-large, shape:distilbert" in capsys.readouterr().err
     assert not (tmp_path / "eff.csv").exists()
+
+
+def test_the_bench_attention_gives_the_default_outputs_on_unpadded_inputs(tiny_bert_dir):
+    """The bench runs SDPA with no mask in every execution mode (`attention.py`): on inputs without padding
+    it must compute exactly what transformers' default SDPA computes, eagerly and compiled."""
+    from benchmarks.efficiency.attention import NAME, use_unpadded_sdpa
+    from benchmarks.efficiency.inputs import synthetic_batch
+
+    model = tiny_model(tiny_bert_dir).eval()
+    inputs = synthetic_batch(model, 2, 16, torch.device("cpu"), mask=False)
+    with torch.no_grad():
+        default = model(**inputs).logits
+        assert "SDPA without a mask" in use_unpadded_sdpa(model) and model.config._attn_implementation == NAME
+        assert torch.allclose(model(**inputs).logits, default, atol=1e-6)
+        assert torch.allclose(torch.compile(model)(**inputs).logits, default, atol=1e-5)
+        pruned = build(parse_variant("head+ffn@0.5"), model)  # variants are built from the switched model
+    assert pruned.config._attn_implementation == NAME
+
+
+def test_the_bench_attention_builds_no_mask_where_transformers_would():
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS
+
+    from benchmarks.efficiency.attention import NAME, _register
+
+    _register()
+    assert ALL_MASK_ATTENTION_FUNCTIONS[NAME](batch_size=2, q_length=4, kv_length=4) is None

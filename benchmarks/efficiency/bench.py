@@ -265,6 +265,7 @@ def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> lis
     torch.manual_seed(0)  # the fresh classification head
     base = (shapes.build(plan.model) if shapes.is_shape(plan.model)
             else load_model(resolve(plan.model), get_task("sst2")).eval())
+    attention = _unpadded_attention(base)
     common = {"device": provenance.device_name(device), "device_detail": _device_detail(device), "model": plan.model,
               "seq_len": plan.seq_len, "dtype": str(dtype).removeprefix("torch."), "threads": torch.get_num_threads(),
               **provenance.versions(), "onnxruntime_version": onnxruntime_version(), "git_commit": provenance.git_commit(),
@@ -289,6 +290,7 @@ def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> lis
                 rows += [{**info, "execution": "", "scope": "model", "batch": batch, "notes": f"not measured: {exc}",
                           "flops_dense": flops.dense, "flops_effective": flops.effective} for batch in plan.batches]
                 continue
+            engine.notes.insert(0, attention)
             for execution in _executions(engine, device, plan.executions):
                 units.append(Unit(info, engine, execution, "model", (flops.dense, flops.effective)))
                 if engine.linears and execution != "compiled":  # compiling a list of matmuls fuses nothing
@@ -301,6 +303,17 @@ def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> lis
             if on_group is not None:
                 on_group(_with_speedups(rows))
     return _with_speedups(rows)
+
+
+def _unpadded_attention(model) -> str:
+    """Every variant is built from `model`, so they all run the attention chosen here (`attention.py`)."""
+    from .attention import use_unpadded_sdpa
+    from .paths import first_line
+
+    try:
+        return use_unpadded_sdpa(model)
+    except Exception as exc:  # an older transformers without the interfaces: its default, said in every row
+        return f"attention: transformers' default {model.config._attn_implementation} ({first_line(exc, 80)})"
 
 
 def _with_speedups(measured: list[dict]) -> list[dict]:
