@@ -231,3 +231,15 @@ def test_the_bench_attention_builds_no_mask_where_transformers_would():
 
     _register()
     assert ALL_MASK_ATTENTION_FUNCTIONS[NAME](batch_size=2, q_length=4, kv_length=4) is None
+
+
+def test_a_two_four_linear_hands_on_row_major_output():
+    """Older PyTorch returns the 2:4 product as a transposed view; the path copies it to the layout a dense
+    linear gives, and leaves an already row-major output alone (no copy)."""
+    from benchmarks.efficiency.paths import contiguous_output
+
+    transposed = torch.randn(6, 4).t()
+    fixed = contiguous_output(None, (), transposed)
+    assert fixed.is_contiguous() and torch.equal(fixed, transposed)
+    row_major = torch.randn(4, 6)
+    assert contiguous_output(None, (), row_major) is row_major

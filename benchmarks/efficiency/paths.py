@@ -176,12 +176,22 @@ def _convert_two_four(model: nn.Module, device: torch.device, dtype: torch.dtype
         reference = engine.model(**probe).logits.float()
     for _, linear in prunable(engine.model):
         linear.weight = nn.Parameter(to_sparse_semi_structured(linear.weight.detach().contiguous()), requires_grad=False)
+        linear.register_forward_hook(contiguous_output)
     with torch.inference_mode():
         diff = (engine.model(**probe).logits.float() - reference).abs().max().item()
     engine.notes.append(f"2:4 backend {backend.BACKEND}; max |logit difference| vs dense kernels {diff:.2g}")
     if cusparselt:
         engine.tune = _algorithm_search([m.weight for m in engine.linears], device, dtype)
     return engine
+
+
+def contiguous_output(module: nn.Module, args, output: torch.Tensor) -> torch.Tensor:
+    """A 2:4 linear's output as the dense linear gives it: row-major. PyTorch 2.11 computes W @ x^T with
+    cuSPARSELt and returns its transpose as a view, so the next layer sees a last-dimension stride of
+    batch x seq: SDPA's fused kernels refuse such queries and fall back to the fp32 math path, and every
+    following elementwise kernel reads strided memory. One copy here is what newer PyTorch saves by having
+    cuSPARSELt write the transposed result directly; it is part of the 2:4 time."""
+    return output if output.is_contiguous() else output.contiguous()
 
 
 def _algorithm_search(weights: list, device: torch.device, dtype: torch.dtype) -> Callable[[int], str]:
