@@ -32,7 +32,8 @@ DEFAULT_VARIANTS = ("dense", "magnitude-global@0.5", "magnitude-global@0.9", "ma
                     "layer-drop@0.5")
 DEFAULT_BATCHES = (1, 32, 128)
 DTYPES = ("auto", "fp32", "fp16", "bf16")
-EXECUTIONS = ("eager", "cuda-graph", "compiled")  # how a PyTorch path runs; onnxruntime runs as itself
+EXECUTIONS = ("eager", "cuda-graph", "compiled", "compiled-autotuned")  # how a PyTorch path runs; onnxruntime runs as itself
+COMPILE_MODES = {"compiled": "default", "compiled-autotuned": "max-autotune-no-cudagraphs"}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,7 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executions", default="eager,cuda-graph",
                    help="how PyTorch paths run on CUDA (comma-separated): eager, cuda-graph (the eager forward "
                         "captured once and replayed), compiled (torch.compile, then replayed as a CUDA graph; "
-                        "model scope only). CPU runs eager. Default eager,cuda-graph")
+                        "model scope only), compiled-autotuned (the same with mode max-autotune-no-cudagraphs: "
+                        "minutes per variant and batch). CPU runs eager. Default eager,cuda-graph")
     p.add_argument("--no-cuda-graphs", action="store_true", help="same as --executions eager")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch and onnxruntime (default: all cores)")
     p.add_argument("--out", type=Path, default=Path("results/v1/efficiency.csv"),
@@ -186,13 +188,13 @@ def _call(unit: Unit, batch: int, plan: Plan, dtype):
     from .timing import cuda_graph
 
     note = unit.engine.tune(batch * plan.seq_len) if unit.engine.tune is not None else None
-    if unit.execution == "compiled":
-        call, inputs = unit.engine.compiled_call(batch, plan.seq_len)
+    if unit.execution in COMPILE_MODES:
+        call, inputs = unit.engine.compiled_call(batch, plan.seq_len, COMPILE_MODES[unit.execution])
     elif unit.scope == "model":
         call, inputs = unit.engine.call(batch, plan.seq_len)
     else:
         call, inputs = unit.engine.linear_call(batch, plan.seq_len, dtype), None
-    if unit.execution in ("cuda-graph", "compiled"):
+    if unit.execution == "cuda-graph" or unit.execution in COMPILE_MODES:
         try:
             call = cuda_graph(call, warmup=max(1, plan.warmup))
         except Exception as exc:  # capture (or compilation, on its first call) fails for many reasons; the row says which
@@ -293,7 +295,7 @@ def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> lis
             engine.notes.insert(0, attention)
             for execution in _executions(engine, device, plan.executions):
                 units.append(Unit(info, engine, execution, "model", (flops.dense, flops.effective)))
-                if engine.linears and execution != "compiled":  # compiling a list of matmuls fuses nothing
+                if engine.linears and execution not in COMPILE_MODES:  # compiling a list of matmuls fuses nothing
                     units.append(Unit(info, engine, execution, "linears", encoder))
         groups = [(scope, batch) for scope in ("model", "linears") for batch in plan.batches]
         for scope, batch in tqdm(groups, desc="measure (scope, batch)", unit="group"):

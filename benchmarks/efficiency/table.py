@@ -4,7 +4,7 @@ Columns (documented for readers in `results/v1/README.md`):
 
 device, device_detail       where it ran (`provenance.device_name`, plus CPU model or GPU capability)
 model, variant              model name as given; ``dense`` or ``<kind>@<sparsity>`` (`variants.py`)
-path, execution             speed path (`paths.py`); eager, cuda-graph, compiled (torch.compile + CUDA graph) or onnxruntime
+path, execution             speed path (`paths.py`); eager, cuda-graph, compiled or compiled-autotuned (torch.compile + CUDA graph), onnxruntime
 scope                       ``model``: the whole forward; ``linears``: the encoder linears alone
 batch, seq_len, dtype, threads
 params_total, params_nonzero
