@@ -178,10 +178,16 @@ def _convert_two_four(model: nn.Module, device: torch.device, dtype: torch.dtype
         reference = engine.model(**probe).logits.float()
     for _, linear in prunable(engine.model):
         linear.weight = nn.Parameter(to_sparse_semi_structured(linear.weight.detach().contiguous()), requires_grad=False)
-        linear.register_forward_hook(contiguous_output)
+    first = engine.linears[0]
+    with torch.inference_mode():
+        transposed = not first(torch.ones(64, first.in_features, device=device, dtype=dtype)).is_contiguous()
+    if transposed:
+        for linear in engine.linears:
+            linear.register_forward_hook(contiguous_output)
     with torch.inference_mode():
         diff = (engine.model(**probe).logits.float() - reference).abs().max().item()
-    engine.notes.append(f"2:4 backend {backend.BACKEND}; max |logit difference| vs dense kernels {diff:.2g}")
+    engine.notes.append(f"2:4 backend {backend.BACKEND}; max |logit difference| vs dense kernels {diff:.2g}"
+                        + ("; each 2:4 output copied to row-major (this PyTorch returns a transposed view)" if transposed else ""))
     if cusparselt:
         engine.tune = _algorithm_search([m.weight for m in engine.linears], device, dtype)
     return engine
