@@ -40,10 +40,23 @@ def test_points_are_measured_pruned_whole_model_rows(tmp_path):
     df = pd.read_csv(fixture(tmp_path / "eff.csv"))
     points = speedup_points(df)
     assert sorted(points["variant"]) == ["head+ffn@0.5", "magnitude-2of4@0.5", "magnitude-global@0.5"]
-    assert len(speedup_figure(df).axes) == 2  # one panel per device
+    assert len(speedup_figure(df).axes) == 2  # one panel per device and model
     table = speedup_table(df)
     assert len(table.rows) == 5 and ["—" in r[6] for r in table.rows].count(True) == 1  # the unmeasured row shows —
     assert all(r[-1] == "—" for r in table.rows)  # no result rows: never invented
+
+
+def test_the_figure_draws_batch_32_of_each_model_or_its_largest_batch(tmp_path):
+    from analysis.speedup import figure_points
+
+    df = pd.read_csv(fixture(tmp_path / "eff.csv"))
+    other = df[df["device"] == "cuda: GPU"].assign(model="shape:bert-base", batch=128)
+    also_128 = df[df["variant"] == "head+ffn@0.5"].assign(batch=128, speedup_vs_dense=1.9)
+    points = figure_points(speedup_points(pd.concat([df, other, also_128])))
+    assert sorted(zip(points["model"], points["variant"], points["batch"])) == [
+        ("minilm-l6", "head+ffn@0.5", 32), ("minilm-l6", "magnitude-2of4@0.5", 32), ("minilm-l6", "magnitude-global@0.5", 32),
+        ("shape:bert-base", "magnitude-2of4@0.5", 128)]
+    assert len([ax for ax in speedup_figure(pd.concat([df, other])).axes if ax.axison]) == 3
 
 
 def _results(*rows) -> pd.DataFrame:
@@ -87,3 +100,29 @@ def test_the_notebook_draws_the_csv_or_says_nothing_was_measured(tmp_path):
     execute_notebook("efficiency_speedup", {"efficiency": str(tmp_path / "absent.csv"), **PARAMS}, cwd=tmp_path / "without")
     assert "No efficiency measurement yet" in (tmp_path / "without/out/speedup.md").read_text()
     assert "No efficiency measurement yet" in (tmp_path / "without/out/speedup.tex").read_text()
+
+
+def test_the_probe_table_has_a_column_per_row_count_and_ignores_failures(tmp_path):
+    from analysis.speedup import probe_table
+
+    assert probe_table(tmp_path / "absent.csv") is None
+    probe = tmp_path / "probe.csv"
+    probe.write_text("device,torch,out,in,rows,backend,execution,dense_ms,sparse_ms,speedup\n"
+                     "GPU,2.11,384,1536,4096,cusparselt,cuda-graph,0.02,0.025,0.800\n"
+                     "GPU,2.11,384,1536,4096,cusparselt,eager,0.02,0.5,0.040\n"
+                     "# 384x1536 rows 16384 cusparselt: failed\n"
+                     "GPU,2.11,384,1536,16384,cusparselt-searched,cuda-graph,0.08,0.07,1.143\n")
+    table = probe_table(probe)
+    assert table.columns[-2:] == ["4,096 rows", "16,384 rows"]
+    assert table.rows == [["GPU", "384 x 1536", "cusparselt", "0.80×", "—"], ["GPU", "384 x 1536", "cusparselt-searched", "—", "1.14×"]]
+
+
+def test_the_batch_summary_joins_the_linears_of_the_same_variant_path_and_execution(tmp_path):
+    from analysis.speedup import batch_summary
+
+    df = pd.read_csv(fixture(tmp_path / "eff.csv"))
+    df.loc[df["variant"] == "head+ffn@0.5", "speedup_fraction"] = 1.7 / 1.9
+    rows = {(r[0], r[2], r[3]): r for r in batch_summary(df).rows}
+    csr = rows[("cpu (2 threads)", "magnitude-global@0.5", "torch-csr")]
+    assert csr[-2:] == ["0.30×", "0.30× (batch 32)"]
+    assert rows[("cpu (2 threads)", "head+ffn@0.5", "structured")][-3:] == ["0.89", "—", "—"]

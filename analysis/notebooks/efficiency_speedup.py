@@ -18,13 +18,15 @@
 # the machine it runs on). Every pruned variant and speed path of the whole model, measured speedup over dense
 # against dense FLOPs / non-zero FLOPs, with y = x for reference (`analysis/speedup.py`). Outputs:
 # `paper/generated/speedup.{pdf,png}`, `paper/generated/speedup.tex` (the figure float), and
-# `results/v1/tables/speedup.md` (the figure and every measured row). Without the CSV, each output says that
-# nothing has been measured yet.
+# `results/v1/tables/speedup.md` (the figure; every variant at batch 32, whole model and linears; the 2:4 kernel
+# probe's rows from `results/v1/probe-semi-structured.csv` when it has run; every measured row). Without the
+# efficiency CSV, each output says that nothing has been measured yet.
 
 # %% tags=["parameters"]
 from analysis.params import param
 
 EFFICIENCY = param("efficiency", "results/v1/efficiency.csv")
+PROBE = param("probe", "results/v1/probe-semi-structured.csv")
 RESULTS = param("results", "results/v1/results.csv")
 SPEEDUP_FIGURE = param("speedup_figure", "paper/generated/speedup.pdf")
 SPEEDUP_MD = param("speedup_md", "results/v1/tables/speedup.md")
@@ -35,7 +37,8 @@ import os
 
 from analysis.plots import save_figure
 from analysis.results import load_results
-from analysis.speedup import NO_DATA, load_efficiency, speedup_figure, speedup_points, speedup_table
+from analysis.speedup import (NO_DATA, batch_summary, load_efficiency, probe_table, speedup_figure, speedup_points,
+                              speedup_table)
 from analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape, to_markdown
 
 df = load_efficiency(EFFICIENCY)
@@ -55,13 +58,17 @@ if points.empty:
     SPEEDUP_TEX.write_text(header_tex + latex_escape(NO_DATA.replace("`", "")) + "\n")
 else:
     caption = latex_escape("Measured speedup over the dense model against the theoretical speedup (dense FLOPs / non-zero "
-                           "FLOPs) of each pruned variant and speed path, sequence length 128; dashed: y = x, dotted: no "
-                           "speedup. Structured pruning removes work dense kernels would do; unstructured zeros do not "
+                           "FLOPs) of each pruned variant, speed path and execution (eager, CUDA graph, compiled), one panel per "
+                           "device and model, batch 32 and sequence length 128 (every batch is in the table); dashed: "
+                           "y = x, dotted: no speedup. Structured pruning removes work dense kernels would do; unstructured zeros do not "
                            "pay off in dense kernels, and only partly in sparse ones.")
     SPEEDUP_TEX.write_text(header_tex + "\n".join([r"\begin{figure}[htbp]", r"\centering",
                                                    rf"\includegraphics[width=\linewidth]{{generated/{stem.name}.pdf}}",
                                                    rf"\caption{{{caption}}}", r"\label{fig:speedup}", r"\end{figure}", ""]))
 table = speedup_table(df, results)
+summary, kernels = batch_summary(df), probe_table(PROBE)
 png = os.path.relpath(stem.with_suffix(".png"), SPEEDUP_MD.parent)
-body = NO_DATA if table is None else f"![measured vs theoretical speedup]({png})\n\n" + to_markdown(table, heading="##")
+extra = [to_markdown(t, heading="##") for t in (summary, kernels) if t is not None]
+body = NO_DATA if table is None else "\n\n".join([f"![measured vs theoretical speedup]({png})", *extra,
+                                                    to_markdown(table, heading="##")])
 SPEEDUP_MD.write_text(header_md + "# Measured speedup\n\n" + body + "\n")

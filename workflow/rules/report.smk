@@ -105,6 +105,7 @@ rule efficiency_table:
 rule efficiency_speedup:
     input:
         efficiency=efficiency_csv,
+        probe=probe_csv,
         results=RESULTS_CSV,
         code=[NOTEBOOKS / "efficiency_speedup.py", *LIBRARY],
     output:
@@ -120,8 +121,9 @@ rule efficiency_speedup:
     params:
         run=f"{RUN} notebook efficiency_speedup",
         efficiency=EFFICIENCY_CSV,
+        probe=PROBE_CSV,
     shell:
-        "{params.run} --param efficiency={params.efficiency} --param results={input.results}"
+        "{params.run} --param efficiency={params.efficiency} --param probe={params.probe} --param results={input.results}"
         " --param speedup_figure={output.pdf}"
         " --param speedup_tex={output.tex} --param speedup_md={output.md}"
         " --executed {log.notebook} > {log.messages} 2>&1"
