@@ -26,6 +26,14 @@ def test_the_2of4_kernel_probe_names_the_valid_shape_sets():
     assert proc.stderr.strip() == "probe_semi_structured.py: unknown 'gpt2'; valid: minilm, bert-base, bert-large"
 
 
+def test_the_graph_crash_repro_refuses_a_malformed_shape_before_touching_cuda():
+    proc = subprocess.run([sys.executable, "scripts/repro_graph_linears.py", "--shapes", "768x384", "--then", "384"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == ("repro_graph_linears.py: --shapes and --then want OUTxIN pairs such as 768x384, "
+                                   "got '768x384' '384'")
+
+
 def test_the_movement_diagnosis_names_the_valid_mask_sources():
     proc = subprocess.run([sys.executable, "scripts/diagnose_movement.py", "--sources", "movement,gradient"], cwd=ROOT,
                           capture_output=True, text=True)
