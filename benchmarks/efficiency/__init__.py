@@ -2,7 +2,8 @@
 
 - `measure` (`row.py`): the efficiency columns of one schema-v1 row, for any model a run produces.
 - `bench` (`bench.py`, `prunebench bench-efficiency`): dense vs pruned variants through the speed paths that
-  can turn pruning into time (`paths.py`), written to `results/v1/efficiency.csv` (`table.py`).
+  can turn pruning into time (`paths.py`), written to `results/v1/efficiency.csv` (`table.py`), every model
+  running the same unmasked attention in every execution (`attention.py`).
 
 FLOPs (`flops.py`), peak memory (`memory.py`), size (`size.py`) and timing (`timing.py`) are one module
 each, shared by both, so a row and the efficiency table mean the same thing by the same word. Names are

@@ -3,6 +3,7 @@ that applies on this device, in one process, into `results/v1/efficiency.csv`.
 
     prunebench bench-efficiency --model minilm-l6                       # CPU here, all default variants
     prunebench bench-efficiency --model minilm-l6 --device cuda --out /tmp/eff/efficiency.csv
+    prunebench bench-efficiency --model minilm-l6 --device cuda --executions compiled --batches 32,128
     prunebench bench-efficiency --merge-from /tmp/eff/efficiency.csv     # fold another machine's rows in
 
 Variants are built from the pre-trained weights (`variants.py`): speed does not depend on fine-tuned values,
@@ -58,7 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cuda-graphs", action="store_true", help="same as --executions eager")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch and onnxruntime (default: all cores)")
     p.add_argument("--out", type=Path, default=Path("results/v1/efficiency.csv"),
-                   help="efficiency table to update: rows of this device, model and batch sizes are replaced, others kept")
+                   help="efficiency table to update: rows of this device, model, batch sizes and executions are replaced, others kept")
     p.add_argument("--merge-from", type=Path, default=None, metavar="FILE",
                    help="measure nothing: merge FILE's rows (e.g. from the GPU machine) into --out, replacing the rows of its (device, model, batch) groups")
 

@@ -5,7 +5,7 @@ conditions (same process, device, dtype, runtime and execution mode).
 |---|---|---|---|
 | ``dense-kernels`` | CPU, CUDA | dense, masked | the model in eager PyTorch; zeros cost what non-zeros cost |
 | ``structured`` | CPU, CUDA | head/FFN/layer pruning | the same, on the physically smaller model |
-| ``semi-structured-2:4`` | CUDA (capability >= 8.0, fp16/bf16) | ``magnitude-2of4`` | each encoder linear weight converted by `torch.sparse.to_sparse_semi_structured` (cuSPARSELt when PyTorch has it, else CUTLASS); `F.linear` dispatches to the sparse kernel |
+| ``semi-structured-2:4`` | CUDA (capability >= 8.0, fp16/bf16) | ``magnitude-2of4`` | each encoder linear weight converted by `torch.sparse.to_sparse_semi_structured` (cuSPARSELt when PyTorch has it, else CUTLASS); `F.linear` dispatches to the sparse kernel, with cuSPARSELt's algorithm searched per shape and batch and the output made row-major |
 | ``onnxruntime`` | CPU | dense, unstructured | the model exported to ONNX (`torch.onnx.export`, dynamo) and run by onnxruntime's CPU provider |
 | ``torch-csr`` | CPU | unstructured | each encoder linear weight stored as CSR, the matmul done by `torch.sparse.mm` |
 
