@@ -5,10 +5,10 @@ none: SDPA then picks a fused kernel (cuDNN's flash attention on an H100). Insid
 torch.compile trace, transformers cannot look at the mask's values, so it builds an all-true mask to be safe;
 that mask is a broadcast view, which every fused SDPA kernel refuses, and PyTorch falls back to its fp32 math
 path. `scripts/profile_sdpa.py` on an H100 (transformers 5.17) showed it: "All fused kernels require the last
-dimension of the input to have stride 1 ... Attn_mask.stride(-1): 0", SIMT fp32 GEMMs in the captured graph,
-and dense MiniLM at batch 32 taking 1.80 ms as a graph against 0.86 ms compiled and 2.39 ms eagerly.
-A graph or compiled row then timed a slower attention than the eager row, which dilutes the speedup of
-every variant that shrinks the linears more than attention.
+dimension of the input to have stride 1 ... Attn_mask.stride(-1): 0", and SIMT fp32 GEMMs in the captured
+graph. Dense MiniLM at batch 32 took 1.80 ms as a graph and 0.86 ms compiled; with no mask, 0.60 and 0.49 ms
+(`results/v1/README.md`). A graph or compiled row then timed a slower attention than the eager row, and the
+slow attention diluted every variant's speedup, except head pruning's, which halves it.
 
 So the bench registers transformers' own SDPA call under another name (`AttentionInterface`) whose mask
 function (`AttentionMaskInterface`) returns no mask, and switches the model to it. Outputs equal the
