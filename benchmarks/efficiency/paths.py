@@ -216,9 +216,12 @@ def _algorithm_search(weights: list, device: torch.device, dtype: torch.dtype) -
                 x = torch.randn(rows, w.shape[1], device=device, dtype=dtype)
                 try:
                     found[key] = int(torch._cslt_sparse_mm_search(w.packed, x.t()))
-                except Exception as exc:  # a private API: keep algorithm 0 and say so
+                except Exception as exc:  # a private API: every weight back to algorithm 0, and the row says so
+                    for v in weights:
+                        v.alg_id_cusparselt = 0
                     return f"cuSPARSELt algorithm search failed ({first_line(exc, 80)}), algorithm 0 kept"
-            w.alg_id_cusparselt = found[key]
+        for w in weights:
+            w.alg_id_cusparselt = found[(*w.shape, rows)]
         chosen = sorted({(k[0], k[1], a) for k, a in found.items() if k[2] == rows})
         return "cuSPARSELt algorithm per weight shape (searched): " + ", ".join(f"{o}x{i}:{a}" for o, i, a in chosen)
 
