@@ -30,9 +30,10 @@ def cuda_graph(call: Callable[[], object], warmup: int = 3) -> Callable[[], obje
 
     Each graph is captured on a stream of its own. PyTorch keys cuBLAS workspaces by capture stream, and
     destroying a graph frees the workspace of its stream (pytorch/pytorch#193402): graphs sharing the
-    default capture stream could then replay into freed memory once one of them is gone, which is how the
-    bench's large-batch groups died with "illegal memory access". Callers free their graphs together
-    (`release_graphs`) before capturing the next set."""
+    default capture stream could then replay into freed memory once one of them is gone. Callers free their
+    graphs together (`release_graphs`) before capturing the next set. (This was the suspected cause of the
+    bench's "illegal memory access" in large-batch `linears` groups; those crashes went on after it,
+    results/v1/README.md.)"""
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
@@ -51,11 +52,10 @@ def release_graphs(calls: dict, device: torch.device) -> None:
     freed later, while the next group's graphs run, takes its stream's cuBLAS workspace with it."""
     import gc
 
-    sync(device)
+    sync(device)  # nothing of the group may still run when its graphs go
     calls.clear()
     gc.collect()
     if device.type == "cuda":
-        torch.cuda.synchronize(device)
         torch.cuda.empty_cache()
 
 
