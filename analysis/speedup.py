@@ -63,7 +63,7 @@ def figure_points(points: pd.DataFrame) -> pd.DataFrame:
     for _, g in points.groupby(["device", "model"], sort=True):
         batch = FIGURE_BATCH if (g["batch"] == FIGURE_BATCH).any() else g["batch"].max()
         chosen.append(g[g["batch"] == batch])
-    return pd.concat(chosen, ignore_index=True) if chosen else points
+    return pd.concat(chosen, ignore_index=True)
 
 
 def speedup_figure(df: pd.DataFrame | None) -> plt.Figure:
@@ -71,6 +71,8 @@ def speedup_figure(df: pd.DataFrame | None) -> plt.Figure:
     path (the variants of a panel mostly share one theoretical speedup, so a label stack could not say which
     point is which), marker by execution (eager, CUDA graph, compiled)."""
     points = figure_points(speedup_points(df))
+    if not points.empty:
+        points = points.assign(kind=points["variant"] + " · " + points["path"])
     with plt.rc_context(STYLE), sns.axes_style("whitegrid"):
         if points.empty:
             fig, ax = plt.subplots(figsize=(6.4, 2.0), layout="constrained")
@@ -81,7 +83,7 @@ def speedup_figure(df: pd.DataFrame | None) -> plt.Figure:
         columns = min(len(panels), 3)
         rows = -(-len(panels) // columns)
         fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.6 * rows), layout="constrained", squeeze=False)
-        kinds = sorted({f"{v} · {p}" for v, p in zip(points["variant"], points["path"])})
+        kinds = sorted(points["kind"].unique())
         palette = dict(zip(kinds, sns.color_palette("colorblind", n_colors=len(kinds))))
         executions = sorted(points["execution"].unique())
         markers = {e: MARKERS[i % len(MARKERS)] for i, e in enumerate(executions)}
@@ -94,12 +96,12 @@ def speedup_figure(df: pd.DataFrame | None) -> plt.Figure:
             ax.plot([low, high], [low, high], color="0.35", linestyle="--", linewidth=1)
             ax.axhline(1.0, color="0.6", linestyle=":", linewidth=1)
             for r in mine.itertuples(index=False):
-                ax.scatter([r.theoretical_speedup], [r.speedup_vs_dense], color=palette[f"{r.variant} · {r.path}"],
+                ax.scatter([r.theoretical_speedup], [r.speedup_vs_dense], color=palette[r.kind],
                            marker=markers[r.execution], s=40, alpha=0.85, edgecolor="black", linewidth=0.3, zorder=3)
             # the legend: colour = variant and path, marker = execution, drawn once per kind present here
             handles = [matplotlib.lines.Line2D([], [], color="0.35", linestyle="--", label="y = x (all of the FLOP reduction)"),
                        matplotlib.lines.Line2D([], [], color="0.6", linestyle=":", label="no speedup")]
-            for kind in sorted({f"{v} · {p}" for v, p in zip(mine["variant"], mine["path"])}):
+            for kind in sorted(mine["kind"].unique()):
                 handles.append(matplotlib.lines.Line2D([], [], color=palette[kind], marker="o", linestyle="", label=kind))
             for execution in sorted(mine["execution"].unique()):
                 handles.append(matplotlib.lines.Line2D([], [], color="0.5", marker=markers[execution], linestyle="",
@@ -144,23 +146,27 @@ def accuracy_costs(results: pd.DataFrame | None, variants, model: str) -> dict[s
     return costs
 
 
+def _cell(value, digits: int = 2, suffix: str = "") -> str:
+    return MISSING if pd.isna(value) else number(float(value), digits) + suffix
+
+
+def _times(value) -> str:
+    return _cell(value, 2, "×")
+
+
 def speedup_table(df: pd.DataFrame | None, results: pd.DataFrame | None = None) -> Table | None:
     """The whole-model rows, every variant and path, with the accuracy each variant cost (if measured)."""
     if df is None or df.empty:
         return None
     costs = {model: accuracy_costs(results, g["variant"], model) for model, g in df.groupby("model")}
     rows = df[df["scope"] == "model"].sort_values(["device", "model", "variant", "path", "execution", "batch"])
-
-    def cell(value, digits=2, suffix=""):
-        return MISSING if pd.isna(value) else number(float(value), digits) + suffix
-
     body = []
     for r in rows.itertuples(index=False):
         delta = costs[r.model].get(r.variant, MISSING)
         body.append([r.device, r.model, r.variant, r.path, str(r.execution) if not pd.isna(r.execution) else MISSING, str(r.batch),
-                     cell(r.latency_ms), cell(r.throughput, 1), cell(r.theoretical_speedup, 2, "×"),
-                     cell(r.speedup_vs_dense, 2, "×"), cell(r.peak_mem_mb, 0), cell(r.size_dense_mb, 1),
-                     cell(r.size_sparse_mb, 1), delta])
+                     _cell(r.latency_ms), _cell(r.throughput, 1), _times(r.theoretical_speedup),
+                     _times(r.speedup_vs_dense), _cell(r.peak_mem_mb, 0), _cell(r.size_dense_mb, 1),
+                     _cell(r.size_sparse_mb, 1), delta])
     columns = ["Device", "Model", "Variant", "Path", "Execution", "Batch", "Latency (ms)", "Throughput (ex/s)", "FLOP speedup",
                "Measured speedup", "Peak memory (MB)", "Size (MB)", "Sparse size (MB)", "Score Δ (task, regime, seeds)"]
     caption = ("Measured efficiency of dense and pruned variants. Sequence length 128; latency is one call at the "
@@ -170,10 +176,6 @@ def speedup_table(df: pd.DataFrame | None, results: pd.DataFrame | None = None) 
              "mean per task and regime; " + MISSING + " where none exist. Empty timings: the path could not "
              "run there (reason in the CSV's notes)."]
     return Table(columns, body, caption, "tab:efficiency-bench", notes)
-
-
-def _times(value) -> str:
-    return MISSING if pd.isna(value) else number(float(value), 2) + "×"
 
 
 def batch_summary(df: pd.DataFrame | None, batch: int = FIGURE_BATCH) -> Table | None:
@@ -196,9 +198,9 @@ def batch_summary(df: pd.DataFrame | None, batch: int = FIGURE_BATCH) -> Table |
         larger = mine[mine["batch"] >= batch]
         best = larger.loc[larger["speedup_vs_dense"].idxmax()] if not larger.empty else None
         body.append([r.device, r.model, r.variant, r.path, r.execution, _times(r.theoretical_speedup),
-                     _times(r.speedup_vs_dense), MISSING if pd.isna(r.speedup_fraction) else number(float(r.speedup_fraction), 2),
-                     number(float(here.iloc[0]), 2) + "×" if len(here) else MISSING,
-                     MISSING if best is None else f"{number(float(best['speedup_vs_dense']), 2)}× (batch {int(best['batch'])})"])
+                     _times(r.speedup_vs_dense), _cell(r.speedup_fraction),
+                     _times(here.iloc[0]) if len(here) else MISSING,
+                     MISSING if best is None else f"{_times(best['speedup_vs_dense'])} (batch {int(best['batch'])})"])
     columns = ["Device", "Model", "Variant", "Path", "Execution", "FLOP speedup", "Measured speedup",
                "Share of FLOP speedup", f"Linears, batch {batch}", f"Linears, best at batch ≥ {batch}"]
     caption = (f"Whole model and encoder linears at batch {batch}, sequence length 128: speedup over the dense model "
@@ -223,7 +225,7 @@ def probe_table(path: str | Path) -> Table | None:
     counts = sorted(graph["rows"].unique())
     body = []
     for (device, n_out, n_in, backend), g in graph.groupby(["device", "out", "in", "backend"], sort=True):
-        cells = {int(r): number(float(v), 2) + "×" for r, v in zip(g["rows"], g["speedup"])}
+        cells = {int(r): _times(v) for r, v in zip(g["rows"], g["speedup"])}
         body.append([device, f"{n_out} x {n_in}", backend, *(cells.get(int(c), MISSING) for c in counts)])
     columns = ["Device", "Weight (out x in)", "2:4 kernel", *(f"{int(c):,} rows" for c in counts)]
     caption = "One linear layer, 2:4 weight against the same weight dense (fp16, CUDA graph): dense time / 2:4 time"

@@ -92,19 +92,13 @@ def pruning_params(wildcards):
 
 
 EFFICIENCY_CSV = "results/v1/efficiency.csv"  # written by `prunebench bench-efficiency`, read if present
-
-
 PROBE_CSV = "results/v1/probe-semi-structured.csv"  # written by scripts/probe_semi_structured.py on a GPU, read if present
 
 
-def efficiency_csv(wildcards):
-    """results/v1/efficiency.csv when a bench has written it: the report builds without it (it says so)."""
-    return [EFFICIENCY_CSV] if Path(EFFICIENCY_CSV).is_file() else []
-
-
-def probe_csv(wildcards):
-    """The 2:4 kernel probe's rows when it has run: the speedup table adds them, and goes without them."""
-    return [PROBE_CSV] if Path(PROBE_CSV).is_file() else []
+def if_present(path: str):
+    """An input function: `path` when it exists, else nothing. For files measured outside the workflow (the
+    efficiency bench, the 2:4 probe): the report builds without them and says so."""
+    return lambda wildcards: [path] if Path(path).is_file() else []
 
 
 def final_outputs():

@@ -104,8 +104,8 @@ rule efficiency_table:
 # workflow; this rule only draws it.
 rule efficiency_speedup:
     input:
-        efficiency=efficiency_csv,
-        probe=probe_csv,
+        efficiency=if_present(EFFICIENCY_CSV),
+        probe=if_present(PROBE_CSV),
         results=RESULTS_CSV,
         code=[NOTEBOOKS / "efficiency_speedup.py", *LIBRARY],
     output:
