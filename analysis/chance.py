@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from benchmarks.tasks import TASKS
+from prunebench.benchmarks.tasks import TASKS
 
 # task -> examples per class index of the evaluation split
 EVAL_LABEL_COUNTS: dict[str, tuple[int, ...]] = {

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmarks.tasks import TASKS
+from prunebench.benchmarks.tasks import TASKS
 
 from .grid import expected_cells, grid_of, pending_lines
 from .labels import compression, model_label, model_slug, percent, task_label

@@ -62,7 +62,7 @@ def registered(method: str):
     """The registry's class of a shown method name (of a variant's method: ``distillation(base=...)``), or None
     for a name the registry does not know (e.g. rows from elsewhere)."""
     try:
-        from methods.registry import get
+        from prunebench.methods.registry import get
 
         return get(method.partition("(")[0])
     except (KeyError, ValueError, ImportError, AttributeError):

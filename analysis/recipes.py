@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.records import read_rows
+from prunebench.benchmarks.records import read_rows
 
 GROUP = ["model", "task", "method", "target_sparsity"]
 

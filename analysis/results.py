@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.records import COLUMNS, SCHEMA_VERSION
+from prunebench.benchmarks.records import COLUMNS, SCHEMA_VERSION
 
 from .labels import model_label, model_slug, task_label
 from .regimes import classify

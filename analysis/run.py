@@ -41,7 +41,7 @@ def execute_notebook(name: str, params: dict[str, str], executed: Path | None = 
     import jupytext
     from nbclient import NotebookClient
 
-    from analysis.params import env_name
+    from prunebench.analysis.params import env_name
 
     cwd = Path(cwd or Path.cwd()).resolve()
     cwd.mkdir(parents=True, exist_ok=True)
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         execute_notebook(args.name, _pairs(args.param), args.executed)
         print(f"executed analysis/notebooks/{args.name}.py")
         return 0
-    from analysis.readme import update_readme
+    from prunebench.analysis.readme import update_readme
 
     done = update_readme(args.readme, args.leaderboard)
     print(f"{args.readme}: leaderboard block {'regenerated' if done else 'skipped (no such file here)'}")

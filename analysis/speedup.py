@@ -127,7 +127,7 @@ def accuracy_costs(results: pd.DataFrame | None, variants, model: str) -> dict[s
     so is dense: it is the reference every delta is taken against, and a column of zeros for it would only
     hide the real costs. The model must match: a bench of `shape:bert-base` (random weights) has no accuracy,
     and MiniLM's would be another model's."""
-    from benchmarks.efficiency.variants import parse_variant
+    from prunebench.benchmarks.efficiency.variants import parse_variant
 
     costs: dict[str, str] = {}
     if results is None or results.empty:

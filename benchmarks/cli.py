@@ -118,8 +118,8 @@ def cmd_merge(args) -> int:
 
 
 def cmd_methods(args) -> int:
-    from methods.base import KINDS
-    from methods.registry import get, list_methods
+    from prunebench.methods.base import KINDS
+    from prunebench.methods.registry import get, list_methods
 
     if args.kind is not None and args.kind not in KINDS:
         raise UsageError(f"unknown kind {args.kind!r}; valid kinds: {', '.join(KINDS)}")

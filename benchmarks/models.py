@@ -138,7 +138,7 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
     shrunk = _shrunk_structure(folder)
     if shrunk is not None:
         # heads/neurons/layers were removed: from_pretrained would re-initialise the mismatched weights silently
-        from methods._shrink import load_shrunk
+        from prunebench.methods._shrink import load_shrunk
 
         model = load_shrunk(folder)
         if model.config.num_labels != task.num_labels:

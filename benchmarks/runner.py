@@ -82,7 +82,7 @@ class Prepared:
 
 def prepare(cfg: RunConfig) -> Prepared:
     """Check every input of a run; raises UsageError naming the problem and the valid choices."""
-    from methods.registry import get
+    from prunebench.methods.registry import get
 
     task = get_task(cfg.task)
     method_cls = get(cfg.method)
@@ -134,7 +134,7 @@ class Run:
         self.evals = {name: batches(df, name, cfg.eval_batch_size) for name, df in prep.splits.evals.items()}
 
     def context(self, sparsity: float):
-        from methods.base import PruneContext
+        from prunebench.methods.base import PruneContext
         from .train import model_inputs, task_loss
 
         task, cfg, rng_seed = self.prep.task, self.prep.cfg.train, self.prep.cfg.seed
@@ -151,7 +151,7 @@ class Run:
         ctx = PruneContext(sparsity, task, self.device, rng_seed, loss_fn, train_batches, recipe=cfg)
 
         def inner_train(model, epochs, lr, hooks=None, desc="inner"):
-            from methods.base import Method
+            from prunebench.methods.base import Method
 
             child = dataclasses.replace(ctx, info={}, steps_per_epoch=0, total_steps=0)
             model, _ = finetune(model, hooks or Method(), child, self.train, cfg, epochs, lr, rng_seed, desc=desc)
@@ -177,7 +177,7 @@ class Run:
 
     def dense_checkpoint(self) -> tuple[Path, dict]:
         """The fine-tuned dense model of this (model, task, seed, recipe, data): loaded or made once."""
-        from methods.dense import Dense
+        from prunebench.methods.dense import Dense
 
         prep, cfg = self.prep, self.prep.cfg.train
         folder = cache_dir() / "dense" / f"{prep.task.name}-seed{prep.cfg.seed}-{prep.dense_key()}"
@@ -207,8 +207,8 @@ class Run:
         return folder, json.loads(info_path.read_text())
 
     def execute(self) -> tuple[ResultRecord, dict]:
-        from methods._masking import measured_sparsity
-        from methods._structure import prunable_weights
+        from prunebench.methods._masking import measured_sparsity
+        from prunebench.methods._structure import prunable_weights
 
         prep, cfg, seed = self.prep, self.prep.cfg.train, self.prep.cfg.seed
         folder, dense = self.dense_checkpoint()

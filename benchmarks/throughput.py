@@ -125,7 +125,7 @@ def main(args) -> int:
     common = {"model": args.model, "task": args.task, "device": provenance.device_name(device), "batch_size": cfg.batch_size,
               "epochs": args.epochs, "metric": "+".join(prep.task.primary), **provenance.versions(), "git_commit": provenance.git_commit()}
 
-    from methods.dense import Dense
+    from prunebench.methods.dense import Dense
 
     seed_everything(prep.cfg.seed)
     model = load_model(prep.spec, prep.task).to(device)

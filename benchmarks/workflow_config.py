@@ -72,7 +72,7 @@ def _string_keys(value: Any, where: str) -> None:
 
 def check_config(config: Any) -> dict:
     """Raise UsageError on the first problem; returns the config with defaults filled in."""
-    from methods.registry import METHODS, get
+    from prunebench.methods.registry import METHODS, get
 
     from .config import TrainConfig, parse_overrides
     from .grid import VARIANT_SEPARATOR

@@ -23,7 +23,7 @@ from typing import Any, Callable, ClassVar, Iterator
 import torch
 from torch import nn
 
-from benchmarks.config import parse_overrides
+from prunebench.benchmarks.config import parse_overrides
 
 from . import _masking, _structure
 

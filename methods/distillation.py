@@ -32,7 +32,7 @@ class Params:
     hidden_weight: float = 0.0  # weight of the last-layer hidden-state MSE (0 = off)
 
     def check(self) -> None:
-        from benchmarks.errors import UsageError
+        from prunebench.benchmarks.errors import UsageError
 
         if self.temperature <= 0:
             raise UsageError(f"distillation temperature must be > 0, got {self.temperature}")

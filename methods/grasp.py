@@ -49,7 +49,7 @@ import torch
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from benchmarks.tasks import GlueTask
+from prunebench.benchmarks.tasks import GlueTask
 
 from ._masking import masks_from_scores
 from ._structure import prunable_weights
@@ -106,7 +106,7 @@ def grasp_scores(model: nn.Module, batches: Iterable[dict], loss_fn: LossFn,
 def tempered_loss(task: GlueTask, temperature: float) -> LossFn:
     """The task loss on logits divided by `temperature` (classification only: an MSE on scaled outputs
     would be another regression problem, not a softer softmax)."""
-    from benchmarks.train import model_inputs, task_loss
+    from prunebench.benchmarks.train import model_inputs, task_loss
 
     def loss(model: nn.Module, batch: dict) -> torch.Tensor:
         logits = model(**model_inputs(batch)).logits

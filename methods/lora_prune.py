@@ -31,7 +31,7 @@ class Params:
     lora_epochs: float = 0.0  # 0 = the recipe's dense fine-tuning epochs
 
     def check(self) -> None:
-        from benchmarks.errors import UsageError
+        from prunebench.benchmarks.errors import UsageError
 
         if self.rank < 1 or self.alpha < 1:
             raise UsageError("lora-prune rank and alpha must be >= 1")

@@ -8,27 +8,27 @@ from __future__ import annotations
 import fnmatch
 import importlib
 
-from benchmarks.errors import unknown
+from prunebench.benchmarks.errors import unknown
 
 METHODS: dict[str, str] = {
-    "dense": "methods.dense:Dense",
-    "magnitude-global": "methods.magnitude:GlobalMagnitude",
-    "magnitude-layerwise": "methods.magnitude:LayerwiseMagnitude",
-    "magnitude-2of4": "methods.magnitude_2of4:Magnitude2of4",
-    "random": "methods.random_mask:RandomMask",
-    "gradual-magnitude-global": "methods.gradual_magnitude:GradualMagnitudeGlobal",
-    "gradual-magnitude-layerwise": "methods.gradual_magnitude:GradualMagnitudeLayerwise",
-    "movement": "methods.movement:Movement",
-    "soft-movement": "methods.movement:SoftMovement",
-    "snip": "methods.snip:Snip",
-    "grasp": "methods.grasp:GraSP",
-    "lottery-ticket": "methods.lottery_ticket:LotteryTicket",
-    "head-pruning": "methods.head_pruning:HeadPruning",
-    "ffn-pruning": "methods.ffn_pruning:FFNPruning",
-    "layer-drop": "methods.layer_drop:LayerDrop",
-    "distillation": "methods.distillation:Distillation",
-    "lora-prune": "methods.lora_prune:LoraPrune",
-    "prune-lora": "methods.lora_prune:PruneLora",  # the same recipe in the reverse order, its own leaderboard line
+    "dense": "prunebench.methods.dense:Dense",
+    "magnitude-global": "prunebench.methods.magnitude:GlobalMagnitude",
+    "magnitude-layerwise": "prunebench.methods.magnitude:LayerwiseMagnitude",
+    "magnitude-2of4": "prunebench.methods.magnitude_2of4:Magnitude2of4",
+    "random": "prunebench.methods.random_mask:RandomMask",
+    "gradual-magnitude-global": "prunebench.methods.gradual_magnitude:GradualMagnitudeGlobal",
+    "gradual-magnitude-layerwise": "prunebench.methods.gradual_magnitude:GradualMagnitudeLayerwise",
+    "movement": "prunebench.methods.movement:Movement",
+    "soft-movement": "prunebench.methods.movement:SoftMovement",
+    "snip": "prunebench.methods.snip:Snip",
+    "grasp": "prunebench.methods.grasp:GraSP",
+    "lottery-ticket": "prunebench.methods.lottery_ticket:LotteryTicket",
+    "head-pruning": "prunebench.methods.head_pruning:HeadPruning",
+    "ffn-pruning": "prunebench.methods.ffn_pruning:FFNPruning",
+    "layer-drop": "prunebench.methods.layer_drop:LayerDrop",
+    "distillation": "prunebench.methods.distillation:Distillation",
+    "lora-prune": "prunebench.methods.lora_prune:LoraPrune",
+    "prune-lora": "prunebench.methods.lora_prune:PruneLora",  # the same recipe in the reverse order, its own leaderboard line
 }
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.errors import UsageError  # noqa: E402
-from benchmarks.merge import run_files_under  # noqa: E402
-from benchmarks.records import read_rows  # noqa: E402
+from prunebench.benchmarks.errors import UsageError  # noqa: E402
+from prunebench.benchmarks.merge import run_files_under  # noqa: E402
+from prunebench.benchmarks.records import read_rows  # noqa: E402
 
 
 def pairs(first: Path, second: Path) -> list[tuple[dict, dict]]:

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.records import read_rows  # noqa: E402
+from prunebench.benchmarks.records import read_rows  # noqa: E402
 
 SOURCES = ("movement", "negated", "magnitude", "random")
 REPORT_STEPS = 6  # steps at which the mask statistics are printed, spread over the pruning window
@@ -41,9 +41,9 @@ def patch(source: str) -> None:
     """Replace `Movement._update` in this process by one that takes its masks from `source`."""
     import torch
 
-    import methods.movement as movement
-    from methods._masking import masks_from_scores
-    from methods._schedules import cubic_sparsity
+    import prunebench.methods.movement as movement
+    from prunebench.methods._masking import masks_from_scores
+    from prunebench.methods._schedules import cubic_sparsity
 
     fixed: dict = {}
     report: set = set()
@@ -118,7 +118,7 @@ def main() -> int:
     if len(sys.argv) > 2 and sys.argv[1] == "--one":  # the child: patch, then the ordinary CLI
         source, rest = sys.argv[2], sys.argv[4:]
         patch(source)
-        from benchmarks.cli import main as cli
+        from prunebench.benchmarks.cli import main as cli
 
         return cli(rest)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

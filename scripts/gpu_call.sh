@@ -28,7 +28,7 @@ left() { echo $(( LIMIT - (SECONDS - START) - 45 )); }  # 45 s kept for packing 
 if [ "${1:-}" = bench ]; then
   shift
   mkdir -p "$OUT/eff"
-  CUDA_VISIBLE_DEVICES=0 timeout -s INT "${BENCH_LIMIT:-$(left)}" python -m benchmarks.cli bench-efficiency --model "${BENCH_MODEL:-minilm-l6}" \
+  CUDA_VISIBLE_DEVICES=0 timeout -s INT "${BENCH_LIMIT:-$(left)}" python -m prunebench.benchmarks.cli bench-efficiency --model "${BENCH_MODEL:-minilm-l6}" \
      --device cuda --repeats 30 --warmup 5 --batches "${BENCH_BATCHES:-1,32,128}" ${BENCH_ARGS:-} --out "$OUT/eff/efficiency.csv" > "$OUT/eff/log.txt" 2>&1
   echo "bench rc=$? after $((SECONDS - START)) s"; tail -3 "$OUT/eff/log.txt"
 fi

@@ -36,7 +36,7 @@ BACKENDS = ("cutlass", "cusparselt", "cusparselt-searched", "cusparselt-fused")
 
 def median_ms(call, repeats: int, graph: bool) -> float:
     """The efficiency bench's own timing (`benchmarks.efficiency.timing`), so probe and bench agree."""
-    from benchmarks.efficiency.timing import cuda_graph, median_seconds
+    from prunebench.benchmarks.efficiency.timing import cuda_graph, median_seconds
 
     device = torch.device("cuda")
     return 1e3 * median_seconds(cuda_graph(call) if graph else call, device, repeats)
@@ -44,7 +44,7 @@ def median_ms(call, repeats: int, graph: bool) -> float:
 
 def two_four(weight: torch.Tensor) -> torch.Tensor:
     """Keep the two largest of every four input weights (the `magnitude-2of4` method's pattern)."""
-    from methods._masking import nm_masks
+    from prunebench.methods._masking import nm_masks
 
     return weight * nm_masks({"w": weight.abs()})["w"]
 

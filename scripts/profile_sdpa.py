@@ -33,10 +33,10 @@ def main() -> int:
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.profiler import ProfilerActivity, profile
 
-    from benchmarks.efficiency.inputs import synthetic_batch
-    from benchmarks.efficiency.timing import cuda_graph, median_seconds
-    from benchmarks.models import load_model, resolve
-    from benchmarks.tasks import get_task
+    from prunebench.benchmarks.efficiency.inputs import synthetic_batch
+    from prunebench.benchmarks.efficiency.timing import cuda_graph, median_seconds
+    from prunebench.benchmarks.models import load_model, resolve
+    from prunebench.benchmarks.tasks import get_task
 
     if not torch.cuda.is_available():
         print("profile_sdpa: needs a CUDA device", file=sys.stderr)
@@ -44,7 +44,7 @@ def main() -> int:
     device = torch.device("cuda")
     model = load_model(resolve(args.model), get_task("sst2")).eval().to(device, torch.float16)
     if args.attention == "unpadded":
-        from benchmarks.efficiency.attention import use_unpadded_sdpa
+        from prunebench.benchmarks.efficiency.attention import use_unpadded_sdpa
 
         use_unpadded_sdpa(model)
     print(f"attention implementation {model.config._attn_implementation}; cuDNN SDPA enabled "

@@ -59,7 +59,7 @@ def main() -> int:
     calls = [linears(shapes), *([linears(then)] if then else [])]
     with torch.inference_mode():
         if not args.eager:
-            from benchmarks.efficiency.timing import cuda_graph
+            from prunebench.benchmarks.efficiency.timing import cuda_graph
 
             calls = [cuda_graph(c) for c in calls]
         for _ in range(3):

@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.grid import GridRun, dense_key, registry_name, runs  # noqa: E402
-from benchmarks.paths import model_slug  # noqa: E402
-from benchmarks.workflow_config import check_config, load_yaml  # noqa: E402
+from prunebench.benchmarks.grid import GridRun, dense_key, registry_name, runs  # noqa: E402
+from prunebench.benchmarks.paths import model_slug  # noqa: E402
+from prunebench.benchmarks.workflow_config import check_config, load_yaml  # noqa: E402
 
 # eager steps (per-step Python in the method) are several times slower than CUDA-graph replays
 EAGER_METHODS = {"movement", "soft-movement", "distillation", "head-pruning", "lottery-ticket"}
@@ -46,13 +46,13 @@ def prepare_commands(grid: list[GridRun], config: dict, root: Path) -> list[list
         # the fields that decide what is tokenised
         data_fields = [x for k, v in run.train.items() if k in ("max_len", "max_train_samples", "max_eval_samples")
                        for x in ("--set", f"{k}={v}")]
-        cmds.append([sys.executable, "-m", "benchmarks.cli", "prepare", "--model", run.model, "--task", run.task,
+        cmds.append([sys.executable, "-m", "prunebench.benchmarks.cli", "prepare", "--model", run.model, "--task", run.task,
                      "--data-source", config.get("data_source", "auto"), *data_fields, "--out", str(out)])
     return cmds
 
 
 def run_command(run: GridRun, config: dict, root: Path, device: str, threads: int, out: Path | None = None) -> list[str]:
-    return [sys.executable, "-m", "benchmarks.cli", "run", *run.argv(), "--data-source", config.get("data_source", "auto"),
+    return [sys.executable, "-m", "prunebench.benchmarks.cli", "run", *run.argv(), "--data-source", config.get("data_source", "auto"),
             "--device", device, "--threads", str(threads), "--set", "progress=false", "--out", str(out or root / run.path)]
 
 
@@ -85,7 +85,7 @@ def starts_from(run: GridRun) -> str:
     """Where a run's training starts ("finetuned" or "pretrained"), which decides whose recipe it trains for.
     The method itself says (distillation: where its base method does); a dense run's time is the fine-tuning
     that makes its checkpoint."""
-    from methods.registry import get
+    from prunebench.methods.registry import get
 
     name = registry_name(run.method)
     if name == "dense":

@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.recipes import choose, load_sweep, markdown  # noqa: E402
-from benchmarks.grid import task_recipe  # noqa: E402
-from benchmarks.records import write_atomic  # noqa: E402
-from benchmarks.workflow_config import load_yaml  # noqa: E402
+from prunebench.analysis.recipes import choose, load_sweep, markdown  # noqa: E402
+from prunebench.benchmarks.grid import task_recipe  # noqa: E402
+from prunebench.benchmarks.records import write_atomic  # noqa: E402
+from prunebench.benchmarks.workflow_config import load_yaml  # noqa: E402
 
 
 def main() -> int:

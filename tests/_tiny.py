@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmarks.models import load_model, resolve
-from benchmarks.tasks import get_task
-from benchmarks.train import model_inputs, task_loss
-from methods.base import PruneContext
+from prunebench.benchmarks.models import load_model, resolve
+from prunebench.benchmarks.tasks import get_task
+from prunebench.benchmarks.train import model_inputs, task_loss
+from prunebench.methods.base import PruneContext
 
 TASK = "sst2"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.records import ResultRecord, to_csv_text
+from prunebench.benchmarks.records import ResultRecord, to_csv_text
 
 # (task, data_source, train_examples) -> method -> sparsity -> scores by seed
 SCORES = {

@@ -75,7 +75,7 @@ def tiny_distilbert_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def run_cli(tmp_path):
     """Call `prunebench run` in-process on the embedded GLUE sample; returns (exit code, row path)."""
-    from benchmarks.cli import main
+    from prunebench.benchmarks.cli import main
 
     def call(model, task="sst2", method="magnitude-global", sparsity=0.5, seed=0, extra=(), out=None, train=FAST_TRAIN):
         out = out or tmp_path / f"{task}-{method}-{sparsity}-{seed}.csv"

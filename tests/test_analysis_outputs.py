@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from analysis.run import execute_notebook  # noqa: E402
+from prunebench.analysis.run import execute_notebook  # noqa: E402
 from analysis_fixture import write_fixture  # noqa: E402
 
 # notebook -> its parameters (output paths relative to the folder it runs in), as report.smk passes them
@@ -190,14 +190,14 @@ def test_the_workflow_rebuilds_a_deleted_output_from_the_csv(tmp_path):
 
 
 def test_every_method_on_a_figure_has_its_own_colour_and_marker():
-    from analysis.plots import method_styles
+    from prunebench.analysis.plots import method_styles
 
     styles = method_styles([f"method-{i:02d}" for i in range(25)])  # more methods than the palette has colours
     assert len({(tuple(colour), marker) for colour, marker in styles.values()}) == 25
 
 
 def test_crowded_sparsity_ticks_keep_readable_labels_and_always_the_highest():
-    from analysis.plots import tick_labels
+    from prunebench.analysis.plots import tick_labels
 
     ticks = np.array([0.0, 0.083, 0.167, 0.333, 0.5, 0.55, 0.6, 0.65, 0.667, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9])
     labels = tick_labels(ticks)

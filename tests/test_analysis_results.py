@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 
 
-from analysis.chance import EVAL_LABEL_COUNTS, QQP_SUBSET_LABEL_COUNTS, chance_score  # noqa: E402
-from analysis.curves import build_curves  # noqa: E402
-from analysis.regimes import classify, from_key  # noqa: E402
-from analysis.results import ResultsError, aggregate, bootstrap_ci, dense_baselines, load_results  # noqa: E402
+from prunebench.analysis.chance import EVAL_LABEL_COUNTS, QQP_SUBSET_LABEL_COUNTS, chance_score  # noqa: E402
+from prunebench.analysis.curves import build_curves  # noqa: E402
+from prunebench.analysis.regimes import classify, from_key  # noqa: E402
+from prunebench.analysis.results import ResultsError, aggregate, bootstrap_ci, dense_baselines, load_results  # noqa: E402
 from analysis_fixture import fixture_records, write_fixture  # noqa: E402
-from benchmarks.records import to_csv_text  # noqa: E402
+from prunebench.benchmarks.records import to_csv_text  # noqa: E402
 
 
 @pytest.fixture
@@ -154,8 +154,8 @@ def test_label_counts_match_the_glue_files(task):
 
 
 def test_a_method_run_with_two_parameter_sets_is_two_methods():
-    from analysis.ranking import method_kind
-    from analysis.results import method_variants
+    from prunebench.analysis.ranking import method_kind
+    from prunebench.analysis.results import method_variants
 
     df = pd.DataFrame({"method": ["distillation", "distillation", "magnitude-global", "distillation"],
                        "method_params": ['{"alpha":0.5,"base":"magnitude-global","_info":{"x":1}}',

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.run import execute_notebook
-from analysis.results import add_labels
-from analysis.speedup import speedup_figure, speedup_points, speedup_table
-from benchmarks.efficiency.table import COLUMNS, to_text
+from prunebench.analysis.run import execute_notebook
+from prunebench.analysis.results import add_labels
+from prunebench.analysis.speedup import speedup_figure, speedup_points, speedup_table
+from prunebench.benchmarks.efficiency.table import COLUMNS, to_text
 
 PARAMS = {"speedup_figure": "out/speedup.pdf", "speedup_md": "out/speedup.md", "speedup_tex": "out/speedup.tex"}
 
@@ -47,7 +47,7 @@ def test_points_are_measured_pruned_whole_model_rows(tmp_path):
 
 
 def test_the_figure_draws_batch_32_of_each_model_or_its_largest_batch(tmp_path):
-    from analysis.speedup import figure_points
+    from prunebench.analysis.speedup import figure_points
 
     df = pd.read_csv(fixture(tmp_path / "eff.csv"))
     other = df[df["device"] == "cuda: GPU"].assign(model="shape:bert-base", batch=128)
@@ -103,7 +103,7 @@ def test_the_notebook_draws_the_csv_or_says_nothing_was_measured(tmp_path):
 
 
 def test_the_probe_table_has_a_column_per_row_count_and_ignores_failures(tmp_path):
-    from analysis.speedup import probe_table
+    from prunebench.analysis.speedup import probe_table
 
     assert probe_table(tmp_path / "absent.csv") is None
     probe = tmp_path / "probe.csv"
@@ -118,7 +118,7 @@ def test_the_probe_table_has_a_column_per_row_count_and_ignores_failures(tmp_pat
 
 
 def test_the_batch_summary_joins_the_linears_of_the_same_variant_path_and_execution(tmp_path):
-    from analysis.speedup import batch_summary
+    from prunebench.analysis.speedup import batch_summary
 
     df = pd.read_csv(fixture(tmp_path / "eff.csv"))
     df.loc[df["variant"] == "head+ffn@0.5", "speedup_fraction"] = 1.7 / 1.9

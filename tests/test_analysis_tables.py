@@ -12,15 +12,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-from analysis.comparison import comparison_tables  # noqa: E402
-from analysis.grid import pending_cells, pending_lines  # noqa: E402
-from analysis.ranking import leaderboard, normalised_auc  # noqa: E402
-from analysis.readme import END, START, replace_block, update_readme  # noqa: E402
-from analysis.reference import REFERENCE_LABEL, load_design, load_reported  # noqa: E402
-from analysis.results import load_results  # noqa: E402
-from analysis.tables import MISSING, Table, latex_escape, mean_std, to_latex, to_markdown  # noqa: E402
+from prunebench.analysis.comparison import comparison_tables  # noqa: E402
+from prunebench.analysis.grid import pending_cells, pending_lines  # noqa: E402
+from prunebench.analysis.ranking import leaderboard, normalised_auc  # noqa: E402
+from prunebench.analysis.readme import END, START, replace_block, update_readme  # noqa: E402
+from prunebench.analysis.reference import REFERENCE_LABEL, load_design, load_reported  # noqa: E402
+from prunebench.analysis.results import load_results  # noqa: E402
+from prunebench.analysis.tables import MISSING, Table, latex_escape, mean_std, to_latex, to_markdown  # noqa: E402
 from analysis_fixture import write_fixture  # noqa: E402
-from methods.registry import list_methods  # noqa: E402
+from prunebench.methods.registry import list_methods  # noqa: E402
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def test_readme_block_is_replaced_and_the_rest_is_kept(tmp_path):
 
 
 def test_structured_methods_are_ranked_on_their_own_grid_and_nothing_partial_is_ranked(results):
-    from analysis.texnumbers import leaderboard_sentences
+    from prunebench.analysis.texnumbers import leaderboard_sentences
 
     # the fixture's user-method, renamed into a registered structured method: its own grid, complete there
     renamed = results.assign(method=results["method"].replace({"user-method": "head-pruning"}))
@@ -157,7 +157,7 @@ def test_structured_methods_are_ranked_on_their_own_grid_and_nothing_partial_is_
 
 
 def test_complete_structured_methods_over_different_weight_ranges_are_listed_but_not_ranked(results):
-    from analysis.texnumbers import leaderboard_sentences
+    from prunebench.analysis.texnumbers import leaderboard_sentences
 
     # two structured methods at the same targets; layer dropping removes more weights at each target than
     # head pruning, so their AUCs cover different weight-sparsity ranges

@@ -5,13 +5,13 @@ import csv
 import pytest
 import torch
 
-from benchmarks.cli import main
-from benchmarks.efficiency.flops import count_flops
-from benchmarks.efficiency.table import COLUMNS, merge, read, to_text
-from benchmarks.efficiency.variants import build, parse_variant
-from methods import _shrink
-from methods._masking import follows_nm
-from methods._structure import prunable_weights
+from prunebench.benchmarks.cli import main
+from prunebench.benchmarks.efficiency.flops import count_flops
+from prunebench.benchmarks.efficiency.table import COLUMNS, merge, read, to_text
+from prunebench.benchmarks.efficiency.variants import build, parse_variant
+from prunebench.methods import _shrink
+from prunebench.methods._masking import follows_nm
+from prunebench.methods._structure import prunable_weights
 
 from _tiny import one_thread, tiny_model  # noqa: F401  (autouse fixture: one intra-op thread)
 
@@ -138,7 +138,7 @@ def test_an_unknown_execution_is_refused_before_measuring(flag, message, tiny_be
 def test_a_failed_call_does_not_keep_its_frame_alive():
     """The failure is reported, but without its traceback: a traceback holds the timing frame, and with it
     every CUDA graph of the group, past the point where the bench frees them."""
-    from benchmarks.efficiency.timing import interleaved_medians
+    from prunebench.benchmarks.efficiency.timing import interleaved_medians
 
     def fails():
         raise RuntimeError("capture failed")
@@ -149,7 +149,7 @@ def test_a_failed_call_does_not_keep_its_frame_alive():
 
 
 def test_each_device_gets_the_paths_that_can_run_there():
-    from benchmarks.efficiency.paths import applicable
+    from prunebench.benchmarks.efficiency.paths import applicable
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     names = {v: parse_variant(v) for v in ("dense", "magnitude-global@0.5", "magnitude-2of4@0.5", "head+ffn@0.5")}
@@ -161,7 +161,7 @@ def test_each_device_gets_the_paths_that_can_run_there():
 
 
 def test_the_two_four_path_says_why_it_cannot_run_on_a_cpu(tiny_bert_dir, tmp_path, capsys):
-    from benchmarks.efficiency.paths import Unavailable, prepare
+    from prunebench.benchmarks.efficiency.paths import Unavailable, prepare
 
     variant = parse_variant("magnitude-2of4@0.5")
     with pytest.raises(Unavailable, match="CUDA only"):
@@ -174,7 +174,7 @@ def test_the_two_four_path_says_why_it_cannot_run_on_a_cpu(tiny_bert_dir, tmp_pa
 def test_groups_measured_before_a_crash_are_in_the_table(tiny_bert_dir, tmp_path, monkeypatch):
     """A CUDA error takes the process down mid-bench; the (scope, batch) groups timed before it are kept,
     each with its own dense reference."""
-    from benchmarks.efficiency import bench as bench_module
+    from prunebench.benchmarks.efficiency import bench as bench_module
 
     measure = bench_module._measure_group
 
@@ -196,7 +196,7 @@ def test_groups_measured_before_a_crash_are_in_the_table(tiny_bert_dir, tmp_path
 def test_a_shape_model_has_the_published_models_parameter_count(shape, params):
     """`--model shape:<name>` times an architecture without its weights; it must be that architecture: the
     parameter count of the Hub model with a two-label head."""
-    from benchmarks.efficiency import shapes
+    from prunebench.benchmarks.efficiency import shapes
 
     assert sum(p.numel() for p in shapes.build(shape).parameters()) == params
 
@@ -210,8 +210,8 @@ def test_an_unknown_shape_is_refused_before_anything_is_built(tmp_path, capsys):
 def test_the_bench_attention_gives_the_default_outputs_on_unpadded_inputs(tiny_bert_dir):
     """The bench runs SDPA with no mask in every execution mode (`attention.py`): on inputs without padding
     it must compute exactly what transformers' default SDPA computes, eagerly and compiled."""
-    from benchmarks.efficiency.attention import NAME, use_unpadded_sdpa
-    from benchmarks.efficiency.inputs import synthetic_batch
+    from prunebench.benchmarks.efficiency.attention import NAME, use_unpadded_sdpa
+    from prunebench.benchmarks.efficiency.inputs import synthetic_batch
 
     model = tiny_model(tiny_bert_dir).eval()
     inputs = synthetic_batch(model, 2, 16, torch.device("cpu"), mask=False)
@@ -227,7 +227,7 @@ def test_the_bench_attention_gives_the_default_outputs_on_unpadded_inputs(tiny_b
 def test_the_bench_attention_builds_no_mask_where_transformers_would():
     from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS
 
-    from benchmarks.efficiency.attention import NAME, _register
+    from prunebench.benchmarks.efficiency.attention import NAME, _register
 
     _register()
     assert ALL_MASK_ATTENTION_FUNCTIONS[NAME](batch_size=2, q_length=4, kv_length=4) is None
@@ -236,7 +236,7 @@ def test_the_bench_attention_builds_no_mask_where_transformers_would():
 def test_a_two_four_linear_hands_on_row_major_output():
     """Older PyTorch returns the 2:4 product as a transposed view; the path copies it to the layout a dense
     linear gives, and leaves an already row-major output alone (no copy)."""
-    from benchmarks.efficiency.paths import contiguous_output
+    from prunebench.benchmarks.efficiency.paths import contiguous_output
 
     transposed = torch.randn(6, 4).t()
     fixed = contiguous_output(None, (), transposed)

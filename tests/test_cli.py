@@ -2,7 +2,7 @@
 
 import pytest
 
-from benchmarks.cli import main
+from prunebench.benchmarks.cli import main
 
 BAD_RUNS = [
     (["--model", "gpt-9"], "unknown model 'gpt-9'; valid models: bert-base, distilbert, minilm-l6, hf:<hub id>, local:<dir>"),

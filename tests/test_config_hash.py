@@ -4,9 +4,9 @@ import dataclasses
 
 import pytest
 
-from benchmarks.config import NOT_HASHED, RunConfig, TrainConfig, parse_overrides
-from benchmarks.errors import UsageError
-from benchmarks.runner import prepare
+from prunebench.benchmarks.config import NOT_HASHED, RunConfig, TrainConfig, parse_overrides
+from prunebench.benchmarks.errors import UsageError
+from prunebench.benchmarks.runner import prepare
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ CHANGES = {
 def test_each_run_coordinate_changes_the_hash(base, field, monkeypatch, tmp_path):
     if field == "data_source":
         import shutil
-        from benchmarks import data
+        from prunebench.benchmarks import data
 
         glue = tmp_path / "glue"
         shutil.copytree(data.EMBEDDED_DIR / "sst2", glue / "sst2")

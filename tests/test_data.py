@@ -5,9 +5,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from benchmarks import data
-from benchmarks.errors import UsageError
-from benchmarks.tasks import get_task
+from prunebench.benchmarks import data
+from prunebench.benchmarks.errors import UsageError
+from prunebench.benchmarks.tasks import get_task
 
 
 @pytest.fixture

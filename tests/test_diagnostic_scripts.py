@@ -46,7 +46,7 @@ def test_the_movement_diagnosis_names_the_valid_mask_sources():
 def test_the_probe_times_the_2of4_pattern_of_the_method():
     import importlib.util
 
-    from methods._masking import follows_nm
+    from prunebench.methods._masking import follows_nm
 
     spec = importlib.util.spec_from_file_location("probe", ROOT / "scripts/probe_semi_structured.py")
     probe = importlib.util.module_from_spec(spec)

@@ -5,11 +5,11 @@ import math
 import pytest
 import torch
 
-from benchmarks.errors import UsageError
-from benchmarks.models import load_model, resolve
-from benchmarks.tasks import get_task
-from methods.distillation import distillation_loss, hidden_state_loss
-from methods.registry import get
+from prunebench.benchmarks.errors import UsageError
+from prunebench.benchmarks.models import load_model, resolve
+from prunebench.benchmarks.tasks import get_task
+from prunebench.methods.distillation import distillation_loss, hidden_state_loss
+from prunebench.methods.registry import get
 
 
 def test_soft_target_loss_by_hand():

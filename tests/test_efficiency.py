@@ -3,14 +3,14 @@
 import pytest
 import torch
 
-from benchmarks.efficiency import count_params, measure
-from benchmarks.efficiency.flops import count_flops
-from benchmarks.efficiency.inputs import synthetic_batch
-from benchmarks.efficiency.memory import model_bytes, peak_memory_mb
-from benchmarks.efficiency.size import dense_size_mb, load_sparse, pack, save_sparse, sparse_size_mb, unpack
-from methods import _shrink
-from methods._masking import apply_masks, masks_from_scores
-from methods._structure import prunable_weights
+from prunebench.benchmarks.efficiency import count_params, measure
+from prunebench.benchmarks.efficiency.flops import count_flops
+from prunebench.benchmarks.efficiency.inputs import synthetic_batch
+from prunebench.benchmarks.efficiency.memory import model_bytes, peak_memory_mb
+from prunebench.benchmarks.efficiency.size import dense_size_mb, load_sparse, pack, save_sparse, sparse_size_mb, unpack
+from prunebench.methods import _shrink
+from prunebench.methods._masking import apply_masks, masks_from_scores
+from prunebench.methods._structure import prunable_weights
 
 from _tiny import one_thread, tiny_model  # noqa: F401  (autouse fixture: one intra-op thread)
 

@@ -9,11 +9,11 @@ import torch
 from _tiny import one_thread  # noqa: F401  (autouse fixture: one intra-op thread)
 from _tiny import batches, context, logits, loss_fn, n_params, tiny_model
 
-from methods import _shrink
-from methods._masking import measured_sparsity
-from methods._structure import encoder_layers, layer_linear, prunable_weights
-from methods.ffn_pruning import FFNPruning, lowest_global, lowest_per_layer, magnitude_scores, taylor_scores
-from methods.registry import get
+from prunebench.methods import _shrink
+from prunebench.methods._masking import measured_sparsity
+from prunebench.methods._structure import encoder_layers, layer_linear, prunable_weights
+from prunebench.methods.ffn_pruning import FFNPruning, lowest_global, lowest_per_layer, magnitude_scores, taylor_scores
+from prunebench.methods.registry import get
 
 FOLDERS = ["tiny_bert_dir", "tiny_distilbert_dir"]
 HIDDEN, FFN, TOTAL = 32, 64, 16384

@@ -4,13 +4,13 @@ at the target with training steps after the last update."""
 import pytest
 import torch
 
-from benchmarks.models import load_model, resolve
-from benchmarks.tasks import get_task
-from methods._masking import masks_from_scores
-from methods._schedules import cubic_sparsity
-from methods._structure import prunable_weights
-from methods.base import PruneContext
-from methods.registry import get
+from prunebench.benchmarks.models import load_model, resolve
+from prunebench.benchmarks.tasks import get_task
+from prunebench.methods._masking import masks_from_scores
+from prunebench.methods._schedules import cubic_sparsity
+from prunebench.methods._structure import prunable_weights
+from prunebench.methods.base import PruneContext
+from prunebench.methods.registry import get
 
 TARGET = 0.8
 
@@ -90,7 +90,7 @@ def test_bad_params_are_refused():
 
 
 def test_a_run_reaches_the_target(tiny_bert_dir, run_cli):
-    from benchmarks.records import read_rows
+    from prunebench.benchmarks.records import read_rows
 
     code, out = run_cli(tiny_bert_dir, method="gradual-magnitude-global", sparsity=0.7)
     (row,) = read_rows(out)

@@ -6,12 +6,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from benchmarks.models import load_model, resolve
-from benchmarks.tasks import get_task
-from methods.base import PruneContext
-from methods.grasp import grasp_scores, tempered_loss
-from methods.registry import get
-from methods.snip import scoring_mode
+from prunebench.benchmarks.models import load_model, resolve
+from prunebench.benchmarks.tasks import get_task
+from prunebench.methods.base import PruneContext
+from prunebench.methods.grasp import grasp_scores, tempered_loss
+from prunebench.methods.registry import get
+from prunebench.methods.snip import scoring_mode
 
 
 def _squared_error(model, batch):

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.recipes import choose, load_sweep
-from benchmarks.errors import UsageError
-from benchmarks.grid import recipe_label, runs
-from benchmarks.workflow_config import check_config, load_yaml
+from prunebench.analysis.recipes import choose, load_sweep
+from prunebench.benchmarks.errors import UsageError
+from prunebench.benchmarks.grid import recipe_label, runs
+from prunebench.benchmarks.workflow_config import check_config, load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,7 +86,7 @@ def test_snakemake_refuses_a_sweep_config_in_one_line():
 
 
 def _sweep_row(folder, recipe, task, score, lr, epochs, seed=0):
-    from benchmarks.records import COLUMNS, write_atomic
+    from prunebench.benchmarks.records import COLUMNS, write_atomic
 
     row = {c: "" for c in COLUMNS}
     row.update(schema_version="1", run_id=f"{recipe}-{task}-{seed}", method="dense", model="m", task=task, seed=str(seed),

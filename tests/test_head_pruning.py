@@ -9,11 +9,11 @@ import torch
 from _tiny import one_thread  # noqa: F401  (autouse fixture: one intra-op thread)
 from _tiny import batches, context, logits, loss_fn, n_params, tiny_model
 
-from methods import _shrink
-from methods._masking import measured_sparsity
-from methods._structure import encoder_layers, layer_linear, prunable_weights
-from methods.head_pruning import HeadPruning, head_importance, lowest_heads
-from methods.registry import get
+from prunebench.methods import _shrink
+from prunebench.methods._masking import measured_sparsity
+from prunebench.methods._structure import encoder_layers, layer_linear, prunable_weights
+from prunebench.methods.head_pruning import HeadPruning, head_importance, lowest_heads
+from prunebench.methods.registry import get
 
 FOLDERS = ["tiny_bert_dir", "tiny_distilbert_dir"]
 D, HIDDEN, TOTAL = 8, 32, 16384

@@ -6,11 +6,11 @@ from _tiny import one_thread  # noqa: F401  (autouse fixture: one intra-op threa
 from _tiny import batches, context, logits, n_params, tiny_model
 from transformers import AutoModelForSequenceClassification
 
-from methods import _shrink
-from methods._masking import measured_sparsity
-from methods._structure import encoder_layers, prunable_weights
-from methods.layer_drop import LayerDrop, layers_to_drop
-from methods.registry import get
+from prunebench.methods import _shrink
+from prunebench.methods._masking import measured_sparsity
+from prunebench.methods._structure import encoder_layers, prunable_weights
+from prunebench.methods.layer_drop import LayerDrop, layers_to_drop
+from prunebench.methods.registry import get
 
 FOLDERS = ["tiny_bert_dir", "tiny_distilbert_dir"]
 

@@ -2,10 +2,10 @@
 
 import pytest
 
-from benchmarks.records import read_rows
-from benchmarks.models import load_model, resolve
-from benchmarks.tasks import get_task
-from methods.lora_prune import lora_wrap
+from prunebench.benchmarks.records import read_rows
+from prunebench.benchmarks.models import load_model, resolve
+from prunebench.benchmarks.tasks import get_task
+from prunebench.methods.lora_prune import lora_wrap
 
 
 @pytest.mark.parametrize("folder", ["tiny_bert_dir", "tiny_distilbert_dir"])

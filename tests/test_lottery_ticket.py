@@ -5,11 +5,11 @@ import pytest
 import torch
 from torch import nn
 
-from benchmarks.config import RunConfig, TrainConfig
-from benchmarks.runner import Run, prepare
-from methods._masking import masks_from_scores
-from methods.base import PruneContext
-from methods.lottery_ticket import RewindPoint, prune_survivors, round_sparsities
+from prunebench.benchmarks.config import RunConfig, TrainConfig
+from prunebench.benchmarks.runner import Run, prepare
+from prunebench.methods._masking import masks_from_scores
+from prunebench.methods.base import PruneContext
+from prunebench.methods.lottery_ticket import RewindPoint, prune_survivors, round_sparsities
 
 TINY_TRAIN = TrainConfig(epochs=1, batch_size=16, eval_batch_size=32, max_train_samples=64, max_eval_samples=48,
                          progress=False, bench_repeats=1)  # 4 steps per round

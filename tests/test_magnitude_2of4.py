@@ -5,14 +5,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmarks.config import RunConfig, TrainConfig
-from benchmarks.errors import UsageError
-from benchmarks.runner import Run, prepare
-from benchmarks.train import finetune
-from benchmarks.workflow_config import check_config, load_yaml
-from methods._masking import follows_nm, nm_masks
-from methods._structure import prunable_weights
-from methods.registry import get
+from prunebench.benchmarks.config import RunConfig, TrainConfig
+from prunebench.benchmarks.errors import UsageError
+from prunebench.benchmarks.runner import Run, prepare
+from prunebench.benchmarks.train import finetune
+from prunebench.benchmarks.workflow_config import check_config, load_yaml
+from prunebench.methods._masking import follows_nm, nm_masks
+from prunebench.methods._structure import prunable_weights
+from prunebench.methods.registry import get
 
 from _tiny import one_thread  # noqa: F401  (autouse fixture: one intra-op thread)
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from methods._masking import masks_from_scores, measured_sparsity
+from prunebench.methods._masking import masks_from_scores, measured_sparsity
 
 
 def test_global_magnitude_keeps_the_largest_weights_anywhere():
@@ -55,9 +55,9 @@ def test_impossible_sparsity_and_unknown_scope_are_refused():
 
 
 def test_pruned_weights_stay_zero_through_save_and_reload(tiny_bert_dir, tmp_path):
-    from benchmarks.models import load_model, resolve
-    from benchmarks.tasks import get_task
-    from methods._structure import prunable_weights
+    from prunebench.benchmarks.models import load_model, resolve
+    from prunebench.benchmarks.tasks import get_task
+    from prunebench.methods._structure import prunable_weights
 
     task = get_task("sst2")
     model = load_model(resolve(str(tiny_bert_dir)), task)

@@ -4,12 +4,12 @@ import dataclasses
 
 import pytest
 
-from benchmarks.errors import UsageError
-from benchmarks.models import load_model, resolve
-from benchmarks.tasks import get_task
-from methods import _structure
-from methods.base import KINDS, Method
-from methods.registry import METHODS, get, list_methods
+from prunebench.benchmarks.errors import UsageError
+from prunebench.benchmarks.models import load_model, resolve
+from prunebench.benchmarks.tasks import get_task
+from prunebench.methods import _structure
+from prunebench.methods.base import KINDS, Method
+from prunebench.methods.registry import METHODS, get, list_methods
 
 
 def test_registry_lists_the_first_methods():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from benchmarks.cli import main
-from benchmarks.records import read_rows
+from prunebench.benchmarks.cli import main
+from prunebench.benchmarks.records import read_rows
 
 
 @pytest.mark.slow

@@ -6,12 +6,12 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from benchmarks.models import load_model, resolve
-from benchmarks.records import read_rows
-from benchmarks.tasks import get_task
-from methods.base import PruneContext
-from methods.movement import ScoredMasks
-from methods.registry import get
+from prunebench.benchmarks.models import load_model, resolve
+from prunebench.benchmarks.records import read_rows
+from prunebench.benchmarks.tasks import get_task
+from prunebench.methods.base import PruneContext
+from prunebench.methods.movement import ScoredMasks
+from prunebench.methods.registry import get
 
 
 def _linear():

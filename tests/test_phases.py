@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 
-from analysis.chance import chance_score  # noqa: E402
-from analysis.phases import detect, knee, safe_zone_end  # noqa: E402
-from analysis.reference import load_reported  # noqa: E402
+from prunebench.analysis.chance import chance_score  # noqa: E402
+from prunebench.analysis.phases import detect, knee, safe_zone_end  # noqa: E402
+from prunebench.analysis.reference import load_reported  # noqa: E402
 
 S = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
 

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from benchmarks.models import load_model, resolve
-from benchmarks.tasks import get_task
-from methods.base import PruneContext
-from methods.registry import get
+from prunebench.benchmarks.models import load_model, resolve
+from prunebench.benchmarks.tasks import get_task
+from prunebench.methods.base import PruneContext
+from prunebench.methods.registry import get
 
 
 def _pruned(model_dir, seed, scope):

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from benchmarks.records import COLUMNS, read_rows
-from methods.registry import get, list_methods
+from prunebench.benchmarks.records import COLUMNS, read_rows
+from prunebench.methods.registry import get, list_methods
 
 # the contract of ../shared/DESIGN.md, spelled out here so that a change to records.py cannot pass silently
 DESIGN_COLUMNS = (
@@ -99,7 +99,7 @@ def test_a_run_that_loses_the_checkpoint_race_reports_the_checkpoint_kept(tiny_b
     import contextlib
     import shutil
 
-    from benchmarks import runner
+    from prunebench.benchmarks import runner
 
     real = runner.atomic_dir
 

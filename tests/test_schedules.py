@@ -2,7 +2,7 @@
 
 import pytest
 
-from methods._schedules import cubic_sparsity, is_update_step, pruning_window
+from prunebench.methods._schedules import cubic_sparsity, is_update_step, pruning_window
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from _tiny import one_thread  # noqa: F401  (autouse fixture: one intra-op threa
 from _tiny import batches, logits, loss_fn, n_params, tiny_model
 from transformers import AutoModelForSequenceClassification
 
-from methods import _shrink
-from methods._masking import measured_sparsity
-from methods._structure import encoder_layers, head_size, layer_linear, prunable_weights
+from prunebench.methods import _shrink
+from prunebench.methods._masking import measured_sparsity
+from prunebench.methods._structure import encoder_layers, head_size, layer_linear, prunable_weights
 
 FOLDERS = ["tiny_bert_dir", "tiny_distilbert_dir"]
 HIDDEN, HEADS, D, FFN = 32, 4, 8, 64
@@ -150,10 +150,10 @@ def test_a_shrunk_model_still_trains(model):
 def test_the_loader_rebuilds_a_shrunk_folder_instead_of_reinitialising_it(tiny_bert_dir, tmp_path):
     import torch
 
-    from benchmarks.errors import UsageError
-    from benchmarks.models import load_model, resolve
-    from benchmarks.tasks import get_task
-    from methods import _shrink
+    from prunebench.benchmarks.errors import UsageError
+    from prunebench.benchmarks.models import load_model, resolve
+    from prunebench.benchmarks.tasks import get_task
+    from prunebench.methods import _shrink
 
     model = load_model(resolve(str(tiny_bert_dir)), get_task("sst2")).eval()
     _shrink.prune_heads(model, {0: [1, 2]})

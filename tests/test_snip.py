@@ -4,12 +4,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.models import load_model, resolve
-from benchmarks.tasks import get_task
-from methods._masking import masks_from_scores
-from methods.base import PruneContext
-from methods.registry import get
-from methods.snip import scoring_mode, snip_scores
+from prunebench.benchmarks.models import load_model, resolve
+from prunebench.benchmarks.tasks import get_task
+from prunebench.methods._masking import masks_from_scores
+from prunebench.methods.base import PruneContext
+from prunebench.methods.registry import get
+from prunebench.methods.snip import scoring_mode, snip_scores
 
 
 def _squared_error(model, batch):

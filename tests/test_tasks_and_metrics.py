@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from benchmarks.errors import UsageError
-from benchmarks.metrics import compute_metrics, predictions_from_logits, primary_score
-from benchmarks.tasks import TASKS, get_task
+from prunebench.benchmarks.errors import UsageError
+from prunebench.benchmarks.metrics import compute_metrics, predictions_from_logits, primary_score
+from prunebench.benchmarks.tasks import TASKS, get_task
 
 
 def test_the_nine_glue_tasks_are_registered():

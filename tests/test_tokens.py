@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from benchmarks.tasks import get_task
-from benchmarks.tokens import Batches, cached_encode, encode
+from prunebench.benchmarks.tasks import get_task
+from prunebench.benchmarks.tokens import Batches, cached_encode, encode
 
 
 @pytest.fixture(scope="module")

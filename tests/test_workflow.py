@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from _figures import count, tally
-from methods.registry import list_methods
+from prunebench.methods.registry import list_methods
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.workflow

@@ -21,7 +21,7 @@
 # Outputs: `results/v1/tables/comparison.md`, `paper/tables/comparison.tex`, `paper/generated/pending.tex`.
 
 # %% tags=["parameters"]
-from analysis.params import param
+from prunebench.analysis.params import param
 
 RESULTS = param("results", "results/v1/results.csv")
 COMPARISON_MD = param("comparison_md", "results/v1/tables/comparison.md")
@@ -29,11 +29,11 @@ COMPARISON_TEX = param("comparison_tex", "paper/tables/comparison.tex")
 PENDING_TEX = param("pending_tex", "paper/generated/pending.tex")
 
 # %%
-from analysis.comparison import comparison_tables
-from analysis.grid import pending_cells, pending_lines
-from analysis.reference import load_design, load_reported
-from analysis.results import load_results
-from analysis.tables import latex_document, latex_escape, markdown_document, to_latex, to_markdown
+from prunebench.analysis.comparison import comparison_tables
+from prunebench.analysis.grid import pending_cells, pending_lines
+from prunebench.analysis.reference import load_design, load_reported
+from prunebench.analysis.results import load_results
+from prunebench.analysis.tables import latex_document, latex_escape, markdown_document, to_latex, to_markdown
 
 df = load_results(RESULTS)
 design = load_design()

@@ -19,16 +19,16 @@
 # table per model and device). Outputs: `results/v1/tables/efficiency.md`, `paper/tables/efficiency.tex`.
 
 # %% tags=["parameters"]
-from analysis.params import param
+from prunebench.analysis.params import param
 
 RESULTS = param("results", "results/v1/results.csv")
 EFFICIENCY_MD = param("efficiency_md", "results/v1/tables/efficiency.md")
 EFFICIENCY_TEX = param("efficiency_tex", "paper/tables/efficiency.tex")
 
 # %%
-from analysis.efficiency import efficiency_summary, efficiency_tables
-from analysis.results import load_results
-from analysis.tables import latex_document, markdown_document, to_latex, to_markdown
+from prunebench.analysis.efficiency import efficiency_summary, efficiency_tables
+from prunebench.analysis.results import load_results
+from prunebench.analysis.tables import latex_document, markdown_document, to_latex, to_markdown
 
 df = load_results(RESULTS)
 efficiency_summary(df)

@@ -23,7 +23,7 @@
 # efficiency CSV, each output says that nothing has been measured yet.
 
 # %% tags=["parameters"]
-from analysis.params import param
+from prunebench.analysis.params import param
 
 EFFICIENCY = param("efficiency", "results/v1/efficiency.csv")
 PROBE = param("probe", "results/v1/probe-semi-structured.csv")
@@ -35,11 +35,11 @@ SPEEDUP_TEX = param("speedup_tex", "paper/generated/speedup.tex")
 # %%
 import os
 
-from analysis.plots import save_figure
-from analysis.results import load_results
-from analysis.speedup import (NO_DATA, batch_summary, load_efficiency, probe_table, speedup_figure, speedup_points,
+from prunebench.analysis.plots import save_figure
+from prunebench.analysis.results import load_results
+from prunebench.analysis.speedup import (NO_DATA, batch_summary, load_efficiency, probe_table, speedup_figure, speedup_points,
                               speedup_table)
-from analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape, to_markdown
+from prunebench.analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape, to_markdown
 
 df = load_efficiency(EFFICIENCY)
 results = load_results(RESULTS) if RESULTS.is_file() else None

@@ -24,7 +24,7 @@
 # leaderboard block is rebuilt from `LEADERBOARD.md` (`analysis/readme.py`).
 
 # %% tags=["parameters"]
-from analysis.params import param
+from prunebench.analysis.params import param
 
 RESULTS = param("results", "results/v1/results.csv")
 LEADERBOARD_CSV = param("leaderboard_csv", "results/v1/leaderboard.csv")
@@ -32,9 +32,9 @@ LEADERBOARD_MD = param("leaderboard_md", "LEADERBOARD.md")
 LEADERBOARD_TEX = param("leaderboard_tex", "paper/tables/leaderboard.tex")
 
 # %%
-from analysis.ranking import leaderboard, leaderboard_tables
-from analysis.results import load_results
-from analysis.tables import latex_document, markdown_document, to_latex, to_markdown
+from prunebench.analysis.ranking import leaderboard, leaderboard_tables
+from prunebench.analysis.results import load_results
+from prunebench.analysis.tables import latex_document, markdown_document, to_latex, to_markdown
 
 df = load_results(RESULTS)
 board = leaderboard(df)

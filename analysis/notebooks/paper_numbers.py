@@ -18,19 +18,19 @@
 # (`paper/generated/numbers.tex`, `analysis/texnumbers.py`), from the same functions as the tables.
 
 # %% tags=["parameters"]
-from analysis.params import param
+from prunebench.analysis.params import param
 
 RESULTS = param("results", "results/v1/results.csv")
 NUMBERS_TEX = param("numbers_tex", "paper/generated/numbers.tex")
 
 # %%
-from analysis.curves import build_curves, phase_table, reference_curves
-from analysis.grid import pending_cells
-from analysis.ranking import leaderboard
-from analysis.reference import load_design, load_reported
-from analysis.results import load_results
-from analysis.tables import latex_document
-from analysis.texnumbers import macros, to_tex
+from prunebench.analysis.curves import build_curves, phase_table, reference_curves
+from prunebench.analysis.grid import pending_cells
+from prunebench.analysis.ranking import leaderboard
+from prunebench.analysis.reference import load_design, load_reported
+from prunebench.analysis.results import load_results
+from prunebench.analysis.tables import latex_document
+from prunebench.analysis.texnumbers import macros, to_tex
 
 df = load_results(RESULTS)
 curves = build_curves(df)

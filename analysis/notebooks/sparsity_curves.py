@@ -22,17 +22,17 @@
 # (the LaTeX figure floats the paper inputs) and `README.md` (an index for GitHub).
 
 # %% tags=["parameters"]
-from analysis.params import param
+from prunebench.analysis.params import param
 
 RESULTS = param("results", "results/v1/results.csv")
 FIGURES = param("figures", "paper/figures")
 
 # %%
-from analysis.curves import build_curves
-from analysis.labels import model_slug
-from analysis.plots import method_styles, save_figure, sparsity_figure
-from analysis.results import CURVE, curve_keys, dense_baselines, describe, load_results, pruning_methods
-from analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape
+from prunebench.analysis.curves import build_curves
+from prunebench.analysis.labels import model_slug
+from prunebench.analysis.plots import method_styles, save_figure, sparsity_figure
+from prunebench.analysis.results import CURVE, curve_keys, dense_baselines, describe, load_results, pruning_methods
+from prunebench.analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape
 
 df = load_results(RESULTS)
 curves = build_curves(df)

@@ -21,7 +21,7 @@
 # `results/v1/tables/phases.md` and `paper/tables/phases.tex`.
 
 # %% tags=["parameters"]
-from analysis.params import param
+from prunebench.analysis.params import param
 
 RESULTS = param("results", "results/v1/results.csv")
 PHASES_CSV = param("phases_csv", "results/v1/phases.csv")
@@ -29,11 +29,11 @@ PHASES_MD = param("phases_md", "results/v1/tables/phases.md")
 PHASES_TEX = param("phases_tex", "paper/tables/phases.tex")
 
 # %%
-from analysis.curves import build_curves, phase_table, reference_curves
-from analysis.phase_report import phase_tables
-from analysis.reference import load_reported
-from analysis.results import load_results
-from analysis.tables import latex_document, markdown_document, to_latex, to_markdown
+from prunebench.analysis.curves import build_curves, phase_table, reference_curves
+from prunebench.analysis.phase_report import phase_tables
+from prunebench.analysis.reference import load_reported
+from prunebench.analysis.results import load_results
+from prunebench.analysis.tables import latex_document, markdown_document, to_latex, to_markdown
 
 df = load_results(RESULTS)
 phases = phase_table(build_curves(df))

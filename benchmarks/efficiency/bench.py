@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.errors import UsageError
+from prunebench.benchmarks.errors import UsageError
 
 log = logging.getLogger("prunebench")
 
@@ -91,8 +91,8 @@ def _ints(text: str, what: str) -> list[int]:
 
 def plan_from(args) -> Plan:
     """Check every argument; raises UsageError before anything is loaded or written."""
-    from benchmarks.cli import _check_device
-    from benchmarks.models import resolve
+    from prunebench.benchmarks.cli import _check_device
+    from prunebench.benchmarks.models import resolve
 
     from .paths import PATHS
     from .variants import Variant, parse_variant
@@ -106,7 +106,7 @@ def plan_from(args) -> Plan:
         paths = [p.strip() for p in args.paths.split(",") if p.strip()]
         for p in paths:
             if p not in PATHS:
-                from benchmarks.errors import unknown
+                from prunebench.benchmarks.errors import unknown
 
                 raise unknown("path", p, PATHS)
     if args.seq_len < 2:
@@ -114,7 +114,7 @@ def plan_from(args) -> Plan:
     if args.repeats < 1 or args.warmup < 0:
         raise UsageError(f"--repeats must be >= 1 and --warmup >= 0, got {args.repeats} and {args.warmup}")
     device = _check_device(args.device)
-    from benchmarks.provenance import pick_device
+    from prunebench.benchmarks.provenance import pick_device
 
     from .paths import applicable
 
@@ -131,7 +131,7 @@ def plan_from(args) -> Plan:
     executions = ["eager"] if args.no_cuda_graphs else [e.strip() for e in args.executions.split(",") if e.strip()]
     for e in executions:
         if e not in EXECUTIONS:
-            from benchmarks.errors import unknown
+            from prunebench.benchmarks.errors import unknown
 
             raise unknown("execution", e, EXECUTIONS)
     if not executions:
@@ -250,10 +250,10 @@ def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> lis
     import torch
     from tqdm.auto import tqdm
 
-    from benchmarks import provenance
-    from benchmarks.models import load_model, resolve
-    from benchmarks.tasks import get_task
-    from methods._structure import prunable
+    from prunebench.benchmarks import provenance
+    from prunebench.benchmarks.models import load_model, resolve
+    from prunebench.benchmarks.tasks import get_task
+    from prunebench.methods._structure import prunable
 
     from .flops import count_flops
     from .row import count_params
@@ -365,7 +365,7 @@ def main(args) -> int:
     if args.out.exists():
         read(args.out)  # refuse a foreign file before measuring, not after
     if args.threads is not None:
-        from benchmarks.cli import _set_threads
+        from prunebench.benchmarks.cli import _set_threads
 
         _set_threads(args.threads)
     rows = run(plan, on_group=lambda so_far: write_merged(args.out, so_far))

@@ -122,7 +122,7 @@ class CSRLinear(nn.Module):
 
 
 def _swap_linears(model: nn.Module, make: Callable[[nn.Linear], nn.Module]) -> list[nn.Module]:
-    from methods._structure import prunable
+    from prunebench.methods._structure import prunable
 
     swapped = []
     for name, linear in prunable(model):
@@ -134,7 +134,7 @@ def _swap_linears(model: nn.Module, make: Callable[[nn.Linear], nn.Module]) -> l
 
 
 def _torch_engine(path: str, model: nn.Module, device: torch.device, dtype: torch.dtype) -> Engine:
-    from methods._structure import prunable
+    from prunebench.methods._structure import prunable
 
     model = model.to(device=device, dtype=dtype).eval()
     return Engine(path, "eager", lambda inputs: model(**inputs), model, device, [m for _, m in prunable(model)])
@@ -157,8 +157,8 @@ def _semi_structured_engine(model: nn.Module, device: torch.device, dtype: torch
 
 
 def _convert_two_four(model: nn.Module, device: torch.device, dtype: torch.dtype) -> Engine:
-    from methods._masking import follows_nm
-    from methods._structure import prunable
+    from prunebench.methods._masking import follows_nm
+    from prunebench.methods._structure import prunable
     from torch.sparse import SparseSemiStructuredTensor, to_sparse_semi_structured
 
     cusparselt = bool(getattr(torch.backends, "cusparselt", None) and torch.backends.cusparselt.is_available())

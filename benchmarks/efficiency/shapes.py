@@ -9,7 +9,7 @@ means nothing, so `prunebench run` never sees them.
 
 from __future__ import annotations
 
-from benchmarks.errors import UsageError, choices
+from prunebench.benchmarks.errors import UsageError, choices
 
 PREFIX = "shape:"
 BERT_VOCAB = 30522

@@ -33,8 +33,8 @@ import csv
 import io
 from pathlib import Path
 
-from benchmarks.errors import UsageError
-from benchmarks.records import read_with_header, write_atomic
+from prunebench.benchmarks.errors import UsageError
+from prunebench.benchmarks.records import read_with_header, write_atomic
 
 COLUMNS = (
     "device", "device_detail", "model", "variant", "path", "execution", "scope", "batch", "seq_len", "dtype", "threads",

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from benchmarks.errors import UsageError, unknown
+from prunebench.benchmarks.errors import UsageError, unknown
 
 MASKED = ("magnitude-global", "magnitude-layerwise", "magnitude-2of4")
 STRUCTURED = ("head-pruning", "ffn-pruning", "head+ffn", "layer-drop")
@@ -73,7 +73,7 @@ def parse_variant(text: str) -> Variant:
     if not 0.0 < sparsity < 1.0:
         raise UsageError(f"variant {text!r}: sparsity must be in (0, 1)")
     if kind in MASKED:
-        from methods.registry import get
+        from prunebench.methods.registry import get
 
         try:
             get(kind).check_sparsity(sparsity)
@@ -85,8 +85,8 @@ def parse_variant(text: str) -> Variant:
 @torch.no_grad()
 def head_norms(model: nn.Module) -> list[torch.Tensor]:
     """Per layer and head, the l2 norm of the head's rows of Q, K, V (with biases) and columns of the output."""
-    from methods._shrink import structure
-    from methods._structure import encoder_layers, head_size, layer_linear
+    from prunebench.methods._shrink import structure
+    from prunebench.methods._structure import encoder_layers, head_size, layer_linear
 
     d, scores = head_size(model), []
     for layer, heads in zip(encoder_layers(model), structure(model)["heads"]):
@@ -113,11 +113,11 @@ def _lowest(scores: list[torch.Tensor], share: float) -> dict[int, list[int]]:
 
 def build(variant: Variant, base: nn.Module) -> nn.Module:
     """A pruned copy of `base` (a fp32 model on the CPU); `base` itself is left as it is."""
-    from methods import _shrink
-    from methods.base import PruneContext
-    from methods.ffn_pruning import magnitude_scores
-    from methods.layer_drop import layers_to_drop
-    from methods.registry import get
+    from prunebench.methods import _shrink
+    from prunebench.methods.base import PruneContext
+    from prunebench.methods.ffn_pruning import magnitude_scores
+    from prunebench.methods.layer_drop import layers_to_drop
+    from prunebench.methods.registry import get
 
     model = copy.deepcopy(base).eval()
     kind, share = variant.kind, variant.sparsity

@@ -52,6 +52,6 @@ def rename(self, target):
 os.replace = replace
 pathlib.Path.rename = rename
 
-from benchmarks.cli import main  # noqa: E402
+from prunebench.benchmarks.cli import main  # noqa: E402
 
 sys.exit(main(argv))

@@ -20,7 +20,7 @@ TIMING_COLUMNS = ("created_at", "latency_ms", "throughput", "peak_mem_mb", "trai
 
 
 def run_argv(model_dir: Path, out: Path, method: str = "magnitude-global", sparsity: float = 0.5, seed: int = 0) -> list[str]:
-    argv = [sys.executable, "-m", "benchmarks.cli", "run", "--model", f"local:{model_dir}", "--task", "rte",
+    argv = [sys.executable, "-m", "prunebench.benchmarks.cli", "run", "--model", f"local:{model_dir}", "--task", "rte",
             "--method", method, "--sparsity", str(sparsity), "--seed", str(seed), "--data-source", "embedded",
             "--device", "cpu", "--threads", "1", "--out", str(out)]
     for pair in FAST_TRAIN:

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.merge import merge, run_files_under  # noqa: E402
-from benchmarks.records import COLUMNS, ResultRecord, write_record  # noqa: E402
-from benchmarks.validate_results import TYPES, _parse, validate_results  # noqa: E402
+from prunebench.benchmarks.merge import merge, run_files_under  # noqa: E402
+from prunebench.benchmarks.records import COLUMNS, ResultRecord, write_record  # noqa: E402
+from prunebench.benchmarks.validate_results import TYPES, _parse, validate_results  # noqa: E402
 
 
 def base_rows() -> list[dict]:

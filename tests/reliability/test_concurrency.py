@@ -14,8 +14,8 @@ import pytest
 
 from _figures import count, tally
 from _proc import leftovers, read_row, run_argv, run_env, start
-from benchmarks.merge import merge, run_files_under
-from benchmarks.validate_results import validate_results
+from prunebench.benchmarks.merge import merge, run_files_under
+from prunebench.benchmarks.validate_results import validate_results
 
 pytestmark = pytest.mark.reliability
 

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from _figures import count
-from benchmarks import data, tokens
-from benchmarks.cli import main
-from benchmarks.tasks import get_task
+from prunebench.benchmarks import data, tokens
+from prunebench.benchmarks.cli import main
+from prunebench.benchmarks.tasks import get_task
 
 pytestmark = pytest.mark.reliability
 

@@ -9,7 +9,7 @@ import pytest
 
 from _figures import count
 from _proc import TIMING_COLUMNS, read_row, run_argv, start
-from benchmarks.records import COLUMNS
+from prunebench.benchmarks.records import COLUMNS
 
 pytestmark = pytest.mark.reliability
 

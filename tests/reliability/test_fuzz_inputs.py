@@ -27,14 +27,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from _figures import count
-from benchmarks.cli import main
-from benchmarks.config import TrainConfig
-from benchmarks.data import SOURCES
-from benchmarks.models import ALIASES
-from benchmarks.records import COLUMNS
-from benchmarks.tasks import TASKS
-from methods.base import KINDS
-from methods.registry import METHODS
+from prunebench.benchmarks.cli import main
+from prunebench.benchmarks.config import TrainConfig
+from prunebench.benchmarks.data import SOURCES
+from prunebench.benchmarks.models import ALIASES
+from prunebench.benchmarks.records import COLUMNS
+from prunebench.benchmarks.tasks import TASKS
+from prunebench.methods.base import KINDS
+from prunebench.methods.registry import METHODS
 
 pytestmark = pytest.mark.reliability
 
@@ -502,7 +502,7 @@ def test_merge_refuses_a_corrupted_row_file_and_keeps_the_old_csv(content, capsy
 @fuzz(100)
 @given(kind=unknown(KINDS) | st.none(), pattern=text.filter(lambda s: not any(c in s for c in "*?[")) | st.none())
 def test_methods_with_no_match_fail_in_one_line(kind, pattern, capsys):
-    from methods.registry import list_methods
+    from prunebench.methods.registry import list_methods
 
     if kind is None and (pattern is None or list_methods(pattern)):
         kind = "no-such-kind"  # keep the input malformed by construction: the listing would succeed

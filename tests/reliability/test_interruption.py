@@ -23,7 +23,7 @@ import pytest
 from _figures import count, tally
 from _tiny import one_thread  # noqa: F401  (autouse: in-process runs use one intra-op thread)
 from _proc import TIMING_COLUMNS, leftovers, read_row, run, run_argv, start
-from benchmarks.validate_results import validate_results
+from prunebench.benchmarks.validate_results import validate_results
 
 pytestmark = pytest.mark.reliability
 

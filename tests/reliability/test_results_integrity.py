@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from _figures import count
-from benchmarks.cli import main
-from benchmarks.records import COLUMNS
+from prunebench.benchmarks.cli import main
+from prunebench.benchmarks.records import COLUMNS
 
 pytestmark = pytest.mark.reliability
 

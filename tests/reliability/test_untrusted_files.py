@@ -18,11 +18,11 @@ import pytest
 import yaml
 
 from _figures import count
-from benchmarks.cli import main
-from benchmarks.errors import UsageError
-from benchmarks.models import load_model, resolve
-from benchmarks.tasks import get_task
-from benchmarks.workflow_config import check_config
+from prunebench.benchmarks.cli import main
+from prunebench.benchmarks.errors import UsageError
+from prunebench.benchmarks.models import load_model, resolve
+from prunebench.benchmarks.tasks import get_task
+from prunebench.benchmarks.workflow_config import check_config
 
 pytestmark = pytest.mark.reliability
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-from benchmarks.errors import UsageError
-from benchmarks.grid import runs as grid_runs
-from benchmarks.grid import registry_name, run_recipe
-from benchmarks.paths import model_slug, run_file
-from benchmarks.workflow_config import check_config, load_yaml
+from prunebench.benchmarks.errors import UsageError
+from prunebench.benchmarks.grid import runs as grid_runs
+from prunebench.benchmarks.grid import registry_name, run_recipe
+from prunebench.benchmarks.paths import model_slug, run_file
+from prunebench.benchmarks.workflow_config import check_config, load_yaml
 
 DEFAULT_CONFIG = Path(workflow.basedir) / "config" / "smoke.yaml"
 if (
