@@ -15,6 +15,7 @@ METHODS: dict[str, str] = {
     "magnitude-global": "prunebench.methods.magnitude:GlobalMagnitude",
     "magnitude-layerwise": "prunebench.methods.magnitude:LayerwiseMagnitude",
     "magnitude-2of4": "prunebench.methods.magnitude_2of4:Magnitude2of4",
+    "magnitude-pretrained": "prunebench.methods.magnitude:PretrainedMagnitude",
     "random": "prunebench.methods.random_mask:RandomMask",
     "gradual-magnitude-global": "prunebench.methods.gradual_magnitude:GradualMagnitudeGlobal",
     "gradual-magnitude-layerwise": "prunebench.methods.gradual_magnitude:GradualMagnitudeLayerwise",

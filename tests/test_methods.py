@@ -14,7 +14,7 @@ from prunebench.methods.registry import METHODS, get, list_methods
 
 def test_registry_lists_the_first_methods():
     assert {"dense", "magnitude-global", "magnitude-layerwise"} <= set(list_methods())
-    assert list_methods("magnitude-*") == ["magnitude-global", "magnitude-layerwise", "magnitude-2of4"]
+    assert list_methods("magnitude-*") == ["magnitude-global", "magnitude-layerwise", "magnitude-2of4", "magnitude-pretrained"]
     assert list_methods(kind="baseline") == ["dense"]
 
 
