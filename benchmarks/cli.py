@@ -119,7 +119,7 @@ def cmd_merge(args) -> int:
 
 def cmd_methods(args) -> int:
     from prunebench.methods.base import KINDS
-    from prunebench.methods.registry import get, list_methods
+    from prunebench.methods.registry import get, list_methods, source
 
     if args.kind is not None and args.kind not in KINDS:
         raise UsageError(f"unknown kind {args.kind!r}; valid kinds: {', '.join(KINDS)}")
@@ -128,7 +128,8 @@ def cmd_methods(args) -> int:
         raise UsageError(f"no method matches {args.pattern!r}" + (f" with kind {args.kind!r}" if args.kind else ""))
     for name in names:
         cls = get(name)
-        print(f"{name:<22} {cls.kind:<15} {cls.describe()}")
+        origin = source(name)  # plugins (entry point group prunebench.methods) say which package they come from
+        print(f"{name:<22} {cls.kind:<15} {cls.describe()}" + ("" if origin == "built-in" else f" [{origin}]"))
     return 0
 
 

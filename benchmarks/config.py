@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .errors import UsageError
+from .errors import UsageError, did_you_mean
 
 SCHEDULES = ("linear", "polynomial", "constant")
+BOOL_SPELLINGS = ("true", "1", "yes", "false", "0", "no")  # the first three mean True; any letter case
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ def parse_overrides(base: Any, pairs: list[str] | dict[str, Any], what: str = "-
     changes = {}
     for key, raw in items:
         if key not in fields:
-            raise UsageError(f"{what}: unknown key {key!r}; valid keys: {', '.join(fields)}")
+            raise UsageError(f"{what}: unknown key {key!r}{did_you_mean(key, fields)}; "
+                             f"valid keys: {', '.join(fields) or '(none)'}")
         changes[key] = _coerce(raw, hints[key], f"{what} {key}")
     return dataclasses.replace(base, **changes)
 
@@ -101,13 +103,13 @@ def _coerce(raw: Any, hint: Any, where: str) -> Any:
         if str(raw) not in options:
             raise UsageError(f"{where}: {raw!r} is not one of {', '.join(options)}")
         return str(raw)
+    if hint is bool:
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).lower() not in BOOL_SPELLINGS:
+            raise UsageError(f"{where}: {raw!r} is not a valid bool; write one of {', '.join(BOOL_SPELLINGS)}")
+        return str(raw).lower() in BOOL_SPELLINGS[:3]
     try:
-        if hint is bool:
-            if isinstance(raw, bool):
-                return raw
-            if str(raw).lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError
-            return str(raw).lower() in ("true", "1", "yes")
         if hint is int:
             if isinstance(raw, float) and not raw.is_integer():
                 raise ValueError

@@ -13,9 +13,13 @@ def choices(names) -> str:
     return ", ".join(sorted(names))
 
 
-def unknown(kind: str, value: str, valid) -> UsageError:
+def did_you_mean(value: str, valid) -> str:
+    """`` (did you mean 'x'?)`` for the closest valid name (difflib), or an empty string when none is close."""
     import difflib
 
     near = difflib.get_close_matches(str(value), list(valid), n=1)
-    hint = f" (did you mean {near[0]!r}?)" if near else ""
-    return UsageError(f"unknown {kind} {value!r}{hint}; valid {kind}s: {choices(valid)}")
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def unknown(kind: str, value: str, valid) -> UsageError:
+    return UsageError(f"unknown {kind} {value!r}{did_you_mean(value, valid)}; valid {kind}s: {choices(valid)}")

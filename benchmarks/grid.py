@@ -1,6 +1,6 @@
 """A workflow config as the list of runs it asks for: written once for Snakemake and `scripts/run_grid.py`.
 
-A config is a product (models x tasks x methods x sparsities x seeds). Two refinements keep one campaign in
+A config is a product (models x tasks x methods x sparsities x seeds). These refinements keep one campaign in
 one config instead of many overlapping ones:
 
 - a method may name its own ``tasks`` and ``seeds`` (subsets of the config's), so a costly grid can run on
@@ -9,6 +9,9 @@ one config instead of many overlapping ones:
 - a key ``<method>@<label>`` is a variant of a registered method with its own ``params`` (e.g.
   ``distillation@gradual`` with ``base: gradual-magnitude-global``), so one method can appear several times;
   its rows live under the key's folder and say the registry name in their ``method`` column;
+- ``all_methods`` runs every registered method that ``methods`` does not list (built-ins and plugins of the
+  ``prunebench.methods`` entry points alike) on the grid its kind gets there (``kinds``), except those named in
+  ``exclude``; so a new method joins the study without an edit to its config (`expand_all_methods`);
 - ``sweep`` maps training fields to lists of values. A sweep config is run once per combination (a
   *recipe*), and its rows go to ``results/v1/sweeps/<tag>/<recipe>/``, never to ``results/v1/runs/``: sweep
   rows choose a recipe, they are not results of it, and the chosen recipe's own rows would otherwise
@@ -29,6 +32,49 @@ VARIANT_SEPARATOR = "@"
 def registry_name(key: str) -> str:
     """The registered method of a config key: ``distillation@gradual`` -> ``distillation``."""
     return key.partition(VARIANT_SEPARATOR)[0]
+
+
+def expand_all_methods(config: dict) -> dict:
+    """Add to ``config["methods"]``, in place, every registered method the config neither lists nor excludes.
+
+    Each added method gets a copy of the spec of its kind under ``all_methods.kinds`` (sparsities, and
+    optionally tasks, seeds, train); a method with fixed targets (``valid_sparsities``, e.g. 2:4) keeps only
+    those of its kind's grid. Listed methods (and ``<method>@<label>`` variants) keep their own entries. Raises
+    UsageError for an excluded name that is not registered, and for a method whose kind has no grid there,
+    naming the three ways to fix it. Idempotent: a config checked twice is expanded once.
+    """
+    from prunebench.methods.registry import get, list_methods
+
+    from .errors import UsageError, unknown
+
+    spec = config.get("all_methods")
+    if not spec:
+        return config
+    from prunebench.methods.base import KINDS
+
+    for kind in spec.get("kinds", {}):
+        if kind not in KINDS:
+            raise UsageError(f"all_methods.kinds: {unknown('kind', kind, KINDS)}")
+    registered = list_methods()
+    for name in spec.get("exclude", []):
+        if name not in registered:
+            raise UsageError(f"all_methods.exclude: {unknown('method', name, registered)}")
+    for name in registered:
+        if name in config["methods"] or name in spec.get("exclude", []):
+            continue
+        cls = get(name)
+        grid = spec.get("kinds", {}).get(cls.kind)
+        if grid is None:
+            raise UsageError(f"all_methods: method {name!r} is of kind {cls.kind!r}, which has no grid; add "
+                             f"all_methods.kinds.{cls.kind}, list {name} under methods, or add it to all_methods.exclude")
+        entry = dict(grid)
+        if cls.valid_sparsities is not None:
+            entry["sparsities"] = [s for s in grid["sparsities"] if s in cls.valid_sparsities]
+            if not entry["sparsities"]:
+                raise UsageError(f"all_methods: method {name!r} prunes only to {list(cls.valid_sparsities)}, none of "
+                                 f"all_methods.kinds.{cls.kind}.sparsities; list {name} under methods with its own grid")
+        config["methods"][name] = entry
+    return config
 
 
 @dataclass(frozen=True)

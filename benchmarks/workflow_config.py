@@ -71,11 +71,15 @@ def _string_keys(value: Any, where: str) -> None:
 
 
 def check_config(config: Any) -> dict:
-    """Raise UsageError on the first problem; returns the config with defaults filled in."""
+    """Raise UsageError on the first problem; returns the config with defaults filled in.
+
+    ``all_methods`` is expanded in place (`grid.expand_all_methods`): after this call ``config["methods"]``
+    names every method the config runs, so the workflow and `scripts/run_grid.py` read one list.
+    """
     from prunebench.methods.registry import METHODS, get
 
     from .config import TrainConfig, parse_overrides
-    from .grid import VARIANT_SEPARATOR
+    from .grid import VARIANT_SEPARATOR, expand_all_methods
     from .data import SOURCES
     from .models import resolve
     from .tasks import get_task
@@ -87,6 +91,7 @@ def check_config(config: Any) -> dict:
         _schema_errors(config)
     except RecursionError:  # a YAML alias can make a list contain itself
         raise UsageError("the config is nested too deeply or refers to itself (YAML alias)") from None
+    expand_all_methods(config)  # every registered method the config does not list, on its kind's grid
     if not TAG.fullmatch(config["tag"]):
         raise UsageError(f"tag: {config['tag']!r} may only hold lowercase letters, digits and '-' (it names a folder)")
     for task in config["tasks"]:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from _figures import count, tally
+from prunebench.benchmarks.workflow_config import check_config, load_yaml
 from prunebench.methods.registry import list_methods
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,8 +69,9 @@ def job_counts(stdout: str) -> dict[str, int]:
 
 
 def test_paper_config_lists_the_whole_study(tmp_path):
-    config = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
-    assert set(config["methods"]) == set(list_methods()), "paper.yaml must run every registered method"
+    # all_methods adds every registered method paper.yaml does not list (a new method needs no edit there)
+    config = check_config(load_yaml(ROOT / "config/paper.yaml"))
+    assert set(config["methods"]) == set(list_methods()) - set(config["all_methods"]["exclude"])
     done = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(ROOT / "config/paper.yaml"))
     assert done.returncode == 0, done.stderr
     counts = job_counts(done.stdout)
