@@ -112,8 +112,13 @@ def cmd_merge(args) -> int:
     missing = [f for f in files if not f.exists()]
     if missing:
         raise UsageError(f"no such row file: {missing[0]}")
-    n = merge(files, args.out)
+    left_out: list[tuple[Path, str]] = []
+    n = merge(files, args.out, keep_samples=args.keep_samples, left_out=left_out)
     print(f"{args.out}: {n} rows from {len(files)} files")
+    if left_out:
+        path, reason = left_out[0]
+        print(f"prunebench: left out {len(left_out)} row(s) that are not GLUE results (first: {path}: {reason}); "
+              "--keep-samples merges them", file=sys.stderr)
     return 0
 
 
@@ -224,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example: prunebench merge results/v1/runs --out results/v1/results.csv")
     p.add_argument("runs", nargs="+", help="row files or folders of row files")
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--keep-samples", action="store_true",
+                   help="also merge rows of sample-size (max_train/eval_samples) and embedded-data runs, "
+                   "left out by default: they check the pipeline and are not GLUE results")
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("methods", help="list registered methods", epilog="example: prunebench methods 'magnitude-*'")

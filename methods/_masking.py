@@ -1,8 +1,10 @@
 """Scores → masks, and the masks kept applied. Written once so every method ranks and ties the same way.
 
 A method produces a score per prunable weight (higher = keep); `masks_from_scores` keeps the top
-(1 - sparsity) share, either over all prunable weights together (``scope="global"``) or per matrix
-(``scope="layer"``). Ties are broken by position (stable sort), so masks are deterministic.
+(1 - sparsity) share, either over all prunable weights together (``scope="global"``), per matrix
+(``scope="layer"``) or per output row of each matrix (``scope="row"``: every output neuron keeps the same
+share of its inputs, the comparison group of Wanda, Sun et al. 2023, sec. 3). Ties are broken by position
+(stable sort), so masks are deterministic. Plugins import these from `prunebench.methods.masks`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-SCOPES = ("global", "layer")
+SCOPES = ("global", "layer", "row")
 
 
 def _keep_top(rows: torch.Tensor, n_prune: int) -> torch.Tensor:
@@ -40,7 +42,11 @@ def _keep_top_per_matrix(scores: dict[str, torch.Tensor], sparsity: float) -> di
 
 
 def masks_from_scores(scores: dict[str, torch.Tensor], sparsity: float, scope: str = "global") -> dict[str, torch.Tensor]:
-    """Boolean keep-masks with exactly round(sparsity * n) zeros (per matrix for ``scope="layer"``)."""
+    """Boolean keep-masks with exactly round(sparsity * n) zeros: n counts all scored weights (``"global"``),
+    each matrix (``"layer"``) or each output row, dim 0 of an ``nn.Linear`` weight [out, in] (``"row"``).
+
+    Raises ValueError for a sparsity outside [0, 1), an unknown scope, or a ``"row"`` score that is not 2-D.
+    """
     if not 0.0 <= sparsity < 1.0:
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
     if scope == "global":
@@ -53,6 +59,13 @@ def masks_from_scores(scores: dict[str, torch.Tensor], sparsity: float, scope: s
         return masks
     if scope == "layer":
         return _keep_top_per_matrix(scores, sparsity)
+    if scope == "row":
+        masks = {}
+        for name, s in scores.items():
+            if s.dim() != 2:
+                raise ValueError(f"{name}: scope 'row' needs 2-D scores [out, in], got shape {tuple(s.shape)}")
+            masks[name] = _keep_top(s.detach().float(), round(sparsity * s.shape[1]))
+        return masks
     raise ValueError(f"unknown scope {scope!r}; valid scopes: {', '.join(SCOPES)}")
 
 

@@ -46,6 +46,7 @@ def tiny_config(path: Path, model_dir: Path, **changes) -> Path:
                     "magnitude-layerwise": {"sparsities": [0.5, 0.7]}},
         "train": {"max_train_samples": 64, "max_eval_samples": 48, "epochs": 1, "recovery_epochs": 1,
                   "batch_size": 16, "eval_batch_size": 32, "bench_repeats": 1},
+        "merge_sample_rows": True,  # a check grid: its sample-size rows are what these tests read back
         **changes,
     }
     path.write_text(yaml.safe_dump(config))

@@ -1,4 +1,6 @@
-# Every row file under results/v1/runs/ (this grid's, other grids', rows from the GPU machine) -> one CSV.
+# Every row file under results/v1/runs/ (this grid's, other grids', rows from the GPU machine) -> one CSV, except
+# the folders smoke/ and cli/ and, whatever their folder, rows of sample-size or embedded-data runs (decided from
+# each row: benchmarks/merge.py why_not_published), unless the config sets merge_sample_rows: true (check grids).
 
 
 rule merge_results:
@@ -10,8 +12,10 @@ rule merge_results:
         f"logs/{TAG}/merge.log",
     conda:
         "../../environment.yml"
+    params:
+        samples="--keep-samples" if config.get("merge_sample_rows") else "",
     shell:
-        "prunebench merge results/v1/runs --out {output} > {log} 2>&1"
+        "prunebench merge results/v1/runs --out {output} {params.samples} > {log} 2>&1"
 
 
 # Recipe sweeps (configs with a `sweep` key, run by scripts/run_grid.py): their rows are merged on their own and
