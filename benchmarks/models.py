@@ -129,7 +129,15 @@ def load_tokenizer(spec: ModelSpec):
 
 
 def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
-    """A sequence-classification model with a fresh head for `task` (or a saved fine-tuned one at `location`)."""
+    """A sequence-classification model for `task`: a start with a fresh head, or a run's own checkpoint.
+
+    With `location` None the weights are a *start* (a pre-trained release, or someone else's checkpoint) and
+    the task gets a fresh head whatever the folder holds: a head fine-tuned on another task with the same
+    number of labels (RTE's label 0 is "entailment", WNLI's is "not_entailment") would otherwise be kept,
+    weights, bias and label names, and every method would start from it. With `location` (the dense
+    fine-tuned checkpoint this harness saved for this task) the trained head is the point, and is kept.
+    Raises UsageError when the weights cannot be loaded.
+    """
     import torch
     from safetensors import SafetensorError
     from transformers import AutoModelForSequenceClassification
@@ -144,9 +152,11 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
         if model.config.num_labels != task.num_labels:
             raise UsageError(f"model folder {folder} is a pruned model with {model.config.num_labels} labels; "
                              f"task {task.name} needs {task.num_labels}")
+        if location is None:
+            fresh_head(model, task, loaded=True)
         return model.float()
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(
+        model, info = AutoModelForSequenceClassification.from_pretrained(
             location or spec.location,
             num_labels=task.num_labels,
             dtype=torch.float32,  # fp32 master weights even from a half-precision copy; autocast does bf16
@@ -154,10 +164,47 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
             ignore_mismatched_sizes=location is None,
             use_safetensors=True,
             trust_remote_code=False,
+            output_loading_info=True,
         )
     except (OSError, ValueError, SafetensorError) as exc:  # ValueError: shipped code refused
         raise UsageError(f"model {spec.name!r}: weights at {folder} not loadable ({_first_line(exc)})") from None
+    if location is None:
+        initialised = set(info["missing_keys"]) | {key[0] if isinstance(key, tuple) else key for key in info["mismatched_keys"]}
+        fresh_head(model, task, loaded=any(name not in initialised for name in head_parameters(model)))
     return model
+
+
+def head_parameters(model) -> list[str]:
+    """Names of the task head's parameters: everything outside the encoder (`base_model_prefix`), e.g. BERT's
+    `classifier.*`, DistilBERT's `pre_classifier.*` and `classifier.*`."""
+    prefix = model.base_model_prefix + "."
+    return [name for name, _ in model.named_parameters() if not name.startswith(prefix)]
+
+
+def fresh_head(model, task: GlueTask, loaded: bool) -> None:
+    """Give `model` the task's label names and, when any head weight came from the checkpoint (`loaded`), a
+    newly initialised head, drawn by the model's own initializer (BERT, DistilBERT: normal with std
+    `config.initializer_range`, bias 0) from the global RNG, so a seeded run draws the same head.
+
+    A head that transformers initialised itself (a headless release, or a head of another size) is left as
+    drawn, so runs from a pre-trained release give the rows they gave before this check existed.
+    """
+    if task.labels:
+        model.config.id2label = dict(enumerate(task.labels))
+        model.config.label2id = {name: i for i, name in enumerate(task.labels)}
+    if not loaded:
+        return
+    prefix = model.base_model_prefix
+    for name, child in model.named_children():
+        if name == prefix:
+            continue
+        for module in child.modules():
+            for tensor in [*module.parameters(recurse=False), *module.buffers(recurse=False)]:
+                if hasattr(tensor, "_is_hf_initialized"):  # transformers skips tensors it marked as loaded
+                    del tensor._is_hf_initialized
+            if hasattr(module, "_is_hf_initialized"):
+                del module._is_hf_initialized
+            model._init_weights(module)
 
 
 def _shrunk_structure(folder: Path) -> dict | None:

@@ -24,6 +24,9 @@ class GlueTask:
     eval_splits: tuple[str, ...] = ("validation",)  # first one gives `score`; others add suffixed metrics
     train_split: str = "train"
     version: int = 1
+    # class names in label order, as the Hugging Face `glue` dataset's ClassLabel gives them: what a fresh
+    # head's id2label records (a foreign checkpoint's names may mean the opposite, e.g. RTE's 0 vs WNLI's 0)
+    labels: tuple[str, ...] = ()
 
     @property
     def is_regression(self) -> bool:
@@ -38,11 +41,13 @@ class GlueTask:
 TASKS: dict[str, GlueTask] = {
     t.name: t
     for t in (
-        GlueTask("cola", ("sentence",), 2, ("mcc", "accuracy"), ("mcc",)),
-        GlueTask("sst2", ("sentence",), 2, ("accuracy",), ("accuracy",)),
-        GlueTask("mrpc", ("sentence1", "sentence2"), 2, ("f1", "accuracy"), ("f1", "accuracy")),
-        GlueTask("stsb", ("sentence1", "sentence2"), 1, ("pearson", "spearman"), ("pearson", "spearman")),
-        GlueTask("qqp", ("question1", "question2"), 2, ("f1", "accuracy"), ("f1", "accuracy")),
+        GlueTask("cola", ("sentence",), 2, ("mcc", "accuracy"), ("mcc",), labels=("unacceptable", "acceptable")),
+        GlueTask("sst2", ("sentence",), 2, ("accuracy",), ("accuracy",), labels=("negative", "positive")),
+        GlueTask("mrpc", ("sentence1", "sentence2"), 2, ("f1", "accuracy"), ("f1", "accuracy"),
+                 labels=("not_equivalent", "equivalent")),
+        GlueTask("stsb", ("sentence1", "sentence2"), 1, ("pearson", "spearman"), ("pearson", "spearman"), labels=("similarity",)),
+        GlueTask("qqp", ("question1", "question2"), 2, ("f1", "accuracy"), ("f1", "accuracy"),
+                 labels=("not_duplicate", "duplicate")),
         GlueTask(
             "mnli",
             ("premise", "hypothesis"),
@@ -50,10 +55,11 @@ TASKS: dict[str, GlueTask] = {
             ("accuracy",),
             ("accuracy",),
             eval_splits=("validation_matched", "validation_mismatched"),
+            labels=("entailment", "neutral", "contradiction"),
         ),
-        GlueTask("qnli", ("question", "sentence"), 2, ("accuracy",), ("accuracy",)),
-        GlueTask("rte", ("sentence1", "sentence2"), 2, ("accuracy",), ("accuracy",)),
-        GlueTask("wnli", ("sentence1", "sentence2"), 2, ("accuracy",), ("accuracy",)),
+        GlueTask("qnli", ("question", "sentence"), 2, ("accuracy",), ("accuracy",), labels=("entailment", "not_entailment")),
+        GlueTask("rte", ("sentence1", "sentence2"), 2, ("accuracy",), ("accuracy",), labels=("entailment", "not_entailment")),
+        GlueTask("wnli", ("sentence1", "sentence2"), 2, ("accuracy",), ("accuracy",), labels=("not_entailment", "entailment")),
     )
 }
 
