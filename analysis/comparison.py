@@ -17,7 +17,7 @@ import pandas as pd
 from prunebench.benchmarks.tasks import TASKS
 
 from .grid import expected_cells, grid_of, pending_lines
-from .labels import compression, model_label, model_slug, percent, task_label
+from .labels import VARIANT_NOTES, compression, model_label, model_slug, percent, task_label
 from .reference import REFERENCE_LABEL, REFERENCE_REGIME
 from .regimes import from_key
 from .results import CELL, DENSE, aggregate
@@ -102,14 +102,13 @@ def comparison_table(df: pd.DataFrame, cells: pd.DataFrame, expected: pd.DataFra
     columns_are = ("sparsity of the encoder linear weights (compression)" if grid == "weights" else
                    "share of the encoder linear weights removed, measured (a target of 25/50/75% of the heads, "
                    "neurons or layers removes a different share for each method)")
-    caption = (f"{model_label(model)} on {task_label(task, r.qqp_subset)} ({r.label}), {GRID_TITLES[grid]}. "
+    caption = (f"{model_label(model)} on {task_label(task, r.variant)} ({r.label}), {GRID_TITLES[grid]}. "
                f"Score ({metric}, ×100) by method and {columns_are}; {seed_text}; {MISSING} = no measured row.")
     notes = []
     if len(counted) and max_n > int(counted["n"].min()):
         notes.append(f"(n=k): a cell with fewer seeds than the others ({max_n}).")
-    if r.qqp_subset:
-        notes.append("QQP subset: trained and evaluated on the 23,497-row QQP training-set sample (a held-out part of it "
-                     "as evaluation split); not comparable with full-QQP results, published or ours.")
+    if r.variant in VARIANT_NOTES:
+        notes.append(VARIANT_NOTES[r.variant])
     if len(ref):
         sources = "; ".join(sorted(set(ref["source"])))
         notes.append(f"{REFERENCE_LABEL}: DistilBERT, layer-wise magnitude pruning, accuracy as printed in seed 003 "

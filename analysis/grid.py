@@ -102,6 +102,6 @@ def pending_lines(pending: pd.DataFrame) -> list[str]:
                 what += f" (seeds {'; '.join(partial)} missing)"
             parts.append(what)
         origins = sorted(set(group["origin"]))
-        lines.append(f"{model_label(model)} · {task_label(task, r.qqp_subset)} ({r.label}): {'; '.join(parts)}"
+        lines.append(f"{model_label(model)} · {task_label(task, r.variant)} ({r.label}): {'; '.join(parts)}"
                      f" [{', '.join(origins)}]")
     return lines

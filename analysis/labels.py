@@ -49,10 +49,42 @@ def model_label(model: str) -> str:
     return MODEL_NAMES.get(slug, slug)
 
 
-def task_label(task: str, qqp_subset: bool = False) -> str:
-    """"QQP subset" wherever QQP rows come from the training-set sample, so it is never read as full QQP."""
-    name = TASK_NAMES.get(task, task.upper())
-    return f"{name} subset" if qqp_subset else name
+# Tasks trained or scored on a substitute for a split that is not offline (analysis/regimes.py, benchmarks/data.py
+# SUBSTITUTES): their name says so in every table and figure, so they are never read as the full task.
+VARIANT_TASK_NAMES: dict[str, str] = {
+    "qqp-subset": "QQP subset",  # v1: the training sample split 90/10, scored on the held-out slice
+    "qqp-train-subset": "QQP (23.5k-row training subset)",  # the whole 23,497-row sample, scored on the official dev set
+    "mnli-train-mismatched": "MNLI, low-resource: trained on dev-mismatched",  # scored on dev-matched
+}
+# The footnote of every table of a variant's rows.
+VARIANT_NOTES: dict[str, str] = {
+    "qqp-subset": ("QQP subset: trained and evaluated on the 23,497-row QQP training-set sample (a held-out part of it "
+                   "as evaluation split); not comparable with full-QQP results, published or ours."),
+    "qqp-train-subset": ("QQP (23.5k-row training subset): trained on the 23,497-row sample of QQP's training set, "
+                         "scored on the official dev set (40,430 pairs); not comparable with full-QQP results, nor with "
+                         "v1's held-out-slice rows."),
+    "mnli-train-mismatched": ("MNLI, low-resource: trained on dev-mismatched (9,832 pairs), scored on dev-matched "
+                              "(9,815); never comparable with full-MNLI numbers."),
+}
+# Tasks that have no rows at all, and why (printed under the tables that leave them out).
+MISSING_TASK_NOTES: dict[str, str] = {
+    "qnli": ("QNLI has no rows: only its dev set is offline, so a run would have to train and be scored on parts "
+             "of one split; MNLI's low-resource regime is the NLI task that can be run"),
+}
+
+
+def variant_task_label(variant: str) -> str:
+    return VARIANT_TASK_NAMES.get(variant, variant)
+
+
+def task_label(task: str, variant: bool | str = "") -> str:
+    """The task's name, or its variant's (``VARIANT_TASK_NAMES``) wherever rows trained or scored on a substitute
+    split, so "QQP subset" or "MNLI, low-resource" is never read as the full task. ``True`` is v1's QQP subset."""
+    if variant is True:
+        variant = "qqp-subset"
+    if variant:
+        return variant_task_label(variant)
+    return TASK_NAMES.get(task, task.upper())
 
 
 def safe(text: str) -> str:

@@ -29,7 +29,7 @@ def rules_note() -> str:
 def _row(r) -> list[str]:
     regime = from_key(r.regime)
     over = sparsity_text(r.over_start)
-    return [task_label(r.task, regime.qqp_subset), regime.label, r.method, str(r.points), number(r.dense),
+    return [task_label(r.task, regime.variant), regime.label, r.method, str(r.points), number(r.dense),
             number(r.chance), sparsity_text(r.safe_end), sparsity_text(r.knee),
             over + (f" ({r.over_rule})" if r.over_rule else "")]
 

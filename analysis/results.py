@@ -121,9 +121,10 @@ def add_labels(df: pd.DataFrame) -> pd.DataFrame:
     df["regime_family"] = [r.family for r in regimes]
     df["regime_label"] = [r.label for r in regimes]
     df["qqp_subset"] = [r.qqp_subset for r in regimes]
+    df["variant"] = [r.variant for r in regimes]
     df["model_slug"] = df["model"].map(model_slug)
     df["model_label"] = df["model"].map(model_label)
-    df["task_label"] = [task_label(t, q) for t, q in zip(df["task"], df["qqp_subset"])]
+    df["task_label"] = [task_label(t, v) for t, v in zip(df["task"], df["variant"])]
     df["retained"] = df["score"] / df["dense_score"]
     return df
 

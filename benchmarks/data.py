@@ -31,12 +31,35 @@ SOURCES = ("auto", "hub", "glue_dir", "embedded")
 EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded_glue"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-# QQP has no public validation split in GLUE_DIR, only a 23,497-row sample of its training set
-# (qqp/train_subset.parquet). Runs on it hold out a fixed share of that sample as their evaluation split;
-# the `data_source` column says so and such rows are never reported as full QQP.
+# Tasks whose training split is not offline, and what a run trains and scores on instead. Each substitute is
+# its own regime: the `data_source` column gets the suffix (e.g. "glue_dir:qqp-train-subset"), and the analysis
+# (analysis/regimes.py) never puts such rows next to full-data rows of the task.
+# - QQP: GLUE_DIR holds the official dev set and a 23,497-row sample of the training set
+#   (qqp/train_subset.parquet; see the data README). Runs train on the whole sample and are scored on the
+#   official dev set.
+# - MNLI: only the two dev sets exist offline. The low-resource regime trains on validation_mismatched
+#   (9,832 pairs) and scores on validation_matched (9,815): a three-class NLI task, never full-MNLI numbers.
+@dataclass(frozen=True)
+class Substitute:
+    train_file: str  # the split file trained on
+    eval_splits: tuple[str, ...]  # the task's eval splits kept for scoring (never the training file)
+    suffix: str  # appended to the data source
+
+
+SUBSTITUTES: dict[str, Substitute] = {
+    "qqp": Substitute("train_subset", ("validation",), ":qqp-train-subset"),
+    "mnli": Substitute("validation_mismatched", ("validation_matched",), ":mnli-train-mismatched"),
+}
+
+# v1 (archived): a GLUE_DIR without QQP's dev set held out a fixed 10% of the training sample as the
+# evaluation split ("glue_dir:qqp-subset"). Made only when no qqp/validation.parquet exists, so v1's rows stay
+# reproducible from v1's data, and never mixed with the regime above.
 QQP_SUBSET_FILE = "train_subset"
 QQP_SUBSET_HELDOUT = 0.1
 QQP_SUBSET_SEED = 0
+QQP_SUBSET_SUFFIX = ":qqp-subset"
+# every suffix a row's data_source may carry after hub, glue_dir or embedded
+SOURCE_SUFFIXES = (QQP_SUBSET_SUFFIX, *(sub.suffix for sub in SUBSTITUTES.values()))
 
 
 @dataclass(frozen=True)
@@ -45,7 +68,7 @@ class Splits:
 
     train: pd.DataFrame
     evals: dict[str, pd.DataFrame]  # eval split name -> table, in the task's eval_splits order
-    source: str  # "hub", "glue_dir", "embedded", with ":qqp-subset" when QQP's subset was split
+    source: str  # "hub", "glue_dir", "embedded", + a SUBSTITUTES suffix (or v1's ":qqp-subset") when one was used
 
     @property
     def fingerprint(self) -> str:
@@ -142,6 +165,13 @@ def _local_splits(root: Path, task: GlueTask, source: str) -> Splits | None:
     train = _verified_file(root, task.name, task.train_split)
     if train is not None and all(p is not None for p in evals.values()):
         return Splits(_read_checked(train, task), {s: _read_checked(p, task) for s, p in evals.items()}, source)
+    sub = SUBSTITUTES.get(task.name)
+    if train is None and sub is not None:
+        sub_train = _verified_file(root, task.name, sub.train_file)
+        sub_evals = {s: evals[s] for s in sub.eval_splits}
+        if sub_train is not None and all(p is not None for p in sub_evals.values()):
+            return Splits(_read_checked(sub_train, task), {s: _read_checked(p, task) for s, p in sub_evals.items()},
+                          source + sub.suffix)
     subset = _verified_file(root, task.name, QQP_SUBSET_FILE) if task.name == "qqp" else None
     if subset is not None:
         full = _read_checked(subset, task)
@@ -151,7 +181,7 @@ def _local_splits(root: Path, task: GlueTask, source: str) -> Splits | None:
         return Splits(
             full[~heldout].reset_index(drop=True),
             {task.eval_splits[0]: full[heldout].reset_index(drop=True)},
-            f"{source}:qqp-subset",
+            source + QQP_SUBSET_SUFFIX,
         )
     return None
 

@@ -35,7 +35,7 @@ class ResultRecord:
     score: float  # primary GLUE score, 0-100
     metrics: str  # JSON: every GLUE metric of the task, fractions
     dense_score: float  # score of the dense fine-tuned model of the same (model, task, seed, recipe)
-    data_source: str  # hub, glue_dir, embedded (+ ":qqp-subset")
+    data_source: str  # hub, glue_dir, embedded (+ a substitute-split suffix, e.g. ":qqp-train-subset"; data.SOURCE_SUFFIXES)
     train_examples: int  # training examples used
     params_total: int
     params_nonzero: int

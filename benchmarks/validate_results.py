@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .data import SOURCE_SUFFIXES
 from .errors import UsageError
 from .records import COLUMNS, SCHEMA_VERSION, ResultRecord
 from .tasks import TASKS
@@ -34,7 +35,7 @@ SCORE_TOLERANCE = 1e-6  # |score - 100 * mean(primary metrics)|, relative to max
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_SOURCE = re.compile(r"^(hub|glue_dir|embedded)(:qqp-subset)?$")
+_SOURCE = re.compile(r"^(hub|glue_dir|embedded)(" + "|".join(map(re.escape, SOURCE_SUFFIXES)) + ")?$")
 _INT = re.compile(r"^[+-]?[0-9]+$")
 # whole seconds or more, with a zone: a row cut short inside its last column never matches
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$")
@@ -141,7 +142,7 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
         need("run_id", row["config_hash"].startswith(row["run_id"]), "is not the start of config_hash")
     need("method", bool(_NAME.fullmatch(row["method"])), f"{row['method']!r} is not a method name (lowercase, digits, '-')")
     need("task", row["task"] in TASKS, f"{row['task']!r} is not a GLUE task ({', '.join(TASKS)})")
-    need("data_source", bool(_SOURCE.fullmatch(row["data_source"])), f"{row['data_source']!r} is not hub, glue_dir or embedded")
+    need("data_source", bool(_SOURCE.fullmatch(row["data_source"])), f"{row['data_source']!r} is not hub, glue_dir or embedded (optionally + one of {', '.join(SOURCE_SUFFIXES)})")
     need("seed", "seed" in bad or v["seed"] >= 0, f"{v.get('seed')} is negative")
     for name in ("target_sparsity", "achieved_sparsity"):
         need(name, name in bad or 0.0 <= v[name] < 1.0, f"{v.get(name)} is outside [0, 1)")

@@ -14,7 +14,8 @@ import pytest
 
 from prunebench.analysis.chance import EVAL_LABEL_COUNTS, QQP_SUBSET_LABEL_COUNTS, chance_score  # noqa: E402
 from prunebench.analysis.curves import build_curves  # noqa: E402
-from prunebench.analysis.regimes import classify, from_key  # noqa: E402
+from prunebench.analysis.labels import task_label  # noqa: E402
+from prunebench.analysis.regimes import classify, family_label, from_key  # noqa: E402
 from prunebench.analysis.results import ResultsError, aggregate, bootstrap_ci, dense_baselines, load_results  # noqa: E402
 from analysis_fixture import fixture_records, write_fixture  # noqa: E402
 from prunebench.benchmarks.records import to_csv_text  # noqa: E402
@@ -78,12 +79,36 @@ def test_qqp_subset_is_its_own_regime_and_never_shares_a_curve_with_full_qqp(tmp
         ("sst2", "glue_dir", 1000, "n1000", "1,000-example sample"),
         ("rte", "embedded", 2000, "embedded-n2000", "embedded sample, 2,000 train"),
         ("qqp", "glue_dir:qqp-subset", 21147, "qqp-subset-n21147", "21,147 train, held-out eval"),
+        ("qqp", "glue_dir:qqp-train-subset", 23497, "qqp-train-subset-n23497", "23,497 train, official dev set"),
+        ("mnli", "glue_dir:mnli-train-mismatched", 9832, "mnli-train-mismatched-n9832",
+         "9,832 train (dev-mismatched), scored on dev-matched"),
+        ("mnli", "embedded:mnli-train-mismatched", 64, "embedded-mnli-train-mismatched-n64",
+         "embedded sample, 64 train (dev-mismatched), scored on dev-matched"),
     ],
 )
 def test_regimes(task, source, n, key, label):
     regime = classify(task, source, n)
     assert (regime.key, regime.label) == (key, label)
     assert from_key(key) == regime
+
+
+@pytest.mark.parametrize("source, family, task_name", [
+    ("glue_dir:qqp-subset", "qqp-subset", "QQP subset"),
+    ("glue_dir:qqp-train-subset", "qqp-train-subset", "QQP (23.5k-row training subset)"),
+    ("hub", "full", "QQP"),
+])
+def test_the_two_qqp_regimes_and_full_qqp_are_three_families_with_their_own_names(source, family, task_name):
+    """v1's held-out-slice rows, the rows scored on the official dev set and full-data rows never share a table
+    or a leaderboard average: the family keeps them apart and the task's name says which is which."""
+    regime = classify("qqp", source, 23497 if "train-subset" in source else 363846)
+    assert regime.family == family and task_label("qqp", regime.variant) == task_name
+    assert family_label(family) == ("full data" if family == "full" else task_name)
+
+
+def test_mnli_low_resource_is_labelled_and_never_full_mnli():
+    regime = classify("mnli", "glue_dir:mnli-train-mismatched", 392702)  # even at full-MNLI size it is its own regime
+    assert regime.family == "mnli-train-mismatched" and not regime.qqp_subset
+    assert task_label("mnli", regime.variant) == "MNLI, low-resource: trained on dev-mismatched"
 
 
 def test_an_unknown_data_source_is_refused(tmp_path):

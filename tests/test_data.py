@@ -12,11 +12,12 @@ from prunebench.benchmarks.tasks import get_task
 
 @pytest.fixture
 def glue_dir(tmp_path, monkeypatch):
-    """A GLUE_DIR made of the embedded sst2/rte/qqp files, with a manifest of their checksums."""
-    for task in ("sst2", "rte", "qqp"):
+    """A GLUE_DIR made of the embedded sst2/rte/qqp/mnli files, with a manifest of their checksums."""
+    tasks = ["sst2", "rte", "qqp", "mnli"]
+    for task in tasks:
         shutil.copytree(data.EMBEDDED_DIR / task, tmp_path / task)
     manifest = pd.read_csv(data.EMBEDDED_DIR / "MANIFEST.tsv", sep="\t")
-    manifest[manifest.task.isin(["sst2", "rte", "qqp"])].to_csv(tmp_path / "MANIFEST.tsv", sep="\t", index=False)
+    manifest[manifest.task.isin(tasks)].to_csv(tmp_path / "MANIFEST.tsv", sep="\t", index=False)
     monkeypatch.setenv("GLUE_DIR", str(tmp_path))
     data._verified_file.cache_clear()
     data._manifest.cache_clear()
@@ -66,11 +67,30 @@ def test_auto_falls_back_to_the_embedded_sample(monkeypatch, tmp_path):
 
 def test_a_task_without_training_data_says_what_is_available(monkeypatch, tmp_path):
     monkeypatch.setenv("GLUE_DIR", str(tmp_path / "nowhere"))
-    with pytest.raises(UsageError, match=r"no source has all splits \['train', 'validation_matched', 'validation_mismatched'\] of mnli.*complete local data: .*sst2"):
-        data.load_splits(get_task("mnli"))
+    with pytest.raises(UsageError, match=r"no source has all splits \['train', 'validation'\] of qnli.*complete local data: .*sst2.*qqp, mnli"):
+        data.load_splits(get_task("qnli"))
 
 
-def test_qqp_subset_is_split_once_into_disjoint_train_and_heldout(glue_dir):
+def test_qqp_trains_on_the_whole_subset_and_is_scored_on_the_official_dev_set(glue_dir):
+    splits = data.load_splits(get_task("qqp"), "glue_dir")
+    assert splits.source == "glue_dir:qqp-train-subset"
+    assert len(splits.train) == len(pd.read_parquet(glue_dir / "qqp" / "train_subset.parquet"))
+    assert list(splits.evals) == ["validation"]
+    assert len(splits.evals["validation"]) == len(pd.read_parquet(glue_dir / "qqp" / "validation.parquet"))
+
+
+def test_mnli_low_resource_trains_on_dev_mismatched_and_scores_on_dev_matched_only(glue_dir):
+    splits = data.load_splits(get_task("mnli"), "glue_dir")
+    assert splits.source == "glue_dir:mnli-train-mismatched"
+    mismatched = pd.read_parquet(glue_dir / "mnli" / "validation_mismatched.parquet")
+    assert splits.train["premise"].tolist() == mismatched["premise"].tolist()
+    assert list(splits.evals) == ["validation_matched"]  # the training file is never scored on
+    assert set(splits.train["label"]) == {0, 1, 2}
+
+
+def test_v1_qqp_subset_is_split_once_into_disjoint_train_and_heldout(glue_dir):
+    """Without QQP's dev set (v1's GLUE_DIR) the sample is split 90/10, as v1's archived rows were."""
+    (glue_dir / "qqp" / "validation.parquet").unlink()
     splits = data.load_splits(get_task("qqp"), "glue_dir")
     assert splits.source == "glue_dir:qqp-subset"
     train, heldout = splits.train, splits.evals["validation"]
@@ -85,3 +105,20 @@ def test_subsample_is_fixed_and_keeps_order():
     a, b = data.subsample(df, 10), data.subsample(df, 10)
     assert a.x.tolist() == b.x.tolist() == sorted(a.x.tolist())
     assert data.subsample(df, None) is df and data.subsample(df, 1000) is df
+
+
+@pytest.mark.parametrize("task, source, metrics", [
+    ("qqp", "embedded:qqp-train-subset", {"f1", "accuracy"}),
+    ("mnli", "embedded:mnli-train-mismatched", {"accuracy"}),  # dev-matched only: dev-mismatched is trained on
+])
+def test_qqp_and_mnli_low_resource_run_end_to_end_offline(task, source, metrics, tiny_bert_dir, run_cli):
+    import json
+
+    from prunebench.benchmarks.records import read_rows
+    from prunebench.benchmarks.validate_results import validate_results
+
+    code, out = run_cli(tiny_bert_dir, task=task, method="magnitude-pretrained", sparsity=0.5)
+    (row,) = read_rows(out)
+    assert code == 0 and row["task"] == task and row["data_source"] == source and row["train_examples"] == "64"
+    assert set(json.loads(row["metrics"])) == metrics
+    assert not validate_results(out).problems
