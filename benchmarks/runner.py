@@ -24,6 +24,7 @@ from .config import RunConfig, TrainConfig, canonical_hash, hashed_train_fields
 from .errors import UsageError
 from .models import ModelSpec, load_model, load_tokenizer, resolve, uses_token_types
 from .paths import run_path
+from .run_profile import PhaseTimes, process_age_seconds
 from .records import SCHEMA_VERSION, ResultRecord, dumps_json, read_rows, write_atomic, write_record
 from .tasks import GlueTask, get_task
 from .tokens import Batches, cache_dir, cached_encode
@@ -31,6 +32,7 @@ from .train import evaluate, finetune, seed_everything
 
 log = logging.getLogger("prunebench")
 DENSE_FORMAT = 1
+_first_run_of_process = True  # the process start and imports are charged to the first run a process makes
 
 
 @dataclass
@@ -119,19 +121,21 @@ def _pad_multiple(train: TrainConfig, device: torch.device) -> int:
 class Run:
     """The compute part of a prepared run, with its data on the device."""
 
-    def __init__(self, prep: Prepared, device: torch.device):
+    def __init__(self, prep: Prepared, device: torch.device, times: PhaseTimes | None = None):
         self.prep, self.device = prep, device
+        self.times = times or PhaseTimes(device)
         cfg = prep.cfg.train
-        self.tokenizer = load_tokenizer(prep.spec)
-        use_types = uses_token_types(prep.spec)
-        pad = _pad_multiple(cfg, device)
+        with self.times.phase("data and token cache"):
+            self.tokenizer = load_tokenizer(prep.spec)
+            use_types = uses_token_types(prep.spec)
+            pad = _pad_multiple(cfg, device)
 
-        def batches(df, split, batch_size):
-            enc = cached_encode(self.tokenizer, df, prep.task, split, cfg.max_len, prep.splits.source)
-            return Batches(enc, batch_size, device, pad, use_types)
+            def batches(df, split, batch_size):
+                enc = cached_encode(self.tokenizer, df, prep.task, split, cfg.max_len, prep.splits.source)
+                return Batches(enc, batch_size, device, pad, use_types)
 
-        self.train = batches(prep.splits.train, "train", cfg.batch_size)
-        self.evals = {name: batches(df, name, cfg.eval_batch_size) for name, df in prep.splits.evals.items()}
+            self.train = batches(prep.splits.train, "train", cfg.batch_size)
+            self.evals = {name: batches(df, name, cfg.eval_batch_size) for name, df in prep.splits.evals.items()}
 
     def context(self, sparsity: float):
         from prunebench.methods.base import PruneContext
@@ -163,6 +167,7 @@ class Run:
         ctx.train = inner_train
         ctx.teacher = self.teacher
         ctx.pretrained = self.pretrained
+        ctx.evaluate = lambda model: evaluate(model, task, self.evals, cfg, self.device)
         return ctx
 
     def teacher(self):
@@ -177,11 +182,16 @@ class Run:
 
     def dense_checkpoint(self) -> tuple[Path, dict]:
         """The fine-tuned dense model of this (model, task, seed, recipe, data): loaded or made once."""
+        prep = self.prep
+        folder = cache_dir() / "dense" / f"{prep.task.name}-seed{prep.cfg.seed}-{prep.dense_key()}"
+        info_path = folder / "dense.json"
+        with self.times.phase("dense checkpoint (fine-tune or load)"):
+            return self._dense_checkpoint(folder, info_path)
+
+    def _dense_checkpoint(self, folder: Path, info_path: Path) -> tuple[Path, dict]:
         from prunebench.methods.dense import Dense
 
         prep, cfg = self.prep, self.prep.cfg.train
-        folder = cache_dir() / "dense" / f"{prep.task.name}-seed{prep.cfg.seed}-{prep.dense_key()}"
-        info_path = folder / "dense.json"
         if info_path.is_file():
             log.info("dense checkpoint: reusing %s", folder)
             return folder, json.loads(info_path.read_text())
@@ -214,10 +224,11 @@ class Run:
         folder, dense = self.dense_checkpoint()
         method = prep.method_cls(prep.params)
         seed_everything(seed)
-        if method.starts_from == "finetuned":
-            model = load_model(prep.spec, prep.task, location=str(folder)).to(self.device)
-        else:
-            model = self.pretrained()
+        with self.times.phase("model load"):
+            if method.starts_from == "finetuned":
+                model = load_model(prep.spec, prep.task, location=str(folder)).to(self.device)
+            else:
+                model = self.pretrained()
         epochs, lr = method.training_phase(cfg)
         ctx = self.context(prep.cfg.sparsity)
         prunable_before = sum(w.numel() for w in prunable_weights(model).values())
@@ -225,11 +236,16 @@ class Run:
         if method.trains:
             model, stats = finetune(model, method, ctx, self.train, cfg, epochs, lr, seed, desc=prep.cfg.method)
             train_seconds, loss_curve = stats.seconds, stats.loss_curve
-            metrics, score = evaluate(model, prep.task, self.evals, cfg, self.device)
+            self.times.add("method before training", stats.before_seconds)
+            self.times.add("graph capture", stats.capture_seconds)
+            self.times.add("training steps", stats.seconds - stats.before_seconds - stats.capture_seconds)
+            with self.times.phase("evaluation"):
+                metrics, score = evaluate(model, prep.task, self.evals, cfg, self.device)
         else:
             metrics, score = dense["metrics"], dense["score"]
         achieved = measured_sparsity(prunable_weights(model), original_total=prunable_before)
-        eff = efficiency.measure(model, self.device, repeats=cfg.bench_repeats, bf16=cfg.bf16)
+        with self.times.phase("efficiency measurement"):
+            eff = efficiency.measure(model, self.device, repeats=cfg.bench_repeats, bf16=cfg.bf16)
         params = {**method.params_dict(), **({"_info": ctx.info} if ctx.info else {})}
         record = ResultRecord(
             schema_version=SCHEMA_VERSION,
@@ -271,7 +287,15 @@ def existing_run_id(path: Path) -> str | None:
 
 def run(cfg: RunConfig, out: Path | None = None, force: bool = False, device: str = "auto") -> tuple[Path, ResultRecord | None]:
     """Prepare, then compute unless the row already exists; returns (row path, record or None if skipped)."""
-    prep = prepare(cfg)
+    global _first_run_of_process
+    times = PhaseTimes()
+    if _first_run_of_process:
+        _first_run_of_process = False
+        age = process_age_seconds()
+        if age is not None:
+            times.add("process start and imports", age)
+    with times.phase("prepare (checks, data files)"):
+        prep = prepare(cfg)
     path = Path(out) if out else run_path(cfg.model, cfg.task, cfg.method, cfg.sparsity, cfg.seed, prep.run_id)
     check_target(path, "row file")
     if path.exists() and not force:
@@ -281,8 +305,10 @@ def run(cfg: RunConfig, out: Path | None = None, force: bool = False, device: st
             return path, None
         raise UsageError(f"{path} exists and holds {'run ' + found if found else 'no valid row'}, not run {prep.run_id}; "
                          "use --force to replace it or choose another --out")
-    dev = provenance.pick_device(device)
-    record, sidecar = Run(prep, dev).execute()
-    write_atomic(path.with_suffix(".json"), json.dumps(sidecar, indent=1, sort_keys=True, default=str))
+    dev = times.device = provenance.pick_device(device)
+    record, sidecar = Run(prep, dev, times).execute()
+    with times.phase("sidecar writing"):
+        sidecar["profile"] = times.as_dict()  # seconds per phase (benchmarks/run_profile.py); the row is written after
+        write_atomic(path.with_suffix(".json"), json.dumps(sidecar, indent=1, sort_keys=True, default=str))
     write_record(path, record)  # the row last: its presence means the run is complete
     return path, record

@@ -60,6 +60,9 @@ class PruneContext:
     # pretrained() -> a fresh copy of the pre-trained weights with a new task head (seeded like the run)
     pretrained: Callable[[], nn.Module] | None = None
     recipe: Any = None  # benchmarks.config.TrainConfig of the run (epochs, lr, recovery recipe, batch size)
+    # evaluate(model) -> (metrics, score): the run's evaluation of `model` as it is now (all eval splits, the
+    # row's metrics and primary score); see `record_score_before_recovery`
+    evaluate: Callable[[nn.Module], tuple[dict[str, float], float]] | None = None
 
     def prunable(self, model: nn.Module) -> dict[str, torch.Tensor]:
         return _structure.prunable_weights(model)
@@ -83,6 +86,21 @@ class PruneContext:
 
     def apply_masks(self, model: nn.Module) -> None:
         _masking.apply_masks(model, self.masks)
+
+    def record_score_before_recovery(self, model: nn.Module) -> None:
+        """Evaluate `model` now (after a one-shot pruning step, before any recovery training) and keep the result
+        in the row: ``info["score_before_recovery"]`` (0-100, like `score`) and ``info["metrics_before_recovery"]``,
+        which land in the row's `method_params` JSON under ``"_info"``. One-shot methods call this at the end of
+        `before_training`, once their masks are applied: it is the number their papers report (e.g. SparseGPT's
+        tables have no retraining). The evaluation's time counts in the row's `train_seconds`. A context
+        without an evaluator (unit tests building one by hand) records nothing."""
+        if self.evaluate is None:
+            return
+        was_training = model.training
+        metrics, score = self.evaluate(model)
+        model.train(was_training)
+        self.info["score_before_recovery"] = score
+        self.info["metrics_before_recovery"] = metrics
 
 
 class Method:
@@ -109,10 +127,27 @@ class Method:
 
     @classmethod
     def check_sparsity(cls, sparsity: float) -> None:
-        """Refuse a target the method cannot reach (e.g. 2:4 is exactly 0.5), before anything is computed."""
+        """Refuse a target the method cannot reach (e.g. 2:4 is exactly 0.5; the dense baseline prunes nothing),
+        before anything is computed."""
+        if cls.trains is False and sparsity != 0.0:  # `is`: a composite may make `trains` a property of its parts
+            raise ValueError(f"method {cls.name!r} does not prune: use --sparsity 0")
         if cls.valid_sparsities is not None and sparsity not in cls.valid_sparsities:
             valid = ", ".join(f"{s:g}" for s in cls.valid_sparsities)
             raise ValueError(f"method {cls.name!r} prunes to a fixed sparsity: got {sparsity:g}, valid: {valid}")
+
+    @classmethod
+    def parts(cls, params: Any) -> dict[str, str]:
+        """The registered methods this one runs inside itself, as {parameter: method name} (distillation's
+        ``base``). `check_method` holds every part to its own checks at the run's target, so a composite never
+        accepts what a part would refuse. Default: none."""
+        return {}
+
+    @classmethod
+    def check_fit(cls, params: Any, sparsity: float, fit: "Fit") -> None:
+        """Refuse, with a ValueError naming the value, the limit and the valid range, a target or parameter this
+        model or training split cannot take (more layers than the model has, more scoring batches than the split
+        gives). Called before any compute; a field of `fit` that is None is not known yet and not checked.
+        Default: nothing to check."""
 
     @classmethod
     def parse_params(cls, overrides: dict[str, Any]) -> Any:
@@ -156,3 +191,66 @@ class Method:
 
     def after_training(self, model: nn.Module, ctx: PruneContext) -> nn.Module:
         return model
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What a run's values must fit, known before any compute: the model's shape (read from its config, no
+    weights) and the training split. None where not known: validating a workflow config reads each model's
+    config but no data, so `train_examples` is None there."""
+
+    model_type: str | None = None
+    layers: int | None = None  # encoder layers
+    heads: int | None = None  # attention heads per layer
+    ffn: int | None = None  # FFN neurons per layer
+    max_positions: int | None = None  # position embeddings: the longest input the model takes
+    recipe: Any = None  # benchmarks.config.TrainConfig
+    train_examples: int | None = None  # the training split after sampling
+
+    @property
+    def train_batches(self) -> int | None:
+        """Training batches in one pass (the loop's `steps_per_epoch`: a last incomplete batch is dropped
+        unless it is the only one)."""
+        if self.train_examples is None or self.recipe is None:
+            return None
+        return max(1, self.train_examples // self.recipe.batch_size)
+
+
+def check_method(cls: type[Method], sparsity: float, overrides: dict[str, Any], fit: Fit | None = None) -> Any:
+    """The one check of a method at a target, run by `prunebench run`, `prunebench validate` and the workflow
+    before any compute: the target, the parameters, the fit to the model and data (when `fit` is given), then
+    each part the method declares (`Method.parts`, with the part's default parameters, as composites run them)
+    through this same function. Returns the parsed ``Params``; raises ValueError (or its subclass UsageError)
+    whose one line names the method, the part and the valid values."""
+    cls.check_sparsity(sparsity)
+    params = cls.parse_params(overrides)
+    if fit is not None:
+        cls.check_fit(params, sparsity, fit)
+    from .registry import get
+
+    for key, name in cls.parts(params).items():
+        try:
+            check_method(get(name), sparsity, {}, fit)
+        except ValueError as exc:
+            raise type(exc)(f"method {cls.name!r} {key}={name}: {exc}") from None
+    return params
+
+
+def batches_fit(method: str, key: str, wanted: int, fit: Fit) -> None:
+    """Refuse asking for more training batches (to score with) than one pass over the split gives: the scoring
+    would silently use fewer."""
+    have = fit.train_batches
+    if have is not None and wanted > have:
+        raise ValueError(f"{method} {key}={wanted}: the training split gives {have} batches "
+                         f"({fit.train_examples} examples / batch_size {fit.recipe.batch_size}); valid: {key} in 1..{have}")
+
+
+def units_fit(method: str, sparsity: float, total: int, layers: int, unit: str) -> None:
+    """Refuse a target whose round(sparsity * total) removes no unit (the row would claim a target it never
+    pruned) or more than `total - layers` (every layer keeps one head or neuron, so the method would stop short)."""
+    k = round(sparsity * total)
+    most = total - layers
+    if 1 <= k <= most:
+        return
+    raise ValueError(f"{method} at sparsity {sparsity:g} removes {k} of {total} {unit} (round(sparsity x {total})); "
+                     f"every layer keeps one, so 1 to {most} can go; valid sparsities: {1 / total:.3g} to {most / total:.3g}")

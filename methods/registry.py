@@ -35,6 +35,9 @@ METHODS: dict[str, str] = {
     "distillation": "prunebench.methods.distillation:Distillation",
     "lora-prune": "prunebench.methods.lora_prune:LoraPrune",
     "prune-lora": "prunebench.methods.lora_prune:PruneLora",  # the same recipe in the reverse order, its own leaderboard line
+    "sparsegpt": "prunebench.methods.sparsegpt:SparseGPT",
+    "sparsegpt-2of4": "prunebench.methods.sparsegpt:SparseGPT2of4",
+    "obert": "prunebench.methods.obert:OBert",
 }
 
 
