@@ -162,6 +162,28 @@ def cmd_validate(args) -> int:
     return EXIT_USAGE if failed else 0
 
 
+def cmd_leaderboard_check(args) -> int:
+    """A method's leaderboard rows: complete and made by the grid's recipe; with --rerun, reproduced in tolerance."""
+    from .leaderboard_check import LEADERBOARD_CONFIG, check_rows, recheck
+
+    args.config = args.config or LEADERBOARD_CONFIG
+
+    if args.rerun is not None:
+        n, problems = recheck(args.config, args.method, args.root, args.rerun)
+        what = f"{n} re-run row(s) of {args.method} within the GPU tolerance of {args.root}'s"
+    else:
+        n, problems = check_rows(args.config, args.method, args.root)
+        what = f"{n} grid row(s) of {args.method} present and consistent with {args.config}"
+    for problem in problems[:10]:
+        print(f"prunebench: error: {one_line(str(problem))}", file=sys.stderr)
+    if problems:
+        more = f" ({len(problems) - 10} more not shown)" if len(problems) > 10 else ""
+        print(f"prunebench: error: {len(problems)} problem(s){more}; wanted: {what}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"ok: {what}")
+    return 0
+
+
 def cmd_bench_efficiency(args) -> int:
     from .efficiency.bench import main as bench_main
 
@@ -243,6 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="examples: prunebench validate config/smoke.yaml; prunebench validate results/v1/results.csv")
     p.add_argument("paths", nargs="+", help="YAML workflow config(s) and/or result CSV file(s)")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "leaderboard-check",
+        help="check a method's leaderboard rows: every grid cell present, publishable, made by the grid's recipe",
+        epilog="examples: prunebench leaderboard-check my-method --root /tmp/grid; "
+        "prunebench leaderboard-check my-method --rerun /tmp/recheck (a maintainer's re-run of sampled cells)",
+    )
+    p.add_argument("method", help="a registered method (built-in or plugin), as named in the grid")
+    p.add_argument("--config", type=Path, default=None, help="the leaderboard grid (default config/leaderboard.yaml)")
+    p.add_argument("--root", type=Path, default=Path("."), help="folder holding results/v1/runs/... (default .)")
+    p.add_argument("--rerun", type=Path, default=None,
+                   help="folder of re-run rows (same layout): compare each with --root's row within the GPU tolerance")
+    p.set_defaults(func=cmd_leaderboard_check)
 
     p = sub.add_parser(
         "throughput",

@@ -9,6 +9,7 @@ longest first.
 
     python scripts/run_grid.py config/v1-minilm.yaml --workers 8 --gpus 4 --deadline 300 --root /tmp/grid
     python scripts/run_grid.py config/sweep-dense.yaml --workers 8 --root /tmp/grid
+    python scripts/run_grid.py config/leaderboard.yaml --only my-method --workers 8 --gpus 4 --check   # a submission
 """
 
 from __future__ import annotations
@@ -157,7 +158,11 @@ def main() -> int:
     parser.add_argument("--tasks", default=None, help="comma-separated tasks to run now (default: the config's)")
     parser.add_argument("--longest-first", action="store_true",
                         help="start pruned runs longest first across seeds (default: seed by seed, so a deadline cuts the last seed)")
+    parser.add_argument("--check", action="store_true",
+                        help="then check the --only methods' rows under --root against the grid (prunebench leaderboard-check)")
     args = parser.parse_args()
+    if args.check and not args.only:
+        parser.error("--check needs --only: the methods whose rows to check")
     config = check_config(load_yaml(args.config))
     grid = runs(config)
     if args.only:
@@ -195,6 +200,12 @@ def main() -> int:
     failed = [r for r in results if r[1] > 0]
     skipped = sum(r[1] < 0 for r in results)
     print(f"{len(results) - len(failed) - skipped} commands ok, {len(failed)} failed, {skipped} not started (deadline)")
+    if args.check:
+        from prunebench.benchmarks.cli import main as prunebench
+
+        codes = [prunebench(["leaderboard-check", m, "--config", str(args.config), "--root", str(args.root)])
+                 for m in args.only.split(",") if m != "dense"]
+        return 1 if failed else max(codes, default=0)
     return 1 if failed else 0
 
 
