@@ -50,8 +50,8 @@ def test_exact_sparsity(sparsity):
 def test_impossible_sparsity_and_unknown_scope_are_refused():
     with pytest.raises(ValueError, match=r"sparsity must be in \[0, 1\)"):
         masks_from_scores({"w": torch.ones(2)}, 1.0)
-    with pytest.raises(ValueError, match="unknown scope 'row'; valid scopes: global, layer"):
-        masks_from_scores({"w": torch.ones(2)}, 0.5, scope="row")
+    with pytest.raises(ValueError, match="unknown scope 'column'; valid scopes: global, layer, row"):
+        masks_from_scores({"w": torch.ones(2)}, 0.5, scope="column")
 
 
 def test_pruned_weights_stay_zero_through_save_and_reload(tiny_bert_dir, tmp_path):
@@ -70,3 +70,15 @@ def test_pruned_weights_stay_zero_through_save_and_reload(tiny_bert_dir, tmp_pat
     again = prunable_weights(load_model(resolve(str(tiny_bert_dir)), task, location=str(tmp_path)))
     assert measured_sparsity(again) == pytest.approx(measured_sparsity(weights))
     assert all(torch.equal(again[n] == 0, ~masks[n]) for n in masks)
+
+
+def test_row_scope_prunes_the_same_share_of_every_output_row():
+    """Wanda's comparison group (Sun et al. 2023, sec. 3): each output neuron keeps its own top inputs, so a row of
+    large scores cannot take the budget of a row of small ones, as it does under the global scope."""
+    from prunebench.methods.masks import masks_from_scores
+
+    scores = {"w": torch.tensor([[1.0, 2.0, 3.0, 4.0], [8.0, 7.0, 6.0, 5.0]])}
+    assert masks_from_scores(scores, 0.5, scope="row")["w"].int().tolist() == [[0, 0, 1, 1], [1, 1, 0, 0]]
+    assert masks_from_scores(scores, 0.5, scope="global")["w"].int().tolist() == [[0, 0, 0, 0], [1, 1, 1, 1]]
+    with pytest.raises(ValueError, match="scope 'row' needs 2-D scores"):
+        masks_from_scores({"b": torch.ones(4)}, 0.5, scope="row")

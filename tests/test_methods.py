@@ -46,3 +46,17 @@ def test_prunable_weights_are_the_six_encoder_linears_per_layer(folder, request)
     assert not any("embeddings" in n or "classifier" in n or "pooler" in n or "pre_classifier" in n for n in names)
     roles = {_structure.role_of(model, n.removesuffix(".weight")) for n in names}
     assert roles == {"query", "key", "value", "attn_out", "ffn_in", "ffn_out"}
+
+
+def test_a_misspelt_parameter_key_gets_the_near_name():
+    with pytest.raises(UsageError, match=r"method 'random' parameter: unknown key 'scop' \(did you mean 'scope'\?\); "
+                                         r"valid keys: scope"):
+        get("random").parse_params({"scop": "layer"})
+
+
+def test_a_bad_bool_lists_the_accepted_spellings():
+    from prunebench.benchmarks.config import TrainConfig, parse_overrides
+
+    with pytest.raises(UsageError, match=r"--set bf16: 'maybe' is not a valid bool; write one of true, 1, yes, false, 0, no"):
+        parse_overrides(TrainConfig(), ["bf16=maybe"])
+    assert parse_overrides(TrainConfig(), ["bf16=No"]).bf16 is False
