@@ -131,10 +131,11 @@ def cmd_methods(args) -> int:
     names = list_methods(args.pattern, kind=args.kind)
     if not names:
         raise UsageError(f"no method matches {args.pattern!r}" + (f" with kind {args.kind!r}" if args.kind else ""))
-    for name in names:
-        cls = get(name)
+    classes = {name: get(name) for name in names}
+    width, kind_width = max(map(len, classes)), max(len(cls.kind) for cls in classes.values())
+    for name, cls in classes.items():  # columns as wide as the longest name and kind: a plugin's name may be long
         origin = source(name)  # plugins (entry point group prunebench.methods) say which package they come from
-        print(f"{name:<22} {cls.kind:<15} {cls.describe()}" + ("" if origin == "built-in" else f" [{origin}]"))
+        print(f"{name:<{width}}  {cls.kind:<{kind_width}}  {cls.describe()}" + ("" if origin == "built-in" else f" [{origin}]"))
     return 0
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from .errors import UsageError, did_you_mean
 
 SCHEDULES = ("linear", "polynomial", "constant")
+MAX_LEN_RANGE = (8, 512)  # tokens; a model may take fewer (its position embeddings: benchmarks.models.check_model_fits)
 BOOL_SPELLINGS = ("true", "1", "yes", "false", "0", "no")  # the first three mean True; any letter case
 
 
@@ -45,8 +46,8 @@ class TrainConfig:
         for name in ("max_len", "batch_size", "eval_batch_size"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive")
-        if not 8 <= self.max_len <= 512:
-            problems.append("max_len must be in [8, 512]")
+        if not MAX_LEN_RANGE[0] <= self.max_len <= MAX_LEN_RANGE[1]:
+            problems.append(f"max_len must be in [{MAX_LEN_RANGE[0]}, {MAX_LEN_RANGE[1]}]")
         for name in ("lr", "recovery_lr"):
             if not 0 < getattr(self, name) < 1:
                 problems.append(f"{name} must be in (0, 1)")

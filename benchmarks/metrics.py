@@ -30,6 +30,26 @@ METRICS = {
 }
 
 
+def check_eval_labels(task: GlueTask, labels: np.ndarray, split: str) -> None:
+    """Refuse an evaluation split on which the task's primary metric cannot tell good predictions from bad.
+
+    MCC is 0 for every prediction when the gold labels hold a single class (scikit-learn's convention: the
+    denominator is 0), even when every prediction is right; F1 of class 1 is 0 for every prediction when
+    no gold label is 1 (zero_division=0); Pearson and Spearman are undefined when the gold scores are
+    constant. A small `max_eval_samples` can draw such a split. Raises ValueError (one line, the fix).
+    """
+    labels = np.asarray(labels)
+    values = np.unique(labels)
+    where = f"{task.name} {split} split ({labels.size} rows)"
+    if values.size < 2 and ({"mcc", "pearson", "spearman"} & set(task.primary)):
+        metric = "mcc" if "mcc" in task.primary else "pearson/spearman"
+        raise ValueError(f"{where} holds one class only (label {values.tolist()}): {metric} is 0 or undefined for every "
+                         "prediction there; valid: an evaluation sample with at least two classes (raise max_eval_samples)")
+    if "f1" in task.primary and 1 not in values:
+        raise ValueError(f"{where} has no positive example: f1 is 0 for every prediction there; valid: an evaluation "
+                         "sample with label 1 present (raise max_eval_samples)")
+
+
 def predictions_from_logits(task: GlueTask, logits: np.ndarray) -> np.ndarray:
     """Class index per example, or the regression value for STS-B."""
     logits = np.asarray(logits, dtype=np.float64)

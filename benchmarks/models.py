@@ -220,6 +220,48 @@ def _shrunk_structure(folder: Path) -> dict | None:
         return None
 
 
+def model_fit(spec: ModelSpec, recipe, train_examples: int | None = None):
+    """A `methods.base.Fit`: the model's shape read from its config alone (no weights are loaded), with the
+    recipe and the training split's size, for the checks that only this model can fail. None when the config
+    cannot be read here (a Hub model offline): loading the model then says why."""
+    from transformers import AutoConfig
+
+    from prunebench.methods._structure import CONFIG_KEYS
+    from prunebench.methods.base import Fit
+
+    try:
+        config = AutoConfig.from_pretrained(spec.location, trust_remote_code=False)
+    except (OSError, ValueError):
+        return None
+    keys = CONFIG_KEYS.get(config.model_type, {})
+    shape = {role: getattr(config, key, None) for role, key in keys.items()}
+    structure = getattr(config, "prunebench_structure", None)
+    if structure:  # a model shrunk by a structured method: heads and widths differ from layer to layer
+        shape = {"layers": len(structure["ffn"]), "heads": None, "ffn": None}
+    return Fit(model_type=config.model_type, layers=shape.get("layers"), heads=shape.get("heads"), ffn=shape.get("ffn"),
+               max_positions=getattr(config, "max_position_embeddings", None), recipe=recipe, train_examples=train_examples)
+
+
+def check_model_fits(fit, name: str) -> None:
+    """Refuse, before any compute, a model the harness cannot prune (no role map for its architecture: no
+    encoder linears to prune or to measure sparsity over) or a recipe it cannot take (`max_len` beyond its
+    position embeddings: the forward pass fails on the first long batch, after the token cache is written).
+    `fit` None (config not readable here) checks nothing."""
+    from prunebench.methods._structure import ROLES
+
+    from .config import MAX_LEN_RANGE
+
+    if fit is None:
+        return
+    if fit.model_type not in ROLES:
+        raise UsageError(f"model {name!r}: model_type {fit.model_type!r} has no pruning role map (which linears are "
+                         f"the encoder's); supported model types: {choices(ROLES)}")
+    limit = fit.max_positions
+    if limit is not None and fit.recipe is not None and fit.recipe.max_len > limit:
+        raise UsageError(f"max_len {fit.recipe.max_len} does not fit model {name!r}: it has {limit} position embeddings; "
+                         f"valid: {MAX_LEN_RANGE[0]} to {min(limit, MAX_LEN_RANGE[1])}")
+
+
 def uses_token_types(spec: ModelSpec) -> bool:
     """BERT-style models take segment ids; DistilBERT has no segment embedding and rejects them."""
     from transformers import AutoConfig

@@ -84,22 +84,20 @@ class Prepared:
 
 def prepare(cfg: RunConfig) -> Prepared:
     """Check every input of a run; raises UsageError naming the problem and the valid choices."""
+    from prunebench.methods.base import check_method
     from prunebench.methods.registry import get
+
+    from .metrics import check_eval_labels
+    from .models import check_model_fits, model_fit
 
     task = get_task(cfg.task)
     method_cls = get(cfg.method)
     if not 0.0 <= cfg.sparsity < 1.0:
         raise UsageError(f"sparsity must be in [0, 1), got {cfg.sparsity}")
-    if not method_cls.trains and cfg.sparsity != 0.0:
-        raise UsageError(f"method {cfg.method!r} does not prune: use --sparsity 0")
-    try:
-        method_cls.check_sparsity(cfg.sparsity)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     if cfg.seed < 0:
         raise UsageError(f"seed must be >= 0, got {cfg.seed}")
-    try:
-        params = method_cls.parse_params(cfg.method_params)
+    try:  # the target and parameters, of the method and of every method it runs inside itself
+        params = check_method(method_cls, cfg.sparsity, cfg.method_params)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     cfg.train.check()
@@ -111,6 +109,17 @@ def prepare(cfg: RunConfig) -> Prepared:
         {name: data_mod.subsample(df, eval_n) for name, df in splits.evals.items()},
         splits.source,
     )
+    # what only this model and this data can refuse (position limit, layers, heads, batches), from the
+    # model's config alone: before the token cache or the dense checkpoint is written
+    fit = model_fit(spec, cfg.train, len(splits.train))
+    check_model_fits(fit, cfg.model)
+    try:
+        for name, df in splits.evals.items():
+            check_eval_labels(task, df["label"].to_numpy(), name)
+        if fit is not None:
+            check_method(method_cls, cfg.sparsity, cfg.method_params, fit)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return Prepared(cfg, task, spec, method_cls, params, splits)
 
 

@@ -76,6 +76,7 @@ def check_config(config: Any) -> dict:
     ``all_methods`` is expanded in place (`grid.expand_all_methods`): after this call ``config["methods"]``
     names every method the config runs, so the workflow and `scripts/run_grid.py` read one list.
     """
+    from prunebench.methods.base import check_method
     from prunebench.methods.registry import METHODS, get
 
     from .config import TrainConfig, parse_overrides
@@ -121,20 +122,18 @@ def check_config(config: Any) -> dict:
             except UsageError as exc:
                 raise UsageError(f"methods: {exc}") from None
         cls = get(method)
-        for s in spec["sparsities"]:  # methods with a fixed sparsity (2:4) refuse any other target
-            try:
-                cls.check_sparsity(s)
-            except ValueError as exc:
-                raise UsageError(f"methods.{name}.sparsities: {exc}") from None
-        try:
-            cls.parse_params(spec.get("params", {}))
-        except (UsageError, ValueError) as exc:
-            raise UsageError(f"methods.{name}.params: {exc}") from None
         for i, s in enumerate(spec["sparsities"]):
             if not 0.0 <= s < 1.0:  # the schema lets NaN through: every comparison with it is false
                 raise UsageError(f"methods.{name}.sparsities.{i}: {s} is not in [0, 1)")
-        if not cls.trains and any(s != 0 for s in spec["sparsities"]):
-            raise UsageError(f"methods.{name}.sparsities: {name} does not prune, use [0.0]")
+        try:
+            cls.parse_params(spec.get("params", {}))
+        except ValueError as exc:
+            raise UsageError(f"methods.{name}.params: {exc}") from None
+        for s in spec["sparsities"]:
+            try:  # `prunebench run`'s own check: the target of the method and of each method it runs inside itself
+                check_method(cls, s, spec.get("params", {}))
+            except ValueError as exc:
+                raise UsageError(f"methods.{name}.sparsities: {exc}") from None
         if "train" in spec:
             parse_overrides(base, spec["train"], what=f"methods.{name}.train").check()
         for key in ("tasks", "seeds"):
@@ -157,7 +156,37 @@ def check_config(config: Any) -> dict:
             _shell_safe(value, f"{where}.{key}")
     if config.get("data_source", "auto") not in SOURCES:
         raise UsageError(f"data_source: must be one of {', '.join(SOURCES)}")
+    _check_fits(config)
     return config
+
+
+def _check_fits(config: dict) -> None:
+    """Each model against each run's recipe and each method's targets, from the model's config alone (no
+    weights, no data), as `prunebench run` will check them: a grid that would fail on one model fails here."""
+    import dataclasses
+
+    from prunebench.methods.base import check_method
+    from prunebench.methods.registry import get
+
+    from .config import TrainConfig, parse_overrides
+    from .grid import registry_name, run_recipe
+    from .models import check_model_fits, model_fit, resolve
+
+    for model in config["models"]:
+        shape = model_fit(resolve(model), None)
+        if shape is None:
+            continue  # the model's config is not readable here (a Hub model offline): `run` checks it
+        for task in config["tasks"]:
+            for name, method in config["methods"].items():
+                if task not in method.get("tasks", config["tasks"]):
+                    continue
+                fit = dataclasses.replace(shape, recipe=parse_overrides(TrainConfig(), run_recipe(config, task, name)))
+                try:
+                    check_model_fits(fit, model)
+                    for s in method["sparsities"]:
+                        check_method(get(registry_name(name)), s, method.get("params", {}), fit)
+                except ValueError as exc:
+                    raise UsageError(f"methods.{name} on {model} ({task}): {exc}") from None
 
 
 # Characters a model name or value may hold: the workflow passes them to `prunebench run` on a shell

@@ -75,6 +75,11 @@ class Distillation(Method):
         self.base = base_cls(base_cls.Params())
         self._teacher = None
 
+    @classmethod
+    def parts(cls, params) -> dict[str, str]:
+        """The base runs inside distillation: it must accept the run's target (checked by `check_method`)."""
+        return {"base": params.base}
+
     @property
     def starts_from(self) -> str:  # type: ignore[override]
         return self.base.starts_from

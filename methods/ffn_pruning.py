@@ -39,7 +39,7 @@ from torch import nn
 from . import _shrink
 from ._importance import expected_abs_gradient
 from ._structure import encoder_layers, layer_linear
-from .base import Method, PruneContext
+from .base import Method, PruneContext, batches_fit, units_fit
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,16 @@ class FFNPruning(Method):
     # target = share of FFN neurons, achieved = share of encoder linear weights: at the registry test's
     # 50% of neurons that is 25% (tiny models: FFN = 1/2 of the weights) to ~33% (BERT shapes: 2/3)
     sparsity_tolerance = 0.26
+
+    @classmethod
+    def check_fit(cls, params: Params, sparsity: float, fit) -> None:
+        """round(target * neurons) must remove at least one neuron and leave every layer one; a Taylor estimate
+        cannot ask for more batches than the split gives."""
+        if params.criterion == "taylor" and params.importance_batches:
+            batches_fit(cls.name, "importance_batches", params.importance_batches, fit)
+        if fit.layers is None or fit.ffn is None:
+            return
+        units_fit(cls.name, sparsity, fit.layers * fit.ffn, fit.layers, "FFN neurons")
 
     def before_training(self, model: nn.Module, ctx: PruneContext) -> None:
         widths = _shrink.structure(model)["ffn"]

@@ -53,7 +53,7 @@ from prunebench.benchmarks.tasks import GlueTask
 
 from ._masking import masks_from_scores
 from ._structure import prunable_weights
-from .base import Method
+from .base import Method, batches_fit
 from .snip import first_batches, scoring_mode
 
 LossFn = Callable[[nn.Module, dict], torch.Tensor]
@@ -120,6 +120,11 @@ class GraSP(Method):
 
     name, kind, Params = "grasp", "unstructured", Params
     starts_from = "pretrained"
+
+    @classmethod
+    def check_fit(cls, params: Params, sparsity: float, fit) -> None:
+        """g and Hg are means over `batches` training batches: more than one pass gives would silently be fewer."""
+        batches_fit(cls.name, "batches", params.batches, fit)
 
     def before_training(self, model, ctx):
         temperature = 1.0 if ctx.task.is_regression else self.params.temperature

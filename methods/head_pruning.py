@@ -19,7 +19,8 @@ Protocol choices (PruneBench, not the paper):
   `tests/test_head_pruning.py` asserts the exact weight share from the shapes.
 - Every layer keeps at least one head: a layer with none would be a different architecture (the paper
   measures, but never applies, "all heads of a layer" ablations), and its reshape would be undefined. A
-  target that would need more is stopped there, and ``ctx.info["head_fraction"]`` says what was reached.
+  target that would need more (or that rounds to no head at all) is refused before the run starts
+  (`check_fit`), naming the valid range.
 - The paper evaluates the pruned model without retraining. Here, as for every one-shot method, the pruned
   model (heads physically removed) is fine-tuned for the recovery recipe from the dense fine-tuned model.
 - Importances are averaged over a full pass of the run's training split (the paper's expectation over
@@ -38,7 +39,7 @@ from torch import nn
 from . import _shrink
 from ._importance import expected_abs_gradient
 from ._structure import encoder_layers, head_size, layer_linear
-from .base import Method, PruneContext
+from .base import Method, PruneContext, batches_fit, units_fit
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,16 @@ class HeadPruning(Method):
     # target = share of heads, achieved = share of encoder linear weights: at the registry test's 50% of
     # heads that is 25% (tiny models: attention = 1/2 of the weights) to ~17% (BERT shapes: 1/3)
     sparsity_tolerance = 0.34
+
+    @classmethod
+    def check_fit(cls, params: Params, sparsity: float, fit) -> None:
+        """round(target * heads) must be at least one head and leave every layer one; the importance estimate
+        cannot ask for more batches than the split gives."""
+        if params.importance_batches:
+            batches_fit(cls.name, "importance_batches", params.importance_batches, fit)
+        if fit.layers is None or fit.heads is None:
+            return
+        units_fit(cls.name, sparsity, fit.layers * fit.heads, fit.layers, "heads")
 
     def before_training(self, model: nn.Module, ctx: PruneContext) -> None:
         alive = [torch.ones(n, dtype=torch.bool) for n in _shrink.structure(model)["heads"]]

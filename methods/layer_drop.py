@@ -60,11 +60,33 @@ def layers_to_drop(num_layers: int, k: int, strategy: str) -> list[int]:
     raise ValueError(f"unknown strategy {strategy!r}; valid strategies: {', '.join(STRATEGIES)}")
 
 
+def _drops(num_layers: int, k: int, strategy: str) -> bool:
+    try:
+        layers_to_drop(num_layers, k, strategy)
+    except ValueError:
+        return False
+    return True
+
+
 class LayerDrop(Method):
     """Sajjad et al. 2020: drop whole encoder layers (top, bottom, alternate, symmetric) from the pre-trained model, then fine-tune."""
 
     name, kind, version, Params = "layer-drop", "structured", 1, Params
     starts_from = "pretrained"
+
+    @classmethod
+    def check_fit(cls, params: Params, sparsity: float, fit) -> None:
+        """K = round(target * L) must be a number of layers the strategy can drop and leave one: refused up front
+        (it used to fail in `before_training`, after the dense model was fine-tuned)."""
+        if fit.layers is None:
+            return
+        k = round(sparsity * fit.layers)
+        valid = [j for j in range(1, fit.layers) if _drops(fit.layers, j, params.strategy)]
+        if k not in valid:
+            shares = ", ".join(f"{j / fit.layers:.3g}" for j in valid) or "none"
+            raise ValueError(f"layer-drop at sparsity {sparsity:g} drops {k} of {fit.layers} layers (round(sparsity x layers)); "
+                             f"strategy {params.strategy} can drop 1 to {max(valid, default=0)} and keep one; "
+                             f"valid sparsities: {shares}")
 
     def before_training(self, model: nn.Module, ctx: PruneContext) -> None:
         before = _shrink.structure(model)

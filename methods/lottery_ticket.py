@@ -125,6 +125,22 @@ class LotteryTicket(Method):
     name, kind, Params = "lottery-ticket", "unstructured", Params
     starts_from = "pretrained"
 
+    @classmethod
+    def check_fit(cls, params: Params, sparsity: float, fit) -> None:
+        """rewind=early: the rewind point must lie inside the first round (the recipe's `epochs`), or round 1 would
+        end without a copy to rewind to (it used to fail after round 1 had trained)."""
+        if params.rewind != "early" or fit.recipe is None:
+            return
+        epochs, batches = fit.recipe.epochs, fit.train_batches
+        if batches is None:
+            beyond = params.rewind_epochs > epochs
+        else:
+            beyond = max(1, round(params.rewind_epochs * batches)) > round(epochs * batches)
+        if beyond:
+            steps = f" ({round(epochs * batches)} steps)" if batches is not None else ""
+            raise ValueError(f"lottery-ticket rewind_epochs={params.rewind_epochs:g} lies beyond the {epochs:g} epoch(s) "
+                             f"of a round{steps}; valid: rewind_epochs in (0, {epochs:g}]")
+
     def before_training(self, model, ctx):
         p, recipe = self.params, ctx.recipe
         started = time.perf_counter()

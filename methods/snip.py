@@ -35,7 +35,7 @@ from torch import nn
 
 from ._masking import masks_from_scores
 from ._structure import prunable_weights
-from .base import Method, PruneContext
+from .base import Method, PruneContext, batches_fit
 
 LossFn = Callable[[nn.Module, dict], torch.Tensor]
 
@@ -93,6 +93,11 @@ class Snip(Method):
 
     name, kind, Params = "snip", "unstructured", Params
     starts_from = "pretrained"
+
+    @classmethod
+    def check_fit(cls, params: Params, sparsity: float, fit) -> None:
+        """The score is a mean over `batches` training batches: more than one pass gives would silently be fewer."""
+        batches_fit(cls.name, "batches", params.batches, fit)
 
     def before_training(self, model, ctx):
         batches = first_batches(ctx, self.params.batches)

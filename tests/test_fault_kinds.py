@@ -246,13 +246,13 @@ def test_a_future_composite_method_gets_its_parts_checked_for_free():
     from prunebench.methods.base import Method, check_method
 
     @dataclass(frozen=True)
-    class Params:
+    class WrapperParams:
         inner: str = "magnitude-global"
 
     class Wrapper(Method):
         """A toy composite."""
 
-        name, kind, Params = "wrapper", "combined", Params
+        name, kind, Params = "wrapper", "combined", WrapperParams
 
         @classmethod
         def parts(cls, params):
@@ -323,6 +323,7 @@ def test_a_model_type_without_a_pruning_role_map_is_refused(tmp_path, run_cli, c
     ElectraModel(ElectraConfig(vocab_size=30522, embedding_size=32, hidden_size=32, num_hidden_layers=1,
                                num_attention_heads=2, intermediate_size=32)).save_pretrained(folder)
     _tokenizer_into(folder)
+    capsys.readouterr()  # the save's progress bar
     err = _refused(run_cli, capsys, folder)
     assert "model_type 'electra'" in err and "bert, distilbert" in err
 
