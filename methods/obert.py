@@ -130,13 +130,14 @@ class BlockFisher:
         self.count += k
 
     def inverse(self, damp: float, chunk: int = 8192) -> torch.Tensor:
-        """F⁻¹ per block, inverted in float64 `chunk` blocks at a time; with no gradient added, F = λI."""
+        """F⁻¹ per block, [n_blocks, B, B] float32, inverted in float64 `chunk` blocks at a time; with no gradient
+        added, F = λI. Written over the accumulated Gram matrices (no second d x B copy), so call it once, last."""
         eye = torch.eye(self.block_size, dtype=torch.float64, device=self.gram.device)
-        out = torch.empty_like(self.gram)
         for start in range(0, self.n_blocks, chunk):
-            part = self.gram[start : start + chunk].double() / max(self.count, 1) + damp * eye
-            out[start : start + chunk] = torch.linalg.inv(part).float()
-        return out
+            part = self.gram[start : start + chunk]
+            part.copy_(torch.linalg.inv(part.double() / max(self.count, 1) + damp * eye))
+        inverse, self.gram = self.gram, None
+        return inverse
 
 
 def saliency(weight_blocks: torch.Tensor, fisher_inv: torch.Tensor) -> torch.Tensor:
@@ -200,8 +201,7 @@ class OBert(Method):
         weights = ctx.prunable(model)
         fishers, used = self._fishers(model, weights, ctx)
         fisher_seconds = time.perf_counter() - start
-        inverses = {name: f.inverse(p.damp) for name, f in fishers.items()}
-        del fishers
+        inverses = {name: fishers.pop(name).inverse(p.damp) for name in list(fishers)}
         scores = {}
         for name, w in weights.items():
             score = from_blocks(saliency(as_blocks(w.detach().float(), p.block_size), inverses[name]), w)
