@@ -39,6 +39,7 @@ from .curves import Curve, build_curves
 from .labels import model_label, percent
 from .regimes import family_label
 from .results import DENSE, aggregate
+from .retained import left_out_note, undefined_groups
 
 LEADERBOARD_SPARSITIES = (0.5, 0.7, 0.9)
 SPARSITY_DECIMALS = 6
@@ -120,9 +121,11 @@ def _target_range(df: pd.DataFrame) -> dict[tuple, tuple[float, float]]:
 
 def leaderboard(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataFrame:
     """One row per (model, regime family, method); complete methods ranked within their (model, family, grid)."""
-    tasks = per_task(df, curves)
+    tasks, left_out = _ratio_defined_tasks(df, per_task(df, curves))
     if tasks.empty:
-        return pd.DataFrame(columns=LEADERBOARD_COLUMNS)
+        board = pd.DataFrame(columns=LEADERBOARD_COLUMNS)
+        board.attrs["left_out"] = left_out
+        return board
     tasks["kind"] = tasks["method"].map(method_kind)
     tasks["grid"] = tasks["kind"].map(method_grid)
     metrics = [retained_column(s) for s in LEADERBOARD_SPARSITIES] + ["max_safe_sparsity", "auc"]
@@ -153,7 +156,25 @@ def leaderboard(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataF
                               ascending=[True, True, True, False, False, False, True], na_position="last")
     ranks = board[board["comparable"]].groupby(group).cumcount() + 1
     board["rank"] = ranks.reindex(board.index).astype("Int64")
-    return board[LEADERBOARD_COLUMNS].reset_index(drop=True)
+    board = board[LEADERBOARD_COLUMNS].reset_index(drop=True)
+    board.attrs["left_out"] = left_out  # read by leaderboard_tables for the notes
+    return board
+
+
+def _ratio_defined_tasks(df: pd.DataFrame, tasks: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The per-task rows whose retained score is defined (`analysis/retained.py`), and what was left out:
+    (model, regime family) -> {(task, metric, lowest dense score)}. A left-out task leaves every metric, for
+    every method, so the methods are still compared over the same tasks."""
+    bad = undefined_groups(df)
+    if not bad:
+        return tasks, {}
+    left_out: dict[tuple[str, str], set] = {}
+    for model, task, regime in sorted(bad):
+        rows = df[(df["model"] == model) & (df["task"] == task) & (df["regime"] == regime)]
+        dense = pd.concat([rows["dense_score"], rows.loc[rows["method"] == DENSE, "score"]])
+        left_out.setdefault((model, rows["regime_family"].iloc[0]), set()).add((task, rows["metric"].iloc[0], float(dense.min())))
+    keep = [(r.model, r.task, r.regime) not in bad for r in tasks.itertuples()] if len(tasks) else []
+    return tasks[np.array(keep, dtype=bool)], left_out
 
 
 def _coverage(r) -> str:
@@ -190,6 +211,8 @@ def leaderboard_tables(board: pd.DataFrame) -> list:
                  "methods are listed, not ranked. Complete, own range: run everywhere, but its AUC covers another "
                  "weight-sparsity range than other complete methods', so no AUC ranks it against them. "
                  f"{MISSING} = not measured."]
+        left_out = left_out_note(board.attrs.get("left_out", {}).get((model, fam), ()))
+        notes = [f"{notes[0]} {left_out}".rstrip(), *notes[1:]]
         label = f"tab:leaderboard-{model_slug(model)}-{fam}" + ("-structured" if grid == "structured" else "")
         tables.append(Table(headers, rows, caption, label, notes))
     return tables

@@ -22,6 +22,7 @@ from prunebench.benchmarks.records import COLUMNS, SCHEMA_VERSION
 
 from .labels import model_label, model_slug, task_label
 from .regimes import classify
+from .retained import retained
 
 DENSE = "dense"  # the harness's baseline method: its rows are the `dense_score` of every other row
 SPARSITY_DECIMALS = 6  # target sparsities are grouped after rounding, so 0.7 and 0.7000000001 are one cell
@@ -125,7 +126,7 @@ def add_labels(df: pd.DataFrame) -> pd.DataFrame:
     df["model_slug"] = df["model"].map(model_slug)
     df["model_label"] = df["model"].map(model_label)
     df["task_label"] = [task_label(t, v) for t, v in zip(df["task"], df["variant"])]
-    df["retained"] = df["score"] / df["dense_score"]
+    df["retained"] = retained(df)  # NaN where the dense score makes the ratio meaningless (analysis/retained.py)
     return df
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from .labels import model_label, percent, task_label
 from .phases import FLAT_TOLERANCE, MARGIN, MIN_BULGE, TOLERANCE
 from .ranking import LEADERBOARD_SPARSITIES, retained_column
+from .retained import left_out_note
 from .reference import REFERENCE_LABEL
 from .regimes import family_label
 from .results import BOOTSTRAP_RESAMPLES, CONFIDENCE, DENSE
@@ -61,6 +62,8 @@ def leaderboard_sentences(board: pd.DataFrame) -> str:
         out.append(f"On {model_label(model)} ({family_label(fam)}, {n} task{'s' if n != 1 else ''}), {top['method']} ranks "
                    f"first of {len(ranked)} complete {what if len(ranked) != 1 else what.removesuffix('s')} with a normalised AUC of {top['auc']:.3f}"
                    + (f"; it keeps {kept} of the dense score at {levels} sparsity" if measured else "") + ".")
+    for (model, fam), groups in sorted(board.attrs.get("left_out", {}).items()):  # analysis/retained.py
+        out.append(f"On {model_label(model)} ({family_label(fam)}): {left_out_note(groups)}")
     return " ".join(out)
 
 

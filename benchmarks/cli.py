@@ -157,6 +157,8 @@ def cmd_validate(args) -> int:
                       file=sys.stderr)
                 failed = True
                 continue
+            for warning in report.warnings:
+                print(f"prunebench: warning: {one_line(warning)}", file=sys.stderr)
             print(f"{path}: {report.summary()}")
         else:
             print(f"{path}: ok ({validate_file(path)})")

@@ -58,6 +58,8 @@ class Report:
     rows: list[dict[str, str]] = field(default_factory=list)  # every data row read, valid or not
     lines: list[int] = field(default_factory=list)  # the line each row ends on
     problems: list[Problem] = field(default_factory=list)
+    # valid rows the analysis treats specially: printed as warnings, exit code unchanged
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         if not self.problems:
@@ -265,4 +267,17 @@ def validate_results(path: Path) -> Report:
             problem(reader.line_num + 1, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})")
         except csv.Error as exc:
             problem(reader.line_num, None, f"malformed CSV ({exc})")
+    report.warnings = ratio_warnings(path, report.rows)
     return report
+
+
+def ratio_warnings(path: Path, rows: list[dict[str, str]]) -> list[str]:
+    """One warning per (model, task) whose dense score is at or below the floor of `analysis/retained.py`:
+    valid rows, but their retained score (score / dense score) is undefined and the analysis leaves the task
+    out of every ratio metric."""
+    from prunebench.analysis.retained import MIN_DENSE_SCORE, undefined_rows
+
+    return [f"{path}: dense_score: {n} row(s) of {model} {task} have a dense score at or below {MIN_DENSE_SCORE:g} "
+            f"points (lowest {low:g}): retained = score / dense score is undefined there; tables, leaderboard and "
+            "paper leave this task out of every ratio (analysis/retained.py)"
+            for (model, task), (n, low) in sorted(undefined_rows(rows).items())]

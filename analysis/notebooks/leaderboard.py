@@ -34,6 +34,7 @@ LEADERBOARD_TEX = param("leaderboard_tex", "paper/tables/leaderboard.tex")
 # %%
 from prunebench.analysis.ranking import leaderboard, leaderboard_tables
 from prunebench.analysis.results import load_results
+from prunebench.analysis.retained import RULE as RETAINED_RULE
 from prunebench.analysis.tables import latex_document, markdown_document, to_latex, to_markdown
 
 df = load_results(RESULTS)
@@ -50,7 +51,7 @@ intro = ("Pruning methods ranked per model, data regime and sparsity grid, from 
          "methods run on every task over the whole range are ranked, and only against methods covering the same "
          "weight-sparsity range (structured methods each cover their own); the others are listed. Retained = score / "
          "dense score; AUC = mean retained score over the measured sparsity range (trapezoid rule). Definitions: "
-         "`analysis/ranking.py`; per-task values: `results/v1/tables/comparison.md`.")
+         "`analysis/ranking.py`; per-task values: `results/v1/tables/comparison.md`. " + RETAINED_RULE)
 sections = [to_markdown(t, heading="##") for t in tables] or ["No pruned runs have been measured yet.\n"]
 LEADERBOARD_MD.write_text(markdown_document("PruneBench leaderboard", intro, sections, source))
 LEADERBOARD_TEX.write_text(latex_document([to_latex(t) for t in tables] or ["No pruned runs measured yet.\n"], source))
