@@ -5,11 +5,17 @@ A sweep config (``sweep:`` key, see `benchmarks.grid`) writes one row per recipe
 choice is the best validation score of seed 0, as the GLUE literature chooses (there is no test split
 offline). Ties go to the cheaper recipe (fewer epochs, then the smaller learning rate), so the choice is
 unique and reproducible from the committed rows alone.
+
+A per-method sweep (a method's own ``sweep`` list of parameter settings) is chosen once per method, for every
+task of the grid: the setting with the best mean seed-0 score over the sweep's tasks, among the settings measured
+on all of them (ties to the smaller setting label). ``config_mismatches`` is what ``select_recipe.py --check``
+reports: a grid config whose recipes or method parameters differ from the committed sweeps' choice.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +23,14 @@ import pandas as pd
 from prunebench.benchmarks.records import read_rows
 
 GROUP = ["model", "task", "method", "target_sparsity"]
+PARAM_GROUP = ["model", "method", "target_sparsity"]  # a method's parameters are chosen once for all its tasks
+PARAM_PREFIX = "param."
+
+
+def _method_params(text: str) -> dict:
+    """A row's method parameters, without the facts the method reported (``_info``)."""
+    value = json.loads(text) if text else {}
+    return {k: v for k, v in value.items() if k != "_info"}
 
 
 def load_sweep(folder: str | Path) -> tuple[pd.DataFrame, list[str]]:
@@ -29,15 +43,131 @@ def load_sweep(folder: str | Path) -> tuple[pd.DataFrame, list[str]]:
         sidecar = json.loads(path.with_suffix(".json").read_text())
         recipe = path.relative_to(folder).parts[0]
         for row in read_rows(path):
-            records.append({**row, "recipe": recipe, **{f"train.{k}": v for k, v in sidecar["config"]["train"].items()}})
+            params = {f"{PARAM_PREFIX}{k}": v for k, v in _method_params(row.get("method_params", "")).items()}
+            records.append({**row, "recipe": recipe, **{f"train.{k}": v for k, v in sidecar["config"]["train"].items()},
+                            **params})
     if not records:
         raise FileNotFoundError(f"{folder}: no sweep rows")
     df = pd.DataFrame(records)
-    train_cols = [c for c in df.columns if c.startswith("train.")]
-    swept = [c for c in train_cols if df[c].astype(str).nunique() > 1]
     df["score"] = df["score"].astype(float)
     df["target_sparsity"] = df["target_sparsity"].astype(float)
+    # a field is swept where it differs between the rows of one (model, task, method, sparsity): tasks with recipes
+    # of their own (a method sweep runs each task at its dense recipe) do not make a field swept
+    train_cols = [c for c in df.columns if c.startswith("train.")]
+    varies = df.groupby(GROUP)[train_cols].agg(lambda v: v.astype(str).nunique() > 1).any()
+    swept = [c for c in train_cols if varies[c]]
     return df, [c.removeprefix("train.") for c in swept]
+
+
+def swept_params(df: pd.DataFrame) -> dict[str, list[str]]:
+    """method -> the parameters its rows of one (model, task, sparsity) differ in: the per-method sweeps."""
+    out = {}
+    columns = [c for c in df.columns if c.startswith(PARAM_PREFIX)]
+    for method, rows in df.groupby("method", sort=True):
+        keys = [c.removeprefix(PARAM_PREFIX) for c in columns
+                if rows.groupby(["model", "task", "target_sparsity"])[c].agg(lambda v: v.astype(str).nunique() > 1).any()]
+        if keys:
+            out[method] = keys
+    return out
+
+
+def choose_params(df: pd.DataFrame, swept: dict[str, list[str]]) -> pd.DataFrame:
+    """The chosen setting of every per-method sweep: per (model, method, sparsity), the best mean seed-0 score over
+    the sweep's tasks among the settings measured on all of them; ties to the smaller setting label.
+
+    Columns: the group, ``recipe`` (the setting's label), ``params`` (dict of the swept values), ``score`` (its mean
+    over ``tasks``), ``settings`` (how many were measured), ``decides`` (False when every setting scored the same).
+    """
+    seed0 = df[df["seed"].astype(int) == 0]
+    rows = []
+    for (model, method, sparsity), g in seed0[seed0["method"].isin(swept)].groupby(PARAM_GROUP, sort=True):
+        table = g.pivot_table(index="recipe", columns="task", values="score", aggfunc="first")
+        means = table.dropna().mean(axis=1)  # a setting missing on a task cannot be compared on the mean
+        if means.empty:
+            continue
+        best = min(means.index, key=lambda r: (-means[r], r))
+        values = _method_params(g[g["recipe"] == best]["method_params"].iloc[0])  # as the row wrote them (types kept)
+        rows.append({"model": model, "method": method, "target_sparsity": sparsity, "recipe": best,
+                     "params": {k: values[k] for k in swept[method]}, "score": float(means[best]),
+                     "tasks": " ".join(sorted(table.columns)), "settings": len(table),
+                     "decides": bool(means.nunique() > 1)})
+    return pd.DataFrame(rows, columns=[*PARAM_GROUP, "recipe", "params", "score", "tasks", "settings", "decides"])
+
+
+def collapsed_tasks(df: pd.DataFrame, method: str, margin: float | None = None) -> list[str]:
+    """Tasks on which every seed-0 setting of `method` scored at chance (within `margin` points, default the phase
+    rules' ``phases.MARGIN``): a method that fails under its whole sweep is reported so, with the sweep as evidence."""
+    from .chance import chance_score
+    from .phases import MARGIN
+
+    margin = MARGIN if margin is None else margin
+    rows = df[(df["method"] == method) & (df["seed"].astype(int) == 0)]
+    out = []
+    for task, g in rows.groupby("task", sort=True):
+        chance = chance_score(task)
+        if not math.isnan(chance) and (g["score"] <= chance + margin).all():
+            out.append(task)
+    return out
+
+
+def _same(config_value, chosen) -> bool:
+    """Config and sweep values agree: numbers by value (YAML 1e-2 and JSON 0.01), the rest by their text."""
+    numbers = (int, float)
+    if isinstance(config_value, numbers) and isinstance(chosen, numbers) and not isinstance(config_value, bool):
+        return float(config_value) == float(chosen)
+    return str(config_value).lower() == str(chosen).lower()
+
+
+def config_mismatches(config: dict, chosen: pd.DataFrame, swept: list[str], chosen_params: pd.DataFrame) -> list[str]:
+    """Where a grid config differs from the sweeps' choice (one line each; empty = in agreement).
+
+    Training sweeps: each swept task's recipe (``task_train`` over ``train``). Per-method sweeps: every swept
+    parameter of a method the config runs, written out under ``methods.<name>.params`` (a default left implicit
+    counts as a difference, so the config says what was chosen)."""
+    from prunebench.benchmarks.grid import task_recipe
+
+    wrong = []
+    for row in chosen.to_dict("records"):
+        if row["task"] not in config["tasks"] or not row["decides"]:
+            continue
+        recipe = task_recipe(config, row["task"])
+        for field in swept:
+            if field not in recipe or float(recipe[field]) != float(row[f"train.{field}"]):
+                wrong.append(f"{row['task']}: {field}={recipe.get(field)!r}, the sweep chose {row[f'train.{field}']}")
+    for row in chosen_params.to_dict("records"):
+        spec = config["methods"].get(row["method"])
+        if spec is None or not row["decides"]:
+            continue
+        params = spec.get("params", {})
+        for key, value in row["params"].items():
+            if key not in params or not _same(params[key], value):
+                wrong.append(f"methods.{row['method']}.params.{key}={params.get(key)!r}, the sweep chose {value!r} "
+                             f"({row['recipe']})")
+    return wrong
+
+
+def params_markdown(df: pd.DataFrame, chosen_params: pd.DataFrame) -> str:
+    """Every setting of every per-method sweep: seed-0 score per task and their mean, the chosen one in bold; a
+    method at chance on a task under every setting says so."""
+    lines = ["| method | sparsity | setting | " + " | ".join(sorted(df["task"].unique())) + " | mean |",
+             "|---|---|---|" + "---|" * (df["task"].nunique() + 1)]
+    tasks = sorted(df["task"].unique())
+    picked = set(zip(chosen_params["method"], chosen_params["target_sparsity"], chosen_params["recipe"]))
+    seed0 = df[df["seed"].astype(int) == 0]
+    for (method, sparsity), g in seed0[seed0["method"].isin(set(chosen_params["method"]))].groupby(
+            ["method", "target_sparsity"], sort=True):
+        table = g.pivot_table(index="recipe", columns="task", values="score", aggfunc="first").reindex(columns=tasks)
+        for recipe, scores in table.iterrows():
+            cells = ["not run" if math.isnan(v) else f"{v:.2f}" for v in scores]
+            mean = "—" if scores.isna().any() else f"{scores.mean():.2f}"
+            if (method, sparsity, recipe) in picked:
+                cells, mean = [f"**{c}**" for c in cells], f"**{mean}**"
+            lines.append(f"| {method} | {sparsity:.2f} | {recipe} | " + " | ".join(cells) + f" | {mean} |")
+        failed = collapsed_tasks(df, method)
+        if failed:
+            lines.append(f"| {method} | {sparsity:.2f} | at chance under every setting on: {', '.join(failed)} |"
+                         + " |" * (len(tasks) + 1))
+    return "\n".join(lines) + "\n"
 
 
 def choose(df: pd.DataFrame, swept: list[str]) -> pd.DataFrame:

@@ -15,7 +15,11 @@ one config instead of many overlapping ones:
 - ``sweep`` maps training fields to lists of values. A sweep config is run once per combination (a
   *recipe*), and its rows go to ``results/v1/sweeps/<tag>/<recipe>/``, never to ``results/v1/runs/``: sweep
   rows choose a recipe, they are not results of it, and the chosen recipe's own rows would otherwise
-  appear twice in ``results.csv``.
+  appear twice in ``results.csv``;
+- a method's own ``sweep`` is a list of settings of its parameters (each over its ``params``), run one by one:
+  the per-method sweep that tunes each method with the same budget (``MAX_METHOD_SETTINGS``). Its rows go to
+  ``results/v1/sweeps/<tag>/<setting>/``; a config with any sweep is a sweep config, so its other rows (e.g.
+  a method it does not tune) go to ``sweeps/<tag>/base/``, never to ``runs/``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from .paths import format_sparsity, model_slug, run_file
 
 
 VARIANT_SEPARATOR = "@"
+MAX_METHOD_SETTINGS = 6  # the tuning budget of every method: at most this many settings of its own parameters
+BASE_RECIPE = "base"  # the recipe folder of a sweep config's rows that have no recipe of their own
 
 
 def registry_name(key: str) -> str:
@@ -119,6 +125,16 @@ def recipes(config: dict) -> list[tuple[str | None, dict]]:
     return [(recipe_label(c), c) for c in combos]
 
 
+def method_settings(spec: dict) -> list[tuple[str | None, dict]]:
+    """(label, parameter overrides) of each setting of a method's own sweep; ``[(None, {})]`` without one."""
+    return [(recipe_label(s), dict(s)) for s in spec.get("sweep") or []] or [(None, {})]
+
+
+def is_sweep(config: dict) -> bool:
+    """A config that chooses recipes (a training ``sweep`` or a method's own) rather than producing results."""
+    return bool(config.get("sweep")) or any(spec.get("sweep") for spec in config["methods"].values())
+
+
 def task_recipe(config: dict, task: str) -> dict:
     """The training overrides of a task: the config's `train`, then its `task_train` entry."""
     return {**config.get("train", {}), **config.get("task_train", {}).get(task, {})}
@@ -133,6 +149,7 @@ def run_recipe(config: dict, task: str, method: str, sweep: dict | None = None) 
 def runs(config: dict) -> list[GridRun]:
     """Every row of a (checked) config, dense rows first, in a stable order."""
     out = []
+    sweeping = is_sweep(config)
     for label, overrides in recipes(config):
         for model in config["models"]:
             for task in config["tasks"]:
@@ -140,10 +157,13 @@ def runs(config: dict) -> list[GridRun]:
                     if task not in spec.get("tasks", config["tasks"]):
                         continue
                     method_train = run_recipe(config, task, method, overrides)
-                    for s in spec["sparsities"]:
-                        for seed in spec.get("seeds", config["seeds"]):
-                            out.append(GridRun(config["tag"], model, task, method, float(s), int(seed), method_train,
-                                               dict(spec.get("params", {})), label))
+                    for setting_label, setting in method_settings(spec):
+                        recipe = "-".join(x for x in (label, setting_label) if x) or (BASE_RECIPE if sweeping else None)
+                        params = {**spec.get("params", {}), **setting}
+                        for s in spec["sparsities"]:
+                            for seed in spec.get("seeds", config["seeds"]):
+                                out.append(GridRun(config["tag"], model, task, method, float(s), int(seed), method_train,
+                                                   params, recipe))
     # a recovery sweep's recipes share their dense row (it never runs the recovery phase): list it once
     seen, unique = set(), []
     for run in out:

@@ -143,6 +143,13 @@ def check_config(config: Any) -> dict:
                                  f"({', '.join(map(str, config[key]))})")
         for key, value in spec.get("params", {}).items():
             _shell_safe(value, f"methods.{name}.params.{key}")
+        for i, setting in enumerate(spec.get("sweep") or []):  # a per-method sweep (benchmarks/grid.py)
+            try:
+                cls.parse_params({**spec.get("params", {}), **setting})
+            except (UsageError, ValueError) as exc:
+                raise UsageError(f"methods.{name}.sweep.{i}: {exc}") from None
+            for key, value in setting.items():
+                _shell_safe(value, f"methods.{name}.sweep.{i}.{key}")
     for key, values in (config.get("sweep") or {}).items():
         for value in values:
             try:

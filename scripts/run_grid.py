@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import queue
@@ -156,6 +157,8 @@ def main() -> int:
     parser.add_argument("--only", default=None, help="comma-separated methods to run (dense always runs)")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds to run now (default: the config's)")
     parser.add_argument("--tasks", default=None, help="comma-separated tasks to run now (default: the config's)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list the rows to run (per method, task and recipe count) and start nothing")
     parser.add_argument("--longest-first", action="store_true",
                         help="start pruned runs longest first across seeds (default: seed by seed, so a deadline cuts the last seed)")
     parser.add_argument("--check", action="store_true",
@@ -175,6 +178,12 @@ def main() -> int:
     # a row committed in this checkout (it travels to the GPU machine with the tree) or already under --root is done
     todo = [r for r in grid if not (args.root / r.path).exists() and not (ROOT / r.path).exists()]
     print(f"{len(grid)} rows in the grid, {len(grid) - len(todo)} present, {len(todo)} to run", flush=True)
+    if args.dry_run:
+        for (method, task), rows in itertools.groupby(sorted(todo, key=lambda r: (r.method, r.task)),
+                                                      key=lambda r: (r.method, r.task)):
+            rows = list(rows)
+            print(f"  {method:<28} {task:<6} {len(rows):>4} rows, {len({r.recipe for r in rows})} recipe(s)")
+        return 0
     logs = args.root / "logs" / config["tag"]
     slots = Slots(args.workers, args.gpus, args.deadline)
     results = run_all(prepare_commands(todo, config, args.root), slots, logs)

@@ -1,11 +1,13 @@
-"""Pick each task's recipe from a sweep's rows, print the table and the config lines, or check a config.
+"""Pick each task's recipe (or each method's parameters) from a sweep's rows, print the table and the config lines, or check a config.
 
     python scripts/select_recipe.py results/v1/sweeps/sweep-dense                       # table + task_train
     python scripts/select_recipe.py results/v1/sweeps/sweep-dense --table results/v1/tables/recipes-dense.md
     python scripts/select_recipe.py results/v1/sweeps/sweep-dense --check config/v1-minilm.yaml
+    python scripts/select_recipe.py results/v1/sweeps/sweep-methods                     # table + methods.<name>.params
 
-``--check`` exits 1 when the config's recipe of a swept task differs from the sweep's choice, so a committed
-config cannot drift from the committed sweep rows.
+``--check`` exits 1 when the config's recipe of a swept task, or a swept parameter of a method it runs (under
+``methods.<name>.params``), differs from the sweep's choice, so a committed config cannot drift from the
+committed sweep rows.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from prunebench.analysis.recipes import choose, load_sweep, markdown  # noqa: E402
-from prunebench.benchmarks.grid import task_recipe  # noqa: E402
+from prunebench.analysis.recipes import (  # noqa: E402
+    choose, choose_params, config_mismatches, load_sweep, markdown, params_markdown, swept_params)
 from prunebench.benchmarks.records import write_atomic  # noqa: E402
 from prunebench.benchmarks.workflow_config import load_yaml  # noqa: E402
 
@@ -30,28 +32,33 @@ def main() -> int:
     parser.add_argument("--check", type=Path, help="a grid config whose recipes must equal the choice")
     args = parser.parse_args()
     df, swept = load_sweep(args.sweep)
-    chosen = choose(df, swept)
-    table = markdown(df, chosen)
+    per_method = swept_params(df)
+    chosen, chosen_params = choose(df, swept), choose_params(df, per_method)
+    tables = []
+    if swept or not per_method:
+        tables.append(markdown(df, chosen))
+    if per_method:
+        tables.append(params_markdown(df, chosen_params))
+    table = "\n".join(tables)
     if args.table:
         write_atomic(args.table, f"Seed-0 validation scores of every recipe of `{args.sweep}`; the chosen one in bold.\n\n" + table)
     if args.check:
-        config = load_yaml(args.check)
-        wrong = []
-        for row in chosen.to_dict("records"):
-            if row["task"] not in config["tasks"] or not row["decides"]:
-                continue
-            recipe = task_recipe(config, row["task"])
-            for field in swept:
-                if field not in recipe or float(recipe[field]) != float(row[f"train.{field}"]):
-                    wrong.append(f"{row['task']}: {field}={recipe.get(field)!r}, the sweep chose {row[f'train.{field}']}")
+        wrong = config_mismatches(load_yaml(args.check), chosen, swept, chosen_params)
         for line in wrong:
             print(f"{args.check}: {line}", file=sys.stderr)
         return 1 if wrong else 0
     print(table)
-    print("task_train:")
-    for row in chosen[chosen["decides"]].to_dict("records"):
-        fields = ", ".join(f"{f}: {row[f'train.{f}']}" for f in swept)
-        print(f"  {row['task']}: {{{fields}}}  # {row['method']} s{row['target_sparsity']:.2f}: {row['score']:.2f}")
+    if swept:
+        print("task_train:")
+        for row in chosen[chosen["decides"]].to_dict("records"):
+            fields = ", ".join(f"{f}: {row[f'train.{f}']}" for f in swept)
+            print(f"  {row['task']}: {{{fields}}}  # {row['method']} s{row['target_sparsity']:.2f}: {row['score']:.2f}")
+    if per_method:
+        print("methods:")
+        for row in chosen_params.to_dict("records"):
+            values = ", ".join(f"{k}: {v}" for k, v in row["params"].items())
+            print(f"  {row['method']}:\n    params: {{{values}}}  # s{row['target_sparsity']:.2f}, mean of {row['tasks']}: "
+                  f"{row['score']:.2f}{'' if row['decides'] else ' (every setting scored the same)'}")
     return 0
 
 

@@ -23,7 +23,7 @@ except UsageError as exc:
     print(f"prunebench: config error: {exc}", file=sys.stderr)
     sys.exit(2)
 validate(config, "../../config/schema.yaml")  # same schema; also fills its defaults
-if config.get("sweep"):
+if config.get("sweep") or any(m.get("sweep") for m in config["methods"].values()):
     print(
         "prunebench: config error: sweep configs choose recipes and run with scripts/run_grid.py;"
         " put the chosen recipe into a grid config's train/task_train",
