@@ -123,3 +123,10 @@ def test_an_outside_method_runs_validates_and_reaches_the_leaderboard(installed,
     left_out: list = []
     assert merge(run_files_under(tmp_path / "results/v1/runs"), tmp_path / "published.csv", left_out=left_out) == 0
     assert len(left_out) == 2 and all("sample-size run" in reason or "embedded" in reason for _, reason in left_out)
+
+
+def test_the_guide_shows_this_exact_module():
+    """methods/README.md's worked example is the module this file installs, so the guide cannot go stale."""
+    guide = (ROOT / "methods/README.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in guide.split("```python\n")[1:]]
+    assert textwrap.dedent(AUTHOR_METHOD).strip() in [b.strip() for b in blocks]
