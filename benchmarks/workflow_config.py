@@ -144,9 +144,10 @@ def check_config(config: Any) -> dict:
         for key, value in spec.get("params", {}).items():
             _shell_safe(value, f"methods.{name}.params.{key}")
         for i, setting in enumerate(spec.get("sweep") or []):  # a per-method sweep (benchmarks/grid.py)
-            try:
-                cls.parse_params({**spec.get("params", {}), **setting})
-            except (UsageError, ValueError) as exc:
+            try:  # each setting as a run checks it: its parts (a swept distillation base) at every target too
+                for s in spec["sparsities"]:
+                    check_method(cls, s, {**spec.get("params", {}), **setting})
+            except ValueError as exc:
                 raise UsageError(f"methods.{name}.sweep.{i}: {exc}") from None
             for key, value in setting.items():
                 _shell_safe(value, f"methods.{name}.sweep.{i}.{key}")
