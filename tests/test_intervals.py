@@ -1,0 +1,70 @@
+"""Leaderboard uncertainty on hand-made numbers: stratified seed bootstrap, ties with the leader, paired differences."""
+
+import math
+
+import pytest
+
+from prunebench.analysis.intervals import MIN_SEEDS, paired_difference, stratified_interval, tie_ranks, tied_with_leader
+
+
+def test_one_task_of_three_seeds_gives_the_whole_range_of_resampled_means():
+    # 27 equally likely resamples of (1, 2, 3); the mean is 1 or 3 with probability 1/27 = 3.7% each, more than
+    # the 2.5% tails, so the 95% percentile interval is exactly (1, 3)
+    assert stratified_interval({"sst2": [1.0, 2.0, 3.0]}) == (2.0, 1.0, 3.0)
+
+
+def test_tasks_are_strata_a_task_without_spread_only_shifts_and_halves_the_interval():
+    # estimate (1 + 3) / 2; only rte varies, its (2, 4) interval enters the mean over two tasks at half width
+    assert stratified_interval({"sst2": [1.0, 1.0, 1.0], "rte": [2.0, 3.0, 4.0]}) == (2.0, 1.5, 2.5)
+
+
+def test_no_spread_gives_a_point_and_too_few_seeds_no_interval():
+    assert stratified_interval({"sst2": [0.9, 0.9, 0.9]}) == (0.9, 0.9, 0.9)
+    estimate, low, high = stratified_interval({"sst2": [0.9, 0.8, 0.7], "rte": [0.5]})
+    assert estimate == pytest.approx((0.8 + 0.5) / 2) and math.isnan(low) and math.isnan(high)
+    assert all(math.isnan(v) for v in stratified_interval({}))
+    assert MIN_SEEDS == 3
+
+
+def test_the_interval_is_reproducible_and_moves_only_with_its_own_values():
+    values = {"sst2": [0.91, 0.88, 0.95, 0.90], "rte": [0.70, 0.75, 0.62]}
+    first = stratified_interval(values)
+    assert stratified_interval(values) == first
+    assert first[1] < first[0] < first[2]
+
+
+def test_methods_overlapping_the_leader_share_rank_one_and_the_rest_follow():
+    estimate = [0.80, 0.90, 0.89, 0.70]
+    low = [0.78, 0.88, 0.87, 0.69]
+    high = [0.82, 0.92, 0.91, 0.71]
+    ranks, tied = tie_ranks(estimate, low, high)
+    assert tied.tolist() == [False, True, True, False]
+    assert ranks.tolist() == [3, 1, 1, 4]  # two share rank 1, so the next is 3 (competition ranking)
+
+
+def test_a_method_without_an_interval_never_ties_and_a_leader_without_one_ties_with_nobody():
+    assert tied_with_leader([0.9, 0.89], [0.85, math.nan], [0.95, math.nan]).tolist() == [True, False]
+    assert tied_with_leader([0.9, 0.89], [math.nan, 0.8], [math.nan, 0.95]).tolist() == [True, False]
+
+
+def test_a_paired_difference_cancels_what_the_seeds_share():
+    # seeds differ a lot (a hard data order hurts both), but the method is always exactly 0.02 above the baseline
+    baseline = {("sst2", 0): 0.70, ("sst2", 1): 0.90, ("sst2", 2): 0.80, ("rte", 0): 0.60, ("rte", 1): 0.66, ("rte", 2): 0.63}
+    method = {k: v + 0.02 for k, v in baseline.items()}
+    result = paired_difference(method, baseline)
+    assert result["pairs"] == 6
+    assert result["diff"] == pytest.approx(0.02) and result["low"] == pytest.approx(0.02) and result["high"] == pytest.approx(0.02)
+    # unpaired, the two methods' own intervals overlap: they would be called tied
+    own = [stratified_interval({t: [v for (task, _), v in m.items() if task == t] for t in ("sst2", "rte")})
+           for m in (method, baseline)]
+    assert tied_with_leader([o[0] for o in own], [o[1] for o in own], [o[2] for o in own]).all()
+
+
+def test_a_paired_difference_needs_a_paired_seed_on_every_task_of_the_method():
+    method = {("sst2", 0): 0.9, ("sst2", 1): 0.8, ("rte", 0): 0.7}
+    baseline = {("sst2", 0): 0.85, ("sst2", 1): 0.85, ("rte", 1): 0.6}  # rte: no common seed
+    result = paired_difference(method, baseline)
+    assert math.isnan(result["diff"]) and result["pairs"] == 2
+    # over the common seeds only: sst2's differences are +0.05 and -0.05
+    result = paired_difference({k: v for k, v in method.items() if k[0] == "sst2"}, baseline)
+    assert result["diff"] == pytest.approx(0.0) and result["pairs"] == 2
