@@ -59,17 +59,20 @@ GRID_TITLES = {"weights": "weight-pruning methods",
 
 
 def comparison_table(df: pd.DataFrame, cells: pd.DataFrame, expected: pd.DataFrame, pending: pd.DataFrame,
-                     reported: pd.DataFrame, model: str, task: str, regime: str, grid: str = "weights") -> Table:
+                     reported: pd.DataFrame, model: str, task: str, regime: str, grid: str = "weights",
+                     levels: list[float] | None = None) -> Table:
     """The table of one (model, task, regime) and sparsity grid; `cells` is ``results.aggregate(df)``.
 
     One row per method (the dense model first, seed 003's reported numbers last), one column per sparsity:
     twenty methods fit down a page, not across it. The dense score sits in the 0% column of its own row; a
-    method's 0% cell is empty, since every method starts from that same dense model."""
+    method's 0% cell is empty, since every method starts from that same dense model. `levels` limits the columns
+    to those sparsities (the paper splits a wide grid into tables that fit the page)."""
     exp = of_table(expected, model, task, regime).query("grid == @grid")
     mine = of_table(cells, model, task, regime)
     mine_grid = mine[mine["method"].map(grid_of) == grid]
     methods = sorted((set(exp["method"]) | set(mine_grid["method"])) - {DENSE})
-    levels = sorted(s for s in set(exp["target_sparsity"]) | set(mine_grid["target_sparsity"]) if s > 0)
+    if levels is None:
+        levels = sorted(s for s in set(exp["target_sparsity"]) | set(mine_grid["target_sparsity"]) if s > 0)
     r = from_key(regime)
     ref = reported[(reported["model"] == model) & (reported["task"] == task)]
     if regime != REFERENCE_REGIME or grid != "weights":

@@ -185,6 +185,51 @@ rule paper_numbers:
         " --executed {log.notebook} > {log.messages} 2>&1"
 
 
+# The paper's figures, tables and headline numbers (paper/README.md); sweeps are read from their row folders.
+rule paper_report:
+    input:
+        results=RESULTS_CSV,
+        efficiency=if_present(EFFICIENCY_CSV),
+        sweeps="results/v1/sweeps.csv",
+        code=[NOTEBOOKS / "paper_report.py", *LIBRARY],
+    output:
+        directory("paper/report"),
+    log:
+        notebook="logs/report/paper_report.ipynb",
+        messages="logs/report/paper_report.log",
+    conda:
+        "../../environment.yml"
+    params:
+        run=f"{RUN} notebook paper_report",
+        efficiency=EFFICIENCY_CSV,
+    shell:
+        "{params.run} --param results={input.results} --param efficiency={params.efficiency}"
+        " --param sweeps=results/v1/sweeps --param paper_config=config/paper.yaml --param out={output}"
+        " --executed {log.notebook} > {log.messages} 2>&1"
+
+
+# The leaderboard page: one static HTML file with its chart library inlined (analysis/site.py); committed for v1.
+rule leaderboard_page:
+    input:
+        results=RESULTS_CSV,
+        efficiency=if_present(EFFICIENCY_CSV),
+        code=[NOTEBOOKS / "leaderboard_page.py", *LIBRARY],
+    output:
+        "results/v1/leaderboard.html",
+    log:
+        notebook="logs/report/leaderboard_page.ipynb",
+        messages="logs/report/leaderboard_page.log",
+    conda:
+        "../../environment.yml"
+    params:
+        run=f"{RUN} notebook leaderboard_page",
+        efficiency=EFFICIENCY_CSV,
+    shell:
+        "{params.run} --param results={input.results} --param efficiency={params.efficiency}"
+        " --param runs=results/v1/runs --param sweeps=results/v1/sweeps --param page={output}"
+        " --executed {log.notebook} > {log.messages} 2>&1"
+
+
 REPORT_OUTPUTS = [
     "paper/figures",
     *rules.three_phases.output,
@@ -194,6 +239,8 @@ REPORT_OUTPUTS = [
     *rules.leaderboard.output,
     *rules.readme_leaderboard.output,
     *rules.paper_numbers.output,
+    *rules.paper_report.output,
+    *rules.leaderboard_page.output,
 ]
 
 
