@@ -73,6 +73,11 @@ MISSING_TASK_NOTES: dict[str, str] = {
 }
 
 
+def missing_tasks_note(present: set[str]) -> str:
+    """The sentence saying why tasks without rows have none (``MISSING_TASK_NOTES``), for those not in `present`."""
+    return " ".join(f"{note}." for task, note in MISSING_TASK_NOTES.items() if task not in present)
+
+
 def variant_task_label(variant: str) -> str:
     return VARIANT_TASK_NAMES.get(variant, variant)
 

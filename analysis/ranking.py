@@ -26,6 +26,16 @@ there complete methods are listed with no rank (``comparable`` is false). Partia
 order with no rank: a method measured on fewer tasks, or only at some sparsities, would otherwise win on a
 mean over its easier ground. Method names and kinds come from the CSV and the method registry: a new method appears
 after the next ``snakemake`` with no change here.
+
+Uncertainty (``analysis/intervals.py``): every retained and AUC cell carries a 95% interval (``<metric>_ci_low``,
+``<metric>_ci_high``), a bootstrap over seeds stratified by task; the rows hold no per-example predictions, so the
+dev set's own sampling error is not in it. A complete method is ranked only with at least ``MIN_SEEDS`` seeds of
+its whole curve on every task (``seeds`` is its fewest); among the ranked, the leader by AUC and every method whose
+AUC interval overlaps the leader's share rank 1 (``tied``). ``vs_baseline`` is the best baseline of the method's
+family (a method class with ``family_baseline = True``: the one-shot magnitude and random masks of a fine-tuned
+start, magnitude of the pre-trained weights for a pre-trained start; structured methods have none), and
+``vs_baseline_auc_diff`` the method's AUC minus that baseline's on the same (task, seed) cells, with its interval
+(``_ci_low``, ``_ci_high``) and the number of paired cells (``vs_baseline_pairs``).
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from .curves import Curve, build_curves
+from .intervals import MIN_SEEDS, paired_difference, stratified_interval, tie_ranks
 from .labels import model_label, percent
 from .regimes import family_label
 from .results import DENSE, aggregate
@@ -105,9 +116,91 @@ def method_grid(kind: str) -> str:
     return "structured" if kind == "structured" else "weights"
 
 
-LEADERBOARD_COLUMNS = ["model", "model_label", "regime_family", "regime_label", "grid", "rank", "method", "kind", "n_tasks",
-                       "tasks", *[retained_column(s) for s in LEADERBOARD_SPARSITIES], "max_safe_sparsity", "auc",
-                       "auc_from", "auc_to", "complete", "comparable"]
+INTERVAL_METRICS = [*(retained_column(s) for s in LEADERBOARD_SPARSITIES), "auc"]  # the cells with a 95% interval
+LEADERBOARD_COLUMNS = ["model", "model_label", "regime_family", "regime_label", "grid", "rank", "tied", "method", "kind",
+                       "n_tasks", "tasks", "seeds", *[retained_column(s) for s in LEADERBOARD_SPARSITIES],
+                       "max_safe_sparsity", "auc", "auc_from", "auc_to",
+                       *[f"{m}_ci_{end}" for m in INTERVAL_METRICS for end in ("low", "high")],
+                       "vs_baseline", "vs_baseline_auc_diff", "vs_baseline_auc_diff_ci_low", "vs_baseline_auc_diff_ci_high",
+                       "vs_baseline_pairs", "complete", "comparable"]
+
+
+def per_seed(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, regime family, task, method, seed): the AUC of that seed's own retained curve (only for a seed
+    measured at every sparsity of the method's curve on the task, so every seed's AUC covers the same range) and
+    its retained score at each leaderboard sparsity. The seed mean of these is the curve's value in ``per_task``."""
+    pruned = df[df["method"] != DENSE]
+    rows = []
+    for (model, fam, task, method), g in pruned.groupby(["model", "regime_family", "task", "method"], sort=True):
+        levels = np.sort(g["target_sparsity"].unique())
+        for seed, s in g.groupby("seed", sort=True):
+            r = s.groupby("target_sparsity")["retained"].mean()
+            row = {"model": model, "regime_family": fam, "task": task, "method": method, "seed": int(seed),
+                   "auc": normalised_auc(levels, r.reindex(levels).to_numpy()) if len(r) == len(levels) else math.nan}
+            for p in LEADERBOARD_SPARSITIES:
+                hit = r[np.isclose(r.index.to_numpy(dtype=float), p, atol=10**-SPARSITY_DECIMALS)]
+                row[retained_column(p)] = float(hit.iloc[0]) if len(hit) else math.nan
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["model", "regime_family", "task", "method", "seed", *INTERVAL_METRICS])
+
+
+def baseline_family(method: str) -> str:
+    """The family a method is compared with a baseline in: where its pruning starts (``finetuned`` or
+    ``pretrained``, the registry's ``starts_from``), or ``structured``; "" for a name the registry does not know."""
+    cls = registered(method)
+    if cls is None:
+        return ""
+    return "structured" if cls.kind == "structured" else str(cls.starts_from)
+
+
+def is_family_baseline(method: str) -> bool:
+    """True for a method its class marks as its family's baseline (``family_baseline = True``)."""
+    return bool(getattr(registered(method), "family_baseline", False))
+
+
+def _with_uncertainty(board: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
+    """Intervals, seed counts and the paired difference to the family's best baseline, per leaderboard row."""
+    cells = {key: g for key, g in seeds.groupby(["model", "regime_family", "method"])}
+    empty = seeds.iloc[0:0]
+
+    def of(r) -> pd.DataFrame:
+        g = cells.get((r.model, r.regime_family, r.method), empty)
+        return g[g["task"].isin(r.tasks.split())]
+
+    counts, intervals = [], {f"{m}_ci_{end}": [] for m in INTERVAL_METRICS for end in ("low", "high")}
+    for r in board.itertuples():
+        g = of(r)
+        counts.append(min(int(g.loc[g["task"] == t, "auc"].notna().sum()) for t in r.tasks.split()))
+        for m in INTERVAL_METRICS:
+            _, low, high = stratified_interval({t: g.loc[g["task"] == t, m].tolist() for t in r.tasks.split()})
+            intervals[f"{m}_ci_low"].append(low)
+            intervals[f"{m}_ci_high"].append(high)
+    board = board.assign(seeds=counts, **intervals)
+    # the best baseline of each family, complete ones first, by AUC
+    board["start_family"] = board["method"].map(baseline_family)
+    candidates = board[board["method"].map(is_family_baseline) & board["auc"].notna()]
+    candidates = candidates.sort_values(["complete", "auc", "method"], ascending=[False, False, True])
+    best = candidates.groupby(["model", "regime_family", "grid", "start_family"])["method"].first().to_dict()
+    diffs = {k: [] for k in ("vs_baseline", "diff", "low", "high", "pairs")}
+
+    def same_range(a, b) -> bool:  # AUCs over different sparsity ranges are not comparable, paired or not
+        return math.isclose(a.auc_from, b.auc_from) and math.isclose(a.auc_to, b.auc_to)
+
+    for r in board.itertuples():
+        base = best.get((r.model, r.regime_family, r.grid, r.start_family), "") if r.start_family else ""
+        result = {"diff": math.nan, "low": math.nan, "high": math.nan, "pairs": 0}
+        same_board = (board["model"] == r.model) & (board["regime_family"] == r.regime_family) & (board["grid"] == r.grid)
+        if base and base != r.method and same_range(r, board[same_board & (board["method"] == base)].iloc[0]):
+            mine = of(r)
+            theirs = cells.get((r.model, r.regime_family, base), empty)
+            result = paired_difference({(t, s): v for t, s, v in zip(mine["task"], mine["seed"], mine["auc"])},
+                                       {(t, s): v for t, s, v in zip(theirs["task"], theirs["seed"], theirs["auc"])})
+        diffs["vs_baseline"].append(base if base != r.method else "")
+        for k in ("diff", "low", "high", "pairs"):
+            diffs[k].append(result[k])
+    return board.drop(columns="start_family").assign(
+        vs_baseline=diffs["vs_baseline"], vs_baseline_auc_diff=diffs["diff"], vs_baseline_auc_diff_ci_low=diffs["low"],
+        vs_baseline_auc_diff_ci_high=diffs["high"], vs_baseline_pairs=diffs["pairs"])
 
 
 def _target_range(df: pd.DataFrame) -> dict[tuple, tuple[float, float]]:
@@ -146,7 +239,7 @@ def leaderboard(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataF
         key = (model, fam, grid)
         row["complete"] = bool(g["task"].nunique() == grid_tasks[key] and all(t == grid_targets[key] for t in g["targets"]))
         rows.append(row)
-    board = pd.DataFrame(rows)
+    board = _with_uncertainty(pd.DataFrame(rows), per_seed(df))
     one_range = {key: len(g[["auc_from", "auc_to"]].round(SPARSITY_DECIMALS).drop_duplicates()) == 1
                  for key, g in board[board["complete"]].groupby(group)}
     board["comparable"] = [bool(r.complete and one_range[(r.model, r.regime_family, r.grid)]) for r in board.itertuples()]
@@ -154,8 +247,11 @@ def leaderboard(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataF
     last = retained_column(LEADERBOARD_SPARSITIES[-1])
     board = board.sort_values(["model", "regime_family", "grid_order", "complete", "auc", last, "method"],
                               ascending=[True, True, True, False, False, False, True], na_position="last")
-    ranks = board[board["comparable"]].groupby(group).cumcount() + 1
-    board["rank"] = ranks.reindex(board.index).astype("Int64")
+    # ranked: comparable and with MIN_SEEDS seeds on every task; methods tied with the leader share rank 1
+    board["rank"], board["tied"] = pd.Series(pd.NA, index=board.index, dtype="Int64"), False
+    for _, g in board[board["comparable"] & (board["seeds"] >= MIN_SEEDS)].groupby(group, sort=False):
+        ranks, tied = tie_ranks(g["auc"], g["auc_ci_low"], g["auc_ci_high"])
+        board.loc[g.index, "rank"], board.loc[g.index, "tied"] = ranks, tied & (tied.sum() > 1)  # a lone leader ties no one
     board = board[LEADERBOARD_COLUMNS].reset_index(drop=True)
     board.attrs["left_out"] = left_out  # read by leaderboard_tables for the notes
     return board
@@ -180,7 +276,9 @@ def _ratio_defined_tasks(df: pd.DataFrame, tasks: pd.DataFrame) -> tuple[pd.Data
 def _coverage(r) -> str:
     if not r.complete:
         return "partial"
-    return "complete" if r.comparable else "complete, own range"
+    if not r.comparable:
+        return "complete, own range"
+    return "complete" if r.seeds >= MIN_SEEDS else f"complete, {r.seeds} seed{'s' if r.seeds != 1 else ''}"
 
 
 def leaderboard_tables(board: pd.DataFrame) -> list:
@@ -191,16 +289,28 @@ def leaderboard_tables(board: pd.DataFrame) -> list:
     def share(value: float) -> str:
         return MISSING if math.isnan(value) else f"{100 * value:.1f}%"
 
+    def interval(r, metric: str, text, low_high=None) -> str:
+        low, high = low_high or (getattr(r, f"{metric}_ci_low"), getattr(r, f"{metric}_ci_high"))
+        cell = text(getattr(r, metric) if low_high is None else low_high[2])
+        return cell if cell == MISSING or math.isnan(low) else f"{cell} [{text(low)}, {text(high)}]"
+
+    def baseline(r) -> str:
+        if not r.vs_baseline or math.isnan(r.vs_baseline_auc_diff):
+            return MISSING
+        values = (r.vs_baseline_auc_diff_ci_low, r.vs_baseline_auc_diff_ci_high, r.vs_baseline_auc_diff)
+        return interval(r, "", lambda v: f"{v:+.3f}", values) + f" vs {r.vs_baseline}"
+
     tables = []
     headers = ["Rank", "Method", "Kind", "Tasks", *[f"Retained @{percent(s)}%" for s in LEADERBOARD_SPARSITIES],
-               "Max safe sparsity", "AUC", "AUC range", "Coverage"]
+               "Max safe sparsity", "AUC", "AUC range", "ΔAUC vs family baseline", "Coverage"]
     for (model, fam, grid), g in board.groupby(["model", "regime_family", "grid"], sort=False):
         rows = []
         for r in g.itertuples(index=False):
-            rows.append([MISSING if pd.isna(r.rank) else str(r.rank), r.method, r.kind or MISSING, f"{r.n_tasks} ({r.tasks})",
-                         *[share(getattr(r, retained_column(s))) for s in LEADERBOARD_SPARSITIES],
-                         f"{percent(r.max_safe_sparsity)}%", number(r.auc, 3),
-                         f"{percent(r.auc_from)}–{percent(r.auc_to)}%", _coverage(r)])
+            rank = MISSING if pd.isna(r.rank) else f"{r.rank} (tied)" if r.tied else str(r.rank)
+            rows.append([rank, r.method, r.kind or MISSING, f"{r.n_tasks} ({r.tasks})",
+                         *[interval(r, retained_column(s), share) for s in LEADERBOARD_SPARSITIES],
+                         f"{percent(r.max_safe_sparsity)}%", interval(r, "auc", lambda v: number(v, 3)),
+                         f"{percent(r.auc_from)}–{percent(r.auc_to)}%", baseline(r), _coverage(r)])
         what = ("structured methods (heads, FFN neurons or layers removed, on their own grid)" if grid == "structured"
                 else "weight-pruning methods")
         caption = (f"Leaderboard of {model_label(model)}, {family_label(fam)}, {what}. Complete methods ranked by "
@@ -210,7 +320,12 @@ def leaderboard_tables(board: pd.DataFrame) -> list:
                  "Partial: not run on every task over the whole target-sparsity range of this family and grid; partial "
                  "methods are listed, not ranked. Complete, own range: run everywhere, but its AUC covers another "
                  "weight-sparsity range than other complete methods', so no AUC ranks it against them. "
-                 f"{MISSING} = not measured."]
+                 f"{MISSING} = not measured.",
+                 f"[low, high]: 95% interval, a bootstrap over seeds stratified by task (training randomness only: no "
+                 f"per-example predictions are stored, so the dev set's sampling error is not included). Ranked: complete "
+                 f"methods with at least {MIN_SEEDS} seeds on every task ('complete, n seeds' otherwise); (tied): its AUC "
+                 f"interval overlaps the leader's, so it shares rank 1. ΔAUC: AUC minus that of the best baseline of its "
+                 f"family (same start, fine-tuned or pre-trained weights) on the same tasks and seeds, with its interval."]
         left_out = left_out_note(board.attrs.get("left_out", {}).get((model, fam), ()))
         notes = [f"{notes[0]} {left_out}".rstrip(), *notes[1:]]
         label = f"tab:leaderboard-{model_slug(model)}-{fam}" + ("-structured" if grid == "structured" else "")

@@ -33,6 +33,7 @@ class _Magnitude(Method):
     kind = "unstructured"
     Params = Params
     scope: str
+    family_baseline = True  # the leaderboard's reference for methods of the same start (analysis/ranking.py)
 
     def before_training(self, model, ctx):
         scores = {n: w.detach().abs() for n, w in ctx.prunable(model).items()}

@@ -2,6 +2,7 @@
 
 import math
 
+import pandas as pd
 import pytest
 
 from prunebench.analysis.intervals import MIN_SEEDS, paired_difference, stratified_interval, tie_ranks, tied_with_leader
@@ -68,3 +69,56 @@ def test_a_paired_difference_needs_a_paired_seed_on_every_task_of_the_method():
     # over the common seeds only: sst2's differences are +0.05 and -0.05
     result = paired_difference({k: v for k, v in method.items() if k[0] == "sst2"}, baseline)
     assert result["diff"] == pytest.approx(0.0) and result["pairs"] == 2
+
+
+# --- the leaderboard's use of them (analysis/ranking.py), on the analysis fixture's hand-made rows -------------
+
+def _board(tmp_path, rename=None, drop=None):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from analysis_fixture import fixture_records
+
+    from prunebench.analysis.ranking import leaderboard
+    from prunebench.analysis.results import load_results
+    from prunebench.benchmarks.records import to_csv_text
+
+    records = fixture_records()
+    for r in records:
+        r.method = (rename or {}).get(r.method, r.method)
+    records = [r for r in records if not (drop and drop(r))]
+    (tmp_path / "results.csv").write_text(to_csv_text(records))
+    return leaderboard(load_results(tmp_path / "results.csv"))
+
+
+def test_the_leaderboard_gives_every_cell_its_interval_and_ranks_only_three_seed_methods(tmp_path):
+    board = _board(tmp_path)
+    full = board[board["regime_family"] == "n1000"].set_index("method")
+    low, high = full.loc["magnitude-global", ["auc_ci_low", "auc_ci_high"]]
+    assert low < full.loc["magnitude-global", "auc"] < high and full.loc["magnitude-global", "seeds"] == 3
+    assert full.loc["magnitude-global", "retained_50_ci_low"] < full.loc["magnitude-global", "retained_50"]
+    # one seed of QQP: complete and comparable, but not ranked, and no interval
+    (qqp,) = board[board["regime_family"] == "qqp-subset"].itertuples()
+    assert qqp.complete and qqp.seeds == 1 and pd.isna(qqp.rank) and math.isnan(qqp.auc_ci_low)
+
+
+def test_a_missing_seed_on_one_task_unranks_a_method(tmp_path):
+    board = _board(tmp_path, drop=lambda r: r.method == "user-method" and r.task == "rte" and r.seed == 2)
+    user = board[(board["regime_family"] == "n1000") & (board["method"] == "user-method")].iloc[0]
+    assert user.seeds == 2 and pd.isna(user["rank"])
+
+
+def test_each_method_is_compared_with_its_family_best_baseline_on_the_same_seeds(tmp_path):
+    # the fixture's user-method as a registered method that starts from the fine-tuned model
+    board = _board(tmp_path, rename={"user-method": "gradual-magnitude-global"})
+    full = board[board["regime_family"] == "n1000"].set_index("method")
+    gradual = full.loc["gradual-magnitude-global"]
+    assert gradual.vs_baseline == "magnitude-global" and gradual.vs_baseline_pairs == 6  # 2 tasks x 3 seeds
+    # same cells: the mean paired difference is the difference of the means
+    assert gradual.vs_baseline_auc_diff == pytest.approx(gradual.auc - full.loc["magnitude-global", "auc"])
+    assert gradual.vs_baseline_auc_diff_ci_low < gradual.vs_baseline_auc_diff < gradual.vs_baseline_auc_diff_ci_high
+    # the best baseline itself has none; layer-wise covers 50-70% only, so its AUC is not comparable with 50-90%
+    assert full.loc["magnitude-global", "vs_baseline"] == ""
+    assert full.loc["magnitude-layerwise", "vs_baseline"] == "magnitude-global"
+    assert math.isnan(full.loc["magnitude-layerwise", "vs_baseline_auc_diff"])

@@ -31,6 +31,7 @@ PENDING_TEX = param("pending_tex", "paper/generated/pending.tex")
 # %%
 from prunebench.analysis.comparison import comparison_tables
 from prunebench.analysis.grid import pending_cells, pending_lines
+from prunebench.analysis.labels import missing_tasks_note
 from prunebench.analysis.reference import load_design, load_reported
 from prunebench.analysis.results import load_results
 from prunebench.analysis.tables import latex_document, latex_escape, markdown_document, to_latex, to_markdown
@@ -47,7 +48,8 @@ for path in (COMPARISON_MD, COMPARISON_TEX, PENDING_TEX):
     path.parent.mkdir(parents=True, exist_ok=True)
 source = "analysis/notebooks/comparison_tables.py"
 intro = ("Score by target sparsity and method for every (model, task, data regime); seed mean ± std. Regimes are "
-         "never mixed: full data, a training sample, the embedded sample and the QQP subset each get their own table.")
+         "never mixed: full data, a training sample, the embedded sample, v1's QQP subset, QQP (23.5k-row training "
+         "subset) and MNLI low-resource each get their own table. " + missing_tasks_note(set(df["task"])))
 listed = "\n".join(f"- {line}" for line in lines) if lines else "None: every expected cell is measured."
 sections = [to_markdown(t) for t in tables] + [f"## Pending runs\n\n{listed}\n"]
 COMPARISON_MD.write_text(markdown_document("Comparison tables", intro, sections, source))

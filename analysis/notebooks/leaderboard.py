@@ -32,6 +32,8 @@ LEADERBOARD_MD = param("leaderboard_md", "LEADERBOARD.md")
 LEADERBOARD_TEX = param("leaderboard_tex", "paper/tables/leaderboard.tex")
 
 # %%
+from prunebench.analysis.intervals import MIN_SEEDS
+from prunebench.analysis.labels import missing_tasks_note
 from prunebench.analysis.ranking import leaderboard, leaderboard_tables
 from prunebench.analysis.results import load_results
 from prunebench.analysis.retained import RULE as RETAINED_RULE
@@ -51,7 +53,11 @@ intro = ("Pruning methods ranked per model, data regime and sparsity grid, from 
          "methods run on every task over the whole range are ranked, and only against methods covering the same "
          "weight-sparsity range (structured methods each cover their own); the others are listed. Retained = score / "
          "dense score; AUC = mean retained score over the measured sparsity range (trapezoid rule). Definitions: "
-         "`analysis/ranking.py`; per-task values: `results/v1/tables/comparison.md`. " + RETAINED_RULE)
+         "`analysis/ranking.py`; per-task values: `results/v1/tables/comparison.md`. " + RETAINED_RULE
+         + f" Every retained and AUC cell carries its 95% interval over seeds [low, high]; a method needs {MIN_SEEDS} "
+         "seeds on every task to be ranked, methods whose AUC interval overlaps the leader's share rank 1 (tied), and "
+         "ΔAUC compares each method with the best baseline of its family on the same seeds (`analysis/intervals.py`). "
+         + missing_tasks_note(set(df["task"])))
 sections = [to_markdown(t, heading="##") for t in tables] or ["No pruned runs have been measured yet.\n"]
 LEADERBOARD_MD.write_text(markdown_document("PruneBench leaderboard", intro, sections, source))
 LEADERBOARD_TEX.write_text(latex_document([to_latex(t) for t in tables] or ["No pruned runs measured yet.\n"], source))
