@@ -90,6 +90,8 @@ class TrainStats:
     # (step, mean training loss of the steps since the previous point), every LOG_EVERY steps and at the end: a
     # run that collapses to one class, or diverges, shows it here, where the final score alone cannot say why
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
+    before_seconds: float = 0.0  # of `seconds`: the method's `before_training` (scoring, one-shot pruning, inner rounds)
+    capture_seconds: float = 0.0  # of `seconds`: capturing the CUDA graphs of the step (0 for eager steps)
 
 
 def warmup_steps(total: int) -> int:
@@ -114,6 +116,7 @@ def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, 
     start = time.perf_counter()  # the method's own work (scoring, inner rounds) counts as training time
     method.before_training(model, ctx)
     ctx.apply_masks(model)
+    before_seconds = time.perf_counter() - start
     loss_value, warm, warm_time, curve = None, warmup_steps(total), None, []
     if total > 0:
         mode = step_mode(cfg, device, method)
@@ -156,7 +159,8 @@ def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, 
     steady = (total - warm) * cfg.batch_size / (end - warm_time) if total > warm and warm_time else None
     model = method.after_training(model, ctx)
     model.eval()
-    return model, TrainStats(total, total * cfg.batch_size, end - start, loss_value, steady, curve)
+    capture = step_fn.capture_seconds if total > 0 and isinstance(step_fn, GraphedTrainStep) else 0.0
+    return model, TrainStats(total, total * cfg.batch_size, end - start, loss_value, steady, curve, before_seconds, capture)
 
 
 class TrainStep:
@@ -208,6 +212,7 @@ class GraphedTrainStep:
         self.step, self.running = step, step.running
         self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
         self.eager_left = self.EAGER_WARMUP
+        self.capture_seconds = 0.0  # for the run's profile (benchmarks/run_profile.py)
 
     def __call__(self, index: torch.Tensor, length: int) -> None:
         if self.eager_left > 0:
@@ -219,11 +224,13 @@ class GraphedTrainStep:
             torch.cuda.current_stream().wait_stream(side)
             return
         if length not in self.graphs:
+            start = time.perf_counter()
             static_index = index.clone()
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph):
                 self.step(static_index, length)
             self.graphs[length] = (graph, static_index)
+            self.capture_seconds += time.perf_counter() - start  # capture ends synchronised
         graph, static_index = self.graphs[length]
         static_index.copy_(index)
         graph.replay()

@@ -103,20 +103,51 @@ def cost(run: GridRun, examples: dict[str, int]) -> float:
     return examples.get(run.task, 1) * max(epochs, 1.0) * (3.0 if registry_name(run.method) in EAGER_METHODS else 1.0)
 
 
+class Worker:
+    """A persistent `prunebench.benchmarks.pool` process bound to one GPU: it runs one command at a time,
+    in-process, so Python, the imports and the CUDA context are paid once per worker, not once per run."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env, self.proc = env, None
+
+    def execute(self, cmd: list[str], log: Path) -> int:
+        if self.proc is None or self.proc.poll() is not None:  # first use, or the last run killed the process
+            self.proc = subprocess.Popen([sys.executable, "-m", "prunebench.benchmarks.pool"], cwd=ROOT, env=self.env,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        # cmd is [python, -m, prunebench.benchmarks.cli, ARGS...]: the worker takes the ARGS
+        self.proc.stdin.write(json.dumps({"argv": cmd[3:], "log": str(log)}) + "\n")
+        answer = self.proc.stdout.readline()
+        return json.loads(answer)["code"] if answer else -9  # no answer: the worker died mid-run (e.g. killed)
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait()
+
+
 class Slots:
     """Where a command runs: `workers` places per GPU, one CUDA_VISIBLE_DEVICES each, and a deadline after
-    which no new command starts (so a time-limited session ends with finished rows, not killed runs)."""
+    which no new command starts (so a time-limited session ends with finished rows, not killed runs).
+    With `pool`, each place is a persistent worker process instead of a new process per command."""
 
-    def __init__(self, workers: int, gpus: int, deadline: float | None):
+    def __init__(self, workers: int, gpus: int, deadline: float | None, pool: bool = False):
         self.free: queue.Queue = queue.Queue()
+        self.workers: list[Worker] = []
         for _ in range(workers):
             for gpu in range(gpus):
-                self.free.put(str(gpu) if gpus > 1 else None)
+                env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": str(gpu)} if gpus > 1 else {})}
+                if pool:
+                    self.workers.append(Worker(env))
+                self.free.put(self.workers[-1] if pool else env)
         self.size = workers * gpus
         self.deadline = time.time() + deadline if deadline is not None else None
 
     def expired(self) -> bool:
         return self.deadline is not None and time.time() > self.deadline
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
 
 
 def run_all(cmds: list[list[str]], slots: Slots, logs: Path) -> list[tuple[str, int, float]]:
@@ -127,14 +158,16 @@ def run_all(cmds: list[list[str]], slots: Slots, logs: Path) -> list[tuple[str, 
             return str(out), -1, 0.0
         log = logs / (out.stem + "-" + "-".join(out.parts[-4:-1]) + ".log")
         log.parent.mkdir(parents=True, exist_ok=True)
-        gpu = slots.free.get()
-        env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": gpu} if gpu is not None else {})}
+        place = slots.free.get()
         start = time.time()
         try:
-            with open(log, "w") as f:
-                code = subprocess.run(cmd, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT).returncode
+            if isinstance(place, Worker):
+                code = place.execute(cmd, log)
+            else:
+                with open(log, "w") as f:
+                    code = subprocess.run(cmd, cwd=ROOT, env=place, stdout=f, stderr=subprocess.STDOUT).returncode
         finally:
-            slots.free.put(gpu)
+            slots.free.put(place)
         line = f"{'ok ' if code == 0 else 'FAIL'} {time.time() - start:6.0f}s {out}"
         if code != 0:
             line += f"  (log: {log})"
@@ -143,6 +176,38 @@ def run_all(cmds: list[list[str]], slots: Slots, logs: Path) -> list[tuple[str, 
 
     with ThreadPoolExecutor(max_workers=slots.size) as pool:
         return list(pool.map(one, cmds))
+
+
+def start_mps(root: Path) -> bool:
+    """Start NVIDIA's Multi-Process Service so that the kernels of the runs sharing a GPU execute
+    concurrently instead of being time-sliced (issue 18's probe: 8 processes on one H200 made 1.07x one
+    process's steps/s without it). Every process started afterwards inherits the pipe directory and
+    becomes an MPS client. Returns False (and leaves nothing running) where MPS is missing or refuses."""
+    exe = shutil.which("nvidia-cuda-mps-control")
+    if exe is None:
+        print("mps: nvidia-cuda-mps-control is not installed here; runs sharing a GPU are time-sliced", flush=True)
+        return False
+    folder = root / "mps"
+    for sub in ("pipe", "log"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    os.environ.update(CUDA_MPS_PIPE_DIRECTORY=str(folder / "pipe"), CUDA_MPS_LOG_DIRECTORY=str(folder / "log"))
+    started = subprocess.run([exe, "-d"], capture_output=True, text=True)
+    probe = started.returncode == 0 and subprocess.run(
+        [sys.executable, "-c", "import torch; torch.ones(1, device='cuda').sum().item()"], capture_output=True).returncode == 0
+    if not probe:
+        stop_mps()
+        print(f"mps: could not start a client ({started.stderr.strip() or 'probe failed'}); runs are time-sliced", flush=True)
+        return False
+    print("mps: started; the runs sharing each GPU execute concurrently", flush=True)
+    return True
+
+
+def stop_mps() -> None:
+    exe = shutil.which("nvidia-cuda-mps-control")
+    if exe is not None and "CUDA_MPS_PIPE_DIRECTORY" in os.environ:
+        subprocess.run([exe], input="quit\n", text=True, capture_output=True)
+    for name in ("CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_LOG_DIRECTORY"):
+        os.environ.pop(name, None)
 
 
 def main() -> int:
@@ -159,6 +224,12 @@ def main() -> int:
     parser.add_argument("--tasks", default=None, help="comma-separated tasks to run now (default: the config's)")
     parser.add_argument("--dry-run", action="store_true",
                         help="list the rows to run (per method, task and recipe count) and start nothing")
+    parser.add_argument("--pool", action="store_true",
+                        help="run each place's commands in one persistent worker process (prunebench.benchmarks.pool) instead of "
+                             "one process per run: Python, imports and the CUDA context are paid once per worker")
+    parser.add_argument("--mps", action="store_true",
+                        help="start NVIDIA MPS for the call, so the runs sharing a GPU execute concurrently (falls back, with a "
+                             "message, where MPS is unavailable)")
     parser.add_argument("--longest-first", action="store_true",
                         help="start pruned runs longest first across seeds (default: seed by seed, so a deadline cuts the last seed)")
     parser.add_argument("--check", action="store_true",
@@ -185,7 +256,33 @@ def main() -> int:
             print(f"  {method:<28} {task:<6} {len(rows):>4} rows, {len({r.recipe for r in rows})} recipe(s)")
         return 0
     logs = args.root / "logs" / config["tag"]
-    slots = Slots(args.workers, args.gpus, args.deadline)
+    begin = time.time()
+    mps = args.mps and start_mps(args.root)
+    slots = Slots(args.workers, args.gpus, args.deadline, pool=args.pool)
+    try:
+        results = run_phases(todo, config, args, slots, logs)
+    finally:
+        slots.close()
+        if mps:
+            stop_mps()
+    failed = [r for r in results if r[1] > 0]
+    skipped = sum(r[1] < 0 for r in results)
+    rows = sum(code == 0 and ("/runs/" in out or "/sweeps/" in out) for out, code, _ in results)
+    seconds = time.time() - begin
+    print(f"{len(results) - len(failed) - skipped} commands ok, {len(failed)} failed, {skipped} not started (deadline)")
+    print(f"{rows} rows in {seconds:.0f} s on {args.gpus} GPU(s): {rows * 60 / (seconds * args.gpus):.2f} rows per GPU-minute"
+          f" ({'pool' if args.pool else 'one process per run'}, {args.workers} per GPU{', MPS' if mps else ''})", flush=True)
+    if args.check:
+        from prunebench.benchmarks.cli import main as prunebench
+
+        codes = [prunebench(["leaderboard-check", m, "--config", str(args.config), "--root", str(args.root)])
+                 for m in args.only.split(",") if m != "dense"]
+        return 1 if failed else max(codes, default=0)
+    return 1 if failed else 0
+
+
+def run_phases(todo: list[GridRun], config: dict, args, slots: Slots, logs: Path) -> list[tuple[str, int, float]]:
+    """Tokenise each (model, task) once, make the dense checkpoints, then the dense rows, then every pruned row."""
     results = run_all(prepare_commands(todo, config, args.root), slots, logs)
     examples = {}
     for out, code, _ in results:
@@ -206,16 +303,7 @@ def main() -> int:
         # whole call start at its beginning, whatever their seed
         phase.sort(key=lambda r: (0 if args.longest_first else r.seed, -cost(r, examples)))
         results += run_all([run_command(r, config, args.root, args.device, args.threads) for r in phase], slots, logs)
-    failed = [r for r in results if r[1] > 0]
-    skipped = sum(r[1] < 0 for r in results)
-    print(f"{len(results) - len(failed) - skipped} commands ok, {len(failed)} failed, {skipped} not started (deadline)")
-    if args.check:
-        from prunebench.benchmarks.cli import main as prunebench
-
-        codes = [prunebench(["leaderboard-check", m, "--config", str(args.config), "--root", str(args.root)])
-                 for m in args.only.split(",") if m != "dense"]
-        return 1 if failed else max(codes, default=0)
-    return 1 if failed else 0
+    return results
 
 
 if __name__ == "__main__":

@@ -1,0 +1,159 @@
+"""Rows per GPU-minute of the grid runner, the v1 way against the new ways, on one fixed mix (issue 18).
+
+On the GPU machine, in one call:
+
+    python scripts/bench_grid_throughput.py --gpus 2 --root /tmp/tp --out $OUT/tp
+
+1. warm-up (not timed): tokenise and fine-tune the mix's dense checkpoints into the shared cache, so every way
+   starts from the same checkpoints (GPU training is not bitwise reproducible: two fine-tunings of one
+   checkpoint would differ by more than the rows being compared);
+2. each way runs the whole pruned mix of config/bench-throughput.yaml into its own scratch root through
+   scripts/run_grid.py: `v1` (one process per run, 8 per GPU, as the v1 campaign), then the new ways
+   (`--pool`, `--mps`, their worker counts);
+3. writes `throughput.csv` (rows, seconds, rows per GPU-minute and the ratio to v1, per way), `agreement.csv`
+   (each row of each way against the v1 row of the same config: score, metrics and achieved sparsity
+   differences) and `profile.csv` (median seconds per phase of one run, per cost class, from the sidecars of
+   the v1 way, where every run is a process of its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from prunebench.benchmarks.run_profile import PHASES  # noqa: E402
+
+CONFIG = ROOT / "config" / "bench-throughput.yaml"
+# name -> run_grid.py flags; the ratio of every way is to `v1`
+WAYS = {
+    "v1": ["--workers", "8"],
+    "pool8-mps": ["--workers", "8", "--pool", "--mps"],
+    "pool4-mps": ["--workers", "4", "--pool", "--mps"],
+    "pool8": ["--workers", "8", "--pool"],
+}
+# the README's GPU tolerance for the same run made twice (section "Determinism on GPU")
+TOLERANCE = {"score": 0.5, "metrics": 0.005, "achieved_sparsity": 0.001}
+
+
+def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = ()) -> tuple[float, str]:
+    start = time.time()
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_grid.py"), str(CONFIG), "--gpus", str(gpus),
+                           "--root", str(root), *flags, *extra], cwd=ROOT, capture_output=True, text=True)
+    (root / "run_grid.log").write_text(done.stdout + done.stderr)
+    return time.time() - start, done.stdout
+
+
+def rows_of(root: Path) -> dict[str, dict]:
+    found = {}
+    for path in sorted((root / "results").rglob("*.csv")):
+        if "/dense/" in str(path):
+            continue
+        with open(path, newline="") as f:
+            (row,) = list(csv.DictReader(f))
+        found[str(path.relative_to(root))] = row
+    return found
+
+
+def agreement(way: str, rows: dict[str, dict], reference: dict[str, dict]) -> list[dict]:
+    out = []
+    for key, row in rows.items():
+        ref = reference.get(key)
+        if ref is None:
+            continue
+        metrics, ref_metrics = json.loads(row["metrics"]), json.loads(ref["metrics"])
+        diffs = {
+            "score": abs(float(row["score"]) - float(ref["score"])),
+            "metrics": max(abs(float(metrics[k]) - float(ref_metrics[k])) for k in ref_metrics),
+            "achieved_sparsity": abs(float(row["achieved_sparsity"]) - float(ref["achieved_sparsity"])),
+        }
+        out.append({"way": way, "row": key, "method": row["method"], "task": row["task"], "seed": row["seed"],
+                    "target_sparsity": row["target_sparsity"], "score": row["score"], "v1_score": ref["score"],
+                    **{f"diff_{k}": f"{v:.6f}" for k, v in diffs.items()},
+                    "within_tolerance": all(diffs[k] <= TOLERANCE[k] for k in TOLERANCE)})
+    return out
+
+
+def profile(root: Path) -> list[dict]:
+    """Median seconds per phase of one run, per cost class (task and method), from the v1 way's sidecars."""
+    classes: dict[tuple[str, str], list[dict]] = {}
+    for path in (root / "results").rglob("*.json"):
+        if "/dense/" in str(path):
+            continue
+        side = json.loads(path.read_text())
+        config = side["config"]
+        classes.setdefault((config["task"], config["method"]), []).append(side.get("profile", {}))
+    table = []
+    for (task, method), profiles in sorted(classes.items()):
+        row = {"task": task, "method": method, "runs": len(profiles)}
+        for phase in PHASES:
+            row[phase] = f"{statistics.median(p.get(phase, 0.0) for p in profiles):.2f}"
+        row["sum of phases"] = f"{statistics.median(sum(p.values()) for p in profiles):.2f}"
+        table.append(row)
+    return table
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    if rows:
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gpus", type=int, default=1)
+    parser.add_argument("--root", type=Path, required=True, help="scratch folder (one subfolder per way)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for throughput.csv, agreement.csv, profile.csv")
+    parser.add_argument("--ways", default="v1,pool8-mps", help=f"comma-separated, v1 first; known: {', '.join(WAYS)}")
+    args = parser.parse_args()
+    ways = args.ways.split(",")
+    unknown = [w for w in ways if w not in WAYS]
+    if unknown or ways[0] != "v1":
+        print(f"bench_grid_throughput: --ways must start with v1 and name known ways ({', '.join(WAYS)}), got {args.ways}",
+              file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    import torch
+
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    warm_seconds, _ = grid(args.root / "warm", args.gpus, ["--workers", "8", "--only", "dense"])
+    print(f"warm-up (tokenise, dense checkpoints and rows): {warm_seconds:.0f} s", flush=True)
+    summary, agree, reference = [], [], None
+    for way in ways:
+        root = args.root / way
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.copytree(args.root / "warm" / "results", root / "results")  # the dense rows: present, not rerun
+        seconds, stdout = grid(root, args.gpus, WAYS[way])
+        rows = rows_of(root)
+        per_gpu_minute = len(rows) * 60 / (seconds * args.gpus)
+        if reference is None:
+            reference, v1_rate = rows, per_gpu_minute
+        agree += agreement(way, rows, reference) if way != "v1" else []
+        summary.append({"way": way, "flags": " ".join(WAYS[way]), "gpus": args.gpus, "device": device, "rows": len(rows),
+                        "seconds": f"{seconds:.1f}", "rows_per_gpu_minute": f"{per_gpu_minute:.2f}",
+                        "ratio_to_v1": f"{per_gpu_minute / v1_rate:.2f}",
+                        "mps": "mps: started" in stdout, "git_commit": os.environ.get("PRUNEBENCH_GIT_COMMIT", "")})
+        print(f"{way}: {len(rows)} rows in {seconds:.0f} s on {args.gpus} GPU(s): {per_gpu_minute:.2f} rows per GPU-minute "
+              f"({per_gpu_minute / v1_rate:.2f}x v1)", flush=True)
+    write_csv(args.out / "throughput.csv", summary)
+    write_csv(args.out / "agreement.csv", agree)
+    write_csv(args.out / "profile.csv", profile(args.root / "v1"))
+    bad = [a for a in agree if not a["within_tolerance"]]
+    print(f"agreement: {len(agree) - len(bad)} of {len(agree)} rows within the GPU tolerance {TOLERANCE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The persistent run worker (`prunebench.benchmarks.pool`) gives every run the row it gets alone.
+
+Several runs share one worker process on the GPU machine (scripts/run_grid.py --pool), so whatever one run
+leaves behind must not move the next one's result: on CPU the rows are bit-identical to the same commands
+run each in a fresh process, except the columns that time the machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from reliability._proc import ROOT, TIMING_COLUMNS, run_argv, run_env
+
+pytestmark = pytest.mark.reliability
+
+
+def _row(path: Path) -> dict[str, str]:
+    with open(path, newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    return {k: v for k, v in row.items() if k not in TIMING_COLUMNS}
+
+
+def _env(cache: Path) -> dict[str, str]:
+    # the commit is pinned: other work may commit between the runs being compared
+    return {**run_env(cache), "PRUNEBENCH_GIT_COMMIT": "0" * 40}
+
+
+def _alone(argv: list[str], cache: Path) -> None:
+    subprocess.run(argv, cwd=ROOT, env=_env(cache), check=True, capture_output=True, text=True)
+
+
+def _pooled(argvs: list[list[str]], cache: Path, logs: Path) -> list[dict]:
+    jobs = "".join(json.dumps({"argv": argv[3:], "log": str(logs / f"{n}.log")}) + "\n" for n, argv in enumerate(argvs))
+    done = subprocess.run([sys.executable, "-m", "prunebench.benchmarks.pool"], input=jobs, cwd=ROOT, env=_env(cache),
+                          capture_output=True, text=True, check=True)
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_two_runs_in_one_worker_give_the_rows_each_gives_alone(tiny_bert_dir, tmp_path):
+    """Run B, then A, in one worker with a cold cache (so the worker also fine-tunes both dense checkpoints
+    after another run's training), against A and B each alone in its own process and cache."""
+    alone, pooled = tmp_path / "alone", tmp_path / "pooled"
+    a = dict(method="magnitude-global", sparsity=0.5, seed=0)
+    b = dict(method="random", sparsity=0.7, seed=1)
+    for name, spec in (("a", a), ("b", b)):
+        _alone(run_argv(tiny_bert_dir, alone / f"{name}.csv", **spec), tmp_path / f"cache-alone-{name}")
+
+    answers = _pooled([run_argv(tiny_bert_dir, pooled / "b.csv", **b), run_argv(tiny_bert_dir, pooled / "a.csv", **a)],
+                      tmp_path / "cache-pooled", tmp_path / "logs")
+
+    assert [answer["code"] for answer in answers] == [0, 0]
+    for name in ("a", "b"):
+        assert _row(pooled / f"{name}.csv") == _row(alone / f"{name}.csv")
+    assert "rte random sparsity 0.70" in (tmp_path / "logs" / "0.log").read_text()  # each run's output went to its own log
+
+
+def test_a_failing_run_is_reported_and_the_worker_goes_on(tiny_bert_dir, tmp_path):
+    bad = run_argv(tiny_bert_dir, tmp_path / "bad.csv", method="no-such-method")
+    good = run_argv(tiny_bert_dir, tmp_path / "good.csv", method="magnitude-global")
+    answers = _pooled([bad, good], tmp_path / "cache", tmp_path / "logs")
+    assert [answer["code"] for answer in answers] == [2, 0]
+    assert "unknown method 'no-such-method'" in (tmp_path / "logs" / "0.log").read_text()
+    assert not (tmp_path / "bad.csv").exists() and (tmp_path / "good.csv").is_file()
+
+
+def test_a_malformed_job_line_is_refused(tmp_path):
+    from prunebench.benchmarks.pool import serve
+
+    with pytest.raises(ValueError, match="a job is"):
+        serve(iter(['["run", "--model", "x"]\n']), open(tmp_path / "answers", "w"))
+
+
+def test_run_grid_with_a_pool_makes_every_row_of_the_grid(tiny_bert_dir, tmp_path):
+    """scripts/run_grid.py --pool runs the grid's commands (tokenising, checkpoint, rows) in persistent workers,
+    writes the rows where the workflow expects them and says how many rows per GPU-minute it made."""
+    from conftest import FAST_TRAIN
+
+    train = ", ".join(f"{k}: {v}" for k, v in (pair.split("=") for pair in FAST_TRAIN))
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text(f"tag: t\nmodels: ['local:{tiny_bert_dir}']\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
+                   "methods: {dense: {sparsities: [0.0]}, magnitude-global: {sparsities: [0.5]}, random: {sparsities: [0.5]}}\n"
+                   f"train: {{{train}}}\n")
+    root = tmp_path / "root"
+    done = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--root", str(root), "--workers", "2", "--pool",
+                           "--threads", "1", "--device", "cpu"], cwd=ROOT, env=_env(tmp_path / "cache"),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"^3 rows in \d+ s on 1 GPU\(s\): [0-9.]+ rows per GPU-minute \(pool, 2 per GPU\)$", done.stdout, re.M)
+    rows = sorted(str(p.relative_to(root / "results/v1/runs/t")) for p in root.rglob("s0.*.csv"))
+    assert rows == ["tiny-bert0/rte/dense/s0.00-seed0.csv", "tiny-bert0/rte/magnitude-global/s0.50-seed0.csv",
+                    "tiny-bert0/rte/random/s0.50-seed0.csv"]
