@@ -3,10 +3,11 @@ leaderboard, the phase table, the efficiency summary, and the appendix's per-tas
 
 - ``main_table``: one row per method, one column per sparsity that most methods of a grid were run at; each
   cell is the retained score (score / dense score of the same seed, seed mean per task) averaged over the
-  full-data tasks the method ran on, with the percentile bootstrap 95% interval of that mean over tasks
-  (``results.summarise``; none for one task). The ``Tasks`` column says over how many tasks.
-- ``leaderboard_table``: ``ranking.leaderboard`` with the columns a reader quotes; a tie or an interval
-  column, when the ranking provides one (``rank_tied``, ``auc_low``/``auc_high``), is shown.
+  full-data tasks the method ran on, with its 95% interval: a bootstrap over seeds stratified by task
+  (``intervals.stratified_interval``, the leaderboard's; none where a task has one seed). ``Tasks`` says over how
+  many tasks.
+- ``leaderboard_table``: ``ranking.leaderboard`` with the columns a reader quotes, its AUC interval
+  (``auc_ci_low``/``auc_ci_high``) and ties (``tied``: "=" after the rank) where the ranking provides them.
 - ``phase_table``: one row per method, one column per task: where the safe zone ends, the knee, and where
   over-pruning starts (``phases``), in percent of weight sparsity.
 - ``efficiency_summary``: measured whole-model speedup of each pruned variant, speed path and execution at
@@ -31,7 +32,8 @@ from .labels import model_label, percent, task_label
 from .ranking import LEADERBOARD_SPARSITIES, retained_column
 from .reference import REFERENCE_LABEL, REFERENCE_REGIME
 from .regimes import family_label, from_key
-from .results import DENSE, aggregate, summarise
+from .intervals import MIN_SEEDS, stratified_interval
+from .results import DENSE, aggregate
 from .tables import MISSING, Table
 
 APPENDIX_LEVELS = 4
@@ -81,15 +83,11 @@ def main_table(df: pd.DataFrame, family: str = "full") -> list[Table]:
             for method in sorted(mine["method"].unique(), key=_order):
                 m = mine[mine["method"] == method]
                 cells = []
-                if grid == "weights":
-                    for s in levels:
-                        values = m.loc[np.isclose(m["target_sparsity"], s), "mean"].to_numpy()
-                        cells.append(_interval(values))
-                else:
-                    units = rows[(rows["method"] == method) & (rows["model"] == model)]
-                    for target in targets:
-                        u = units[np.isclose(units["target_units"], target)]
-                        cells.append(_interval(u.groupby("task")["retained"].mean().to_numpy()))
+                units = rows[(rows["method"] == method) & (rows["model"] == model)]
+                column = "target_sparsity" if grid == "weights" else "target_units"
+                for level in (levels if grid == "weights" else targets):
+                    u = units[np.isclose(units[column], level)]
+                    cells.append(_interval({t: list(v) for t, v in u.groupby("task")["retained"]}))
                 body.append([short(method), str(m["task"].nunique()), *cells])
             if grid == "weights":
                 columns = ["Method", "Tasks", *[f"{percent(s)}%" for s in levels]]
@@ -97,21 +95,24 @@ def main_table(df: pd.DataFrame, family: str = "full") -> list[Table]:
                 columns = ["Method", "Tasks", *[f"target {percent(t)}%" for t in targets]]
             what = "weight sparsity" if grid == "weights" else "target share of heads, FFN neurons or layers"
             caption = (f"Retained score (%) of {model_label(model)} by method and {what}, averaged over the "
-                       f"{family_label(family).lower()} tasks each method ran on: mean [95% interval over tasks].")
-            notes = ["Retained = score / dense score of the same seed, seed mean per task. Interval: percentile bootstrap "
-                     "over the tasks' values; none where one task. Every cell of every task is in the appendix."]
+                       f"{family_label(family).lower()} tasks each method ran on: mean [95% interval].")
+            notes = ["Retained = score / dense score of the same seed; mean over tasks of each task's seed mean. Interval: "
+                     "95% bootstrap over seeds stratified by task (training randomness only); none where a task has one "
+                     "seed. Every cell of every task is in the appendix."]
             label = f"tab:main-{grid}"
             tables.append(Table(columns, body, caption, label, notes, align="l" + "r" * (len(columns) - 1)))
     return tables
 
 
-def _interval(values: np.ndarray) -> str:
-    if values.size == 0:
+def _interval(by_task: dict[str, list[float]]) -> str:
+    """"mean [low,high]" in percent: the mean over tasks of each task's seed mean, and its stratified seed bootstrap
+    interval (``intervals.stratified_interval``; none where a task has one seed)."""
+    if not by_task:
         return MISSING
-    s = summarise(values)
-    if math.isnan(s["ci_low"]):
-        return _share(s["mean"])
-    return f"{_share(s['mean'])} [{_share(s['ci_low'])},{_share(s['ci_high'])}]"
+    estimate, low, high = stratified_interval(by_task)
+    if math.isnan(low):
+        return _share(estimate)
+    return f"{_share(estimate)} [{_share(low)},{_share(high)}]"
 
 
 def leaderboard_table(board: pd.DataFrame) -> list[Table]:
@@ -122,13 +123,14 @@ def leaderboard_table(board: pd.DataFrame) -> list[Table]:
     for (model, fam), g in board.groupby(["model", "regime_family"], sort=False):
         body = []
         for r in g.itertuples(index=False):
-            rank = MISSING if pd.isna(r.rank) else str(r.rank)
-            if getattr(r, "rank_tied", False) is True:
-                rank += "="
+            rank = MISSING if pd.isna(r.rank) else str(r.rank) + ("=" if bool(getattr(r, "tied", False)) else "")
             auc = f"{r.auc:.3f}"
-            if hasattr(r, "auc_low") and not pd.isna(r.auc_low):
-                auc += f" [{r.auc_low:.3f}, {r.auc_high:.3f}]"
-            coverage = ("partial" if not r.complete else "complete" if r.comparable else "own range")
+            if not pd.isna(getattr(r, "auc_ci_low", math.nan)):
+                auc += f" [{r.auc_ci_low:.3f},{r.auc_ci_high:.3f}]"
+            seeds = getattr(r, "seeds", None)
+            coverage = ("partial" if not r.complete else "own range" if not r.comparable
+                        else f"{int(seeds)} seed{'s' if seeds != 1 else ''}" if seeds is not None and seeds < MIN_SEEDS
+                        else "complete")
             body.append([rank, short(r.method), str(r.n_tasks),
                          *[_share(getattr(r, retained_column(s))) for s in LEADERBOARD_SPARSITIES],
                          f"{percent(r.max_safe_sparsity)}", auc, f"{percent(r.auc_from)}–{percent(r.auc_to)}", coverage])
@@ -138,9 +140,10 @@ def leaderboard_table(board: pd.DataFrame) -> list[Table]:
                    f"area under the retained-score curve (AUC), within their sparsity grid.")
         notes = ["R@p: retained score (%) at p% sparsity, mean over tasks. Safe: largest sparsity (%) within 1 point of "
                  "dense. Range: the sparsities (%) the AUC covers. Partial: not run on every task over the grid's whole "
-                 "range, listed unranked; own range: complete, but its AUC covers another range. "
-                 "= after a rank: tied with the method above (intervals overlap). Weight-pruning methods first, then "
-                 "structured ones, each grid ranked on its own."]
+                 "range, listed unranked; own range: complete, but its AUC covers another range; n seeds: complete, "
+                 f"but ranked only with at least {MIN_SEEDS} seeds on every task. [low,high]: 95% interval, a bootstrap "
+                 "over seeds stratified by task. = after a rank: its AUC interval overlaps the leader's (tied). "
+                 "Weight-pruning methods first, then structured ones, each grid ranked on its own."]
         tables.append(Table(columns, body, caption, f"tab:leaderboard-{fam}", notes))
     return tables
 

@@ -11,8 +11,8 @@ drop-downs can filter both charts at once.
 What the page holds:
 
 - the leaderboard per model, data-regime family and sparsity grid (``ranking.leaderboard``), one HTML table
-  each (``id="leaderboard-<model>-<family>-<grid>"``); interval and tie columns are shown when the ranking
-  provides them;
+  each (``id="leaderboard-<model>-<family>-<grid>"``), with the ranking's 95% intervals and ties
+  (``intervals``: a bootstrap over seeds stratified by task; "(tied)": the AUC interval overlaps the leader's);
 - the retained score against sparsity of every (task, method) curve, and the Pareto chart of retained score
   against measured speedup (``paper_figures.pareto_points``, at every batch 32 row), with three drop-downs
   (task, method family, device) that filter both;
@@ -35,6 +35,7 @@ import altair as alt
 import pandas as pd
 
 from .families import FAMILIES, method_family
+from .intervals import MIN_SEEDS
 from .labels import model_label, percent, safe, task_label
 from .ranking import LEADERBOARD_SPARSITIES, method_kind, registered, retained_column
 from .regimes import family_label
@@ -74,6 +75,13 @@ def _fmt(value: float, digits: int = 1, scale: float = 100.0) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{scale * value:.{digits}f}"
 
 
+def _with_interval(r, column: str) -> str:
+    """A retained score in percent with its 95% interval (``<column>_ci_low/high``) where the ranking gives one."""
+    low = getattr(r, f"{column}_ci_low", math.nan)
+    text = _fmt(getattr(r, column))
+    return text if pd.isna(low) else f"{text} [{_fmt(low)}, {_fmt(getattr(r, f'{column}_ci_high'))}]"
+
+
 def leaderboard_html(board: pd.DataFrame) -> str:
     """One table per (model, regime family, grid)."""
     if board.empty:
@@ -86,16 +94,16 @@ def leaderboard_html(board: pd.DataFrame) -> str:
                 "Max safe sparsity", "AUC", "AUC range", "Coverage"]
         rows = []
         for r in g.itertuples(index=False):
-            rank = "—" if pd.isna(r.rank) else str(r.rank)
-            if getattr(r, "rank_tied", False) is True:
-                rank += " (tied)"
+            rank = "—" if pd.isna(r.rank) else str(r.rank) + (" (tied)" if bool(getattr(r, "tied", False)) else "")
             auc = f"{r.auc:.3f}"
-            if hasattr(r, "auc_low") and not pd.isna(r.auc_low):
-                auc += f" [{r.auc_low:.3f}, {r.auc_high:.3f}]"
-            coverage = "partial" if not r.complete else "complete" if r.comparable else "complete, own range"
+            if not pd.isna(getattr(r, "auc_ci_low", math.nan)):
+                auc += f" [{r.auc_ci_low:.3f}, {r.auc_ci_high:.3f}]"
+            seeds = getattr(r, "seeds", None)
+            coverage = ("partial" if not r.complete else "complete, own range" if not r.comparable
+                        else f"complete, {int(seeds)} seed(s)" if seeds is not None and seeds < MIN_SEEDS else "complete")
             cells = [rank, f'<a href="#method-{safe(r.method)}">{html.escape(r.method)}</a>', html.escape(r.kind or "—"),
                      html.escape(method_family(r.method) or "—"), f"{r.n_tasks} ({html.escape(r.tasks)})",
-                     *[_fmt(getattr(r, retained_column(s))) for s in LEADERBOARD_SPARSITIES],
+                     *[_with_interval(r, retained_column(s)) for s in LEADERBOARD_SPARSITIES],
                      f"{percent(r.max_safe_sparsity)}%", auc, f"{percent(r.auc_from)}–{percent(r.auc_to)}%", coverage]
             rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         parts.append(f'<h3>{html.escape(model_label(model))} · {html.escape(family_label(fam))} · {what}</h3>'
