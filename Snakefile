@@ -1,5 +1,5 @@
 # PruneBench: the whole study from one command.
-#   snakemake --cores 2                                   # the smoke grid (config/smoke.yaml), offline, minutes
+#   snakemake --cores 2                                   # the smoke grid (config/smoke.yaml), offline (results/timing.md)
 #   snakemake --cores 8 --configfile config/paper.yaml    # the full study
 #   snakemake --profile profiles/slurm --configfile config/paper.yaml
 from snakemake.utils import min_version

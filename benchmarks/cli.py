@@ -1,6 +1,6 @@
 """The `prunebench` command. Handlers return an exit code; bad input is one stderr line and exit code 2.
 
-Heavy imports (torch, transformers) happen inside the handlers, so `prunebench --help` is instant.
+Heavy imports (torch, transformers) happen inside the handlers, so `prunebench --help` imports neither.
 """
 
 from __future__ import annotations
@@ -220,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="one run: fine-tune, prune, evaluate, measure, write one CSV row",
         epilog="example: prunebench run --model minilm-l6 --task sst2 --method magnitude-global "
-        "--sparsity 0.5 --seed 0 --max-train-samples 2000",
+        "--sparsity 0.5 --seed 0 --max-train-samples 1000",
     )
     p.add_argument("--model", required=True, help="alias (minilm-l6, distilbert, bert-base), hf:<hub id> or local:<dir>")
     p.add_argument("--task", required=True, help="GLUE task: cola sst2 mrpc stsb qqp mnli qnli rte wnli")

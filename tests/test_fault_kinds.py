@@ -4,14 +4,14 @@ outcome (not merely "no crash").
 
 Kinds: (1) a start's classification head must be fresh for the task; (2) a ratio over a dense score near or below
 zero; (3) a composite method must refuse what its parts refuse; (4) a value the model or the data cannot take
-fails up front; and two single faults (a single-class evaluation split, the `methods` listing's columns).
+fails up front; (5) a time or size claim without a measurement; and two single faults (a single-class evaluation split, the `methods` listing's columns).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import shutil
+import re
 from pathlib import Path
 
 import pytest
@@ -379,3 +379,48 @@ def test_methods_listing_aligns_columns_for_long_names(capsys, monkeypatch):
         rest = line[len(name):]
         starts.add(len(name) + len(rest) - len(rest.lstrip()))
     assert starts == {len(long) + 2}
+
+
+# --- kind 5: time, size and speed claims that do not hold ---------------------------------------------------------
+
+CLAIM = re.compile(r"\b(\d[\d.,]*\s*(min|minutes?|seconds?|hours?|MB|MiB|GB|GiB)|minutes|a minute|seconds|hours|instant(ly)?)\b",
+                   re.IGNORECASE)
+MEASUREMENTS = ("results/timing.md", "results/v1/README.md", "paper/README.md")  # committed records of measurements
+
+
+def test_every_time_or_size_claim_in_the_docs_names_its_measurement():
+    """Kind 5 (unbacked time claim): a README paragraph, config comment or the project metadata that states a time
+    or size also names the committed file that measured it; help text states none."""
+    unbacked = []
+    for path in ["README.md", "Snakefile", "pyproject.toml", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "config").glob("*.yaml"))]:
+        for block in re.split(r"\n\s*\n", (ROOT / path).read_text()):
+            if CLAIM.search(block) and not any(source in block for source in MEASUREMENTS):
+                unbacked.append(f"{path}: {CLAIM.search(block).group(0)!r} in {block[:80]!r}")
+    assert unbacked == []
+    from prunebench.benchmarks.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction").choices
+    helps = [parser.format_help(), *(sub.format_help() for sub in commands.values())]
+    assert [CLAIM.search(h).group(0) for h in helps if CLAIM.search(h)] == []
+    assert "quiet" in (ROOT / "results" / "timing.md").read_text()
+
+
+def test_count_work_counts_the_steps_a_config_asks_for(tiny_bert_dir, tmp_path):
+    """Kind 5 (unbacked time claim): the smoke grid's claim rests on counted work, so the count must be right:
+    64 training examples in batches of 16 = 4 steps an epoch; the dense checkpoint (1 epoch) is counted once for
+    the two runs that share it, and each magnitude run trains 1 recovery epoch."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("count_work", ROOT / "scripts" / "count_work.py")
+    count_work = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(count_work)
+    config = tmp_path / "c.yaml"
+    config.write_text(f"tag: t\nmodels: ['local:{tiny_bert_dir}']\ntasks: [sst2]\nseeds: [0]\ndata_source: embedded\n"
+                      "methods: {dense: {sparsities: [0.0]}, magnitude-global: {sparsities: [0.5, 0.7]}}\n"
+                      "train: {epochs: 1, recovery_epochs: 1, batch_size: 16, max_train_samples: 64, max_eval_samples: 48,"
+                      " bench_repeats: 1}\n")
+    work = count_work.count(config)
+    assert work["runs"] == 3
+    assert work["dense fine-tuning steps"] == 4 and work["method training steps"] == 8
+    assert work["training examples"] == 3 * 64 and work["evaluation examples"] == 3 * 48

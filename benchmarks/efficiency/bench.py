@@ -54,8 +54,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executions", default="eager,cuda-graph",
                    help="how PyTorch paths run on CUDA (comma-separated): eager, cuda-graph (the eager forward "
                         "captured once and replayed), compiled (torch.compile, then replayed as a CUDA graph; "
-                        "model scope only), compiled-autotuned (the same with mode max-autotune-no-cudagraphs: "
-                        "minutes per variant and batch). CPU runs eager. Default eager,cuda-graph")
+                        "model scope only), compiled-autotuned (the same with mode max-autotune-no-cudagraphs, which "
+                        "times many kernel candidates per variant and batch first). CPU runs eager. Default eager,cuda-graph")
     p.add_argument("--no-cuda-graphs", action="store_true", help="same as --executions eager")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch and onnxruntime (default: all cores)")
     p.add_argument("--out", type=Path, default=Path("results/v1/efficiency.csv"),
