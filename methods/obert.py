@@ -174,6 +174,13 @@ class OBert(Method):
     name, kind, version, Params = "obert", "unstructured", 1, Params
     on_step_in_place = True  # weights change in place and masks through ctx.update_masks: the step stays a graph
 
+    @classmethod
+    def check_fit(cls, params: Params, sparsity: float, fit) -> None:
+        """A gradient is taken over a slice of one training batch, so it cannot hold more examples than a batch."""
+        if fit.recipe is not None and params.grad_batch_size > fit.recipe.batch_size:
+            raise ValueError(f"obert grad_batch_size={params.grad_batch_size}: a gradient comes from one training batch "
+                             f"of batch_size {fit.recipe.batch_size}; valid: grad_batch_size in 1..{fit.recipe.batch_size}")
+
     def before_training(self, model: nn.Module, ctx: PruneContext) -> None:
         p = self.params
         begin, end = pruning_window(ctx.total_steps, 0.0, p.cooldown_fraction)

@@ -5,9 +5,10 @@ One step = `--num-grads` loss gradients (mini-batches of `grad_batch_size` examp
 inverted, saliencies ranked globally and the OBS update applied (`OBert._prune`). The token ids are random:
 the cost depends on shapes, not on the text. Prints one JSON object: the step's wall time and its Fisher part
 (gradients + accumulation), the Fisher accumulation alone for 16 gradients (random, full model size), the
-bytes of the Fisher blocks, and the process's peak resident memory.
+bytes of the Fisher blocks, and the process's peak resident memory (and peak CUDA memory on a GPU).
 
     OMP_NUM_THREADS=2 python scripts/measure_obert_step.py --model minilm-l6 --num-grads 32 --threads 2
+    python scripts/measure_obert_step.py --model local:.carry/minilm-l6 --device cuda --num-grads 1024
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def main() -> int:
         "sequence_length": args.length, "step_seconds": step["seconds"], "fisher_seconds": step["fisher_seconds"],
         "accumulate_16_gradients_seconds": round(accumulate_seconds, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_cuda_mb": round(torch.cuda.max_memory_allocated(device) / 2**20, 1) if device.type == "cuda" else None,
         "device": provenance.device_name(device), "torch_version": torch.__version__, "git_commit": provenance.git_commit(),
     }, indent=1))
     return 0

@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from _tiny import one_thread  # noqa: F401  (autouse: tiny matrices on one thread)
 
 from prunebench.benchmarks.records import read_rows
 from prunebench.methods.obert import BlockFisher, OBert, as_blocks, from_blocks, obs_update, saliency
@@ -112,3 +113,9 @@ def test_an_obert_row_prunes_gradually_with_the_gradients_available(tiny_bert_di
     assert [s["step"] for s in steps] == [0, 1, 2, 3]
     assert steps[0]["sparsity"] == pytest.approx(0.875 * 0.8) and steps[-1]["sparsity"] == pytest.approx(0.8)
     assert all(a["sparsity"] < b["sparsity"] for a, b in zip(steps, steps[1:]))
+
+
+def test_a_gradient_batch_larger_than_a_training_batch_is_refused_before_any_compute(tiny_bert_dir, run_cli, capsys):
+    code, out = run_cli(tiny_bert_dir, method="obert", sparsity=0.8, extra=["--param", "grad_batch_size=32"])
+    assert code == 2 and not out.exists()
+    assert "grad_batch_size=32: a gradient comes from one training batch of batch_size 16" in capsys.readouterr().err

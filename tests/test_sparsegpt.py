@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from _tiny import one_thread  # noqa: F401  (autouse: tiny matrices on one thread)
 
 from prunebench.benchmarks.models import load_model, resolve
 from prunebench.benchmarks.records import read_rows
