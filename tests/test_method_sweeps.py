@@ -126,3 +126,10 @@ def test_select_recipe_check_exits_1_on_a_drifted_config_and_0_on_the_chosen_one
     proc = check(drifted)
     assert proc.returncode == 1 and "methods.movement.params.score_lr=0.01, the sweep chose 0.1" in proc.stderr
     assert check(right).returncode == 0
+
+
+def test_snakemake_refuses_a_method_sweep_config_in_one_line():
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "config/sweep-methods.yaml"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "sweep configs choose recipes and run with scripts/run_grid.py" in proc.stderr
