@@ -33,9 +33,11 @@ dev set's own sampling error is not in it. A complete method is ranked only with
 its whole curve on every task (``seeds`` is its fewest); among the ranked, the leader by AUC and every method whose
 AUC interval overlaps the leader's share rank 1 (``tied``). ``vs_baseline`` is the best baseline of the method's
 family (a method class with ``family_baseline = True``: the one-shot magnitude and random masks of a fine-tuned
-start, magnitude of the pre-trained weights for a pre-trained start; structured methods have none), and
-``vs_baseline_auc_diff`` the method's AUC minus that baseline's on the same (task, seed) cells, with its interval
-(``_ci_low``, ``_ci_high``) and the number of paired cells (``vs_baseline_pairs``).
+start, magnitude of the pre-trained weights for a pre-trained start; structured methods, and distillation, whose
+start is its base method's, have none): of those measured over the same sparsity range on every task of the
+method, the one of highest AUC over those tasks. ``vs_baseline_auc_diff`` is the method's AUC minus that
+baseline's on the same (task, seed) cells, with its interval (``_ci_low``, ``_ci_high``) and the number of
+paired cells (``vs_baseline_pairs``); the best baseline itself has none.
 """
 
 from __future__ import annotations
@@ -150,7 +152,10 @@ def baseline_family(method: str) -> str:
     cls = registered(method)
     if cls is None:
         return ""
-    return "structured" if cls.kind == "structured" else str(cls.starts_from)
+    if cls.kind == "structured":
+        return "structured"
+    # a start that depends on the parameters (distillation: its base method's) is not known from the name
+    return cls.starts_from if isinstance(cls.starts_from, str) else ""
 
 
 def is_family_baseline(method: str) -> bool:
@@ -176,26 +181,33 @@ def _with_uncertainty(board: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
             intervals[f"{m}_ci_low"].append(low)
             intervals[f"{m}_ci_high"].append(high)
     board = board.assign(seeds=counts, **intervals)
-    # the best baseline of each family, complete ones first, by AUC
+    # each method's baseline: among its family's baselines with the same AUC range and a per-seed AUC on every one
+    # of the method's tasks, the best mean AUC over those tasks (same tasks, so the comparison is like for like)
     board["start_family"] = board["method"].map(baseline_family)
-    candidates = board[board["method"].map(is_family_baseline) & board["auc"].notna()]
-    candidates = candidates.sort_values(["complete", "auc", "method"], ascending=[False, False, True])
-    best = candidates.groupby(["model", "regime_family", "grid", "start_family"])["method"].first().to_dict()
     diffs = {k: [] for k in ("vs_baseline", "diff", "low", "high", "pairs")}
 
-    def same_range(a, b) -> bool:  # AUCs over different sparsity ranges are not comparable, paired or not
-        return math.isclose(a.auc_from, b.auc_from) and math.isclose(a.auc_to, b.auc_to)
+    def task_auc(method_cells: pd.DataFrame, tasks: list[str]) -> float:
+        by_task = method_cells.groupby("task")["auc"].mean()
+        return float(by_task.reindex(tasks).mean()) if by_task.reindex(tasks).notna().all() else math.nan
 
     for r in board.itertuples():
-        base = best.get((r.model, r.regime_family, r.grid, r.start_family), "") if r.start_family else ""
+        tasks = r.tasks.split()
+        peers = board[(board["model"] == r.model) & (board["regime_family"] == r.regime_family) & (board["grid"] == r.grid)
+                      & (board["start_family"] == r.start_family) & (board["method"] != r.method)
+                      & board["method"].map(is_family_baseline) & np.isclose(board["auc_from"], r.auc_from)
+                      & np.isclose(board["auc_to"], r.auc_to)] if r.start_family else board.iloc[0:0]
+        scored = {b: task_auc(cells.get((r.model, r.regime_family, b), empty), tasks) for b in sorted(peers["method"])}
+        scored = {b: v for b, v in scored.items() if not math.isnan(v)}
+        base = min(scored, key=lambda b: (-scored[b], b)) if scored else ""
+        # a baseline is compared with a better baseline only: the best one has none
+        if base and is_family_baseline(r.method) and task_auc(of(r), tasks) >= scored[base]:
+            base = ""
         result = {"diff": math.nan, "low": math.nan, "high": math.nan, "pairs": 0}
-        same_board = (board["model"] == r.model) & (board["regime_family"] == r.regime_family) & (board["grid"] == r.grid)
-        if base and base != r.method and same_range(r, board[same_board & (board["method"] == base)].iloc[0]):
-            mine = of(r)
-            theirs = cells.get((r.model, r.regime_family, base), empty)
+        if base:
+            mine, theirs = of(r), cells.get((r.model, r.regime_family, base), empty)
             result = paired_difference({(t, s): v for t, s, v in zip(mine["task"], mine["seed"], mine["auc"])},
                                        {(t, s): v for t, s, v in zip(theirs["task"], theirs["seed"], theirs["auc"])})
-        diffs["vs_baseline"].append(base if base != r.method else "")
+        diffs["vs_baseline"].append(base)
         for k in ("diff", "low", "high", "pairs"):
             diffs[k].append(result[k])
     return board.drop(columns="start_family").assign(

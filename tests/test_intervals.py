@@ -118,7 +118,16 @@ def test_each_method_is_compared_with_its_family_best_baseline_on_the_same_seeds
     # same cells: the mean paired difference is the difference of the means
     assert gradual.vs_baseline_auc_diff == pytest.approx(gradual.auc - full.loc["magnitude-global", "auc"])
     assert gradual.vs_baseline_auc_diff_ci_low < gradual.vs_baseline_auc_diff < gradual.vs_baseline_auc_diff_ci_high
-    # the best baseline itself has none; layer-wise covers 50-70% only, so its AUC is not comparable with 50-90%
+    # the best baseline itself has none; layer-wise covers 50-70% only, and an AUC over 50-70% is not comparable
+    # with one over 50-90%, so it has no baseline of its range either
     assert full.loc["magnitude-global", "vs_baseline"] == ""
-    assert full.loc["magnitude-layerwise", "vs_baseline"] == "magnitude-global"
+    assert full.loc["magnitude-layerwise", "vs_baseline"] == ""
     assert math.isnan(full.loc["magnitude-layerwise", "vs_baseline_auc_diff"])
+
+
+def test_a_weaker_baseline_is_compared_with_the_best_one_over_its_own_tasks(tmp_path):
+    # random (a baseline) on the fixture's user-method rows: magnitude-global beats it on the same two tasks
+    board = _board(tmp_path, rename={"user-method": "random"})
+    full = board[board["regime_family"] == "n1000"].set_index("method")
+    assert full.loc["random", "vs_baseline"] == "magnitude-global" and full.loc["random", "vs_baseline_pairs"] == 6
+    assert full.loc["magnitude-global", "vs_baseline"] == ""
