@@ -25,7 +25,7 @@ Choices in PruneBench, where the paper leaves room or our setting differs:
   one-shot magnitude), then trained for the recovery recipe with the masks held. The paper reports the
   one-shot model without retraining: that score is recorded in the row, `method_params` → ``_info`` →
   ``score_before_recovery`` (`PruneContext.record_score_before_recovery`).
-- **Calibration.** The first `calibration_samples` sequences of the task's training split in the run's
+- **Calibration.** The first `calibration_sequences` sequences of the task's training split in the run's
   seeded order (the paper: 128 random 2048-token segments of C4, for language models), padding excluded.
   H is averaged over tokens (2XXᵀ / tokens): the scale cancels in the algorithm, and λ is relative.
 - **Sequential.** Encoder layers are pruned in order, and each layer's Hessians come from a forward pass
@@ -50,13 +50,13 @@ from .calibration import calibration_batches, input_grams, linears_by_layer
 
 @dataclass(frozen=True)
 class Params:
-    calibration_samples: int = 128  # training sequences whose inputs give H (the paper: 128 segments)
+    calibration_sequences: int = 128  # training sequences whose inputs give H (the paper: 128 segments)
     damp: float = 0.01  # λ as a share of mean(diag H) (the paper's code: 1%)
     block_size: int = 128  # columns per lazy-update block and per adaptive mask selection (the paper: 128)
 
     def check(self) -> None:
-        if self.calibration_samples < 1:
-            raise ValueError(f"calibration_samples must be >= 1, got {self.calibration_samples}")
+        if self.calibration_sequences < 1:
+            raise ValueError(f"calibration_sequences must be >= 1, got {self.calibration_sequences}")
         if not self.damp > 0:
             raise ValueError(f"damp must be > 0 (a share of mean diag(H)), got {self.damp}")
         if self.block_size < 1:
@@ -130,7 +130,7 @@ class SparseGPT(Method):
     def before_training(self, model: nn.Module, ctx: PruneContext) -> None:
         self.check_sparsity(ctx.target_sparsity)
         p = self.params
-        batches = list(calibration_batches(ctx, p.calibration_samples))
+        batches = list(calibration_batches(ctx, p.calibration_sequences))
         masks = {}
         for layer, linears in linears_by_layer(model):  # in order: later layers see the pruned earlier ones
             grams = input_grams(model, linears, batches, stop_after=layer)
