@@ -161,3 +161,11 @@ def test_the_2of4_variant_refuses_any_other_sparsity(tiny_bert_dir, run_cli, cap
     code, out = run_cli(tiny_bert_dir, method="sparsegpt-2of4", sparsity=0.7)
     assert code == 2 and not out.exists()
     assert "prunes to a fixed sparsity: got 0.7, valid: 0.5" in capsys.readouterr().err
+
+
+def test_distillation_composes_with_sparsegpt_as_its_base(tiny_bert_dir, run_cli):
+    code, out = run_cli(tiny_bert_dir, method="distillation", sparsity=0.8, extra=["--param", "base=sparsegpt"])
+    (row,) = read_rows(out)
+    info = json.loads(row["method_params"])["_info"]
+    assert code == 0 and float(row["achieved_sparsity"]) == pytest.approx(0.8, abs=0.005)
+    assert info["distillation_base"] == "sparsegpt" and "score_before_recovery" in info
