@@ -184,6 +184,7 @@ def _with_uncertainty(board: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
     # each method's baseline: among its family's baselines with the same AUC range and a per-seed AUC on every one
     # of the method's tasks, the best mean AUC over those tasks (same tasks, so the comparison is like for like)
     board["start_family"] = board["method"].map(baseline_family)
+    baselines = board["method"].map(is_family_baseline)  # registry look-ups once, not per pair of rows
     diffs = {k: [] for k in ("vs_baseline", "diff", "low", "high", "pairs")}
 
     def task_auc(method_cells: pd.DataFrame, tasks: list[str]) -> float:
@@ -194,13 +195,13 @@ def _with_uncertainty(board: pd.DataFrame, seeds: pd.DataFrame) -> pd.DataFrame:
         tasks = r.tasks.split()
         peers = board[(board["model"] == r.model) & (board["regime_family"] == r.regime_family) & (board["grid"] == r.grid)
                       & (board["start_family"] == r.start_family) & (board["method"] != r.method)
-                      & board["method"].map(is_family_baseline) & np.isclose(board["auc_from"], r.auc_from)
+                      & baselines & np.isclose(board["auc_from"], r.auc_from)
                       & np.isclose(board["auc_to"], r.auc_to)] if r.start_family else board.iloc[0:0]
         scored = {b: task_auc(cells.get((r.model, r.regime_family, b), empty), tasks) for b in sorted(peers["method"])}
         scored = {b: v for b, v in scored.items() if not math.isnan(v)}
         base = min(scored, key=lambda b: (-scored[b], b)) if scored else ""
         # a baseline is compared with a better baseline only: the best one has none
-        if base and is_family_baseline(r.method) and task_auc(of(r), tasks) >= scored[base]:
+        if base and baselines[r.Index] and task_auc(of(r), tasks) >= scored[base]:
             base = ""
         result = {"diff": math.nan, "low": math.nan, "high": math.nan, "pairs": 0}
         if base:
