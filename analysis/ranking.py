@@ -52,7 +52,7 @@ from .intervals import MIN_SEEDS, paired_difference, stratified_interval, tie_ra
 from .labels import model_label, percent
 from .regimes import family_label
 from .results import DENSE, aggregate
-from .retained import left_out_note, undefined_groups
+from .retained import defined_rows, left_out_note, undefined_groups
 
 LEADERBOARD_SPARSITIES = (0.5, 0.7, 0.9)
 SPARSITY_DECIMALS = 6
@@ -252,7 +252,7 @@ def leaderboard(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataF
         key = (model, fam, grid)
         row["complete"] = bool(g["task"].nunique() == grid_tasks[key] and all(t == grid_targets[key] for t in g["targets"]))
         rows.append(row)
-    board = _with_uncertainty(pd.DataFrame(rows), per_seed(df))
+    board = _with_uncertainty(pd.DataFrame(rows), per_seed(defined_rows(df)))  # intervals over the same tasks
     one_range = {key: len(g[["auc_from", "auc_to"]].round(SPARSITY_DECIMALS).drop_duplicates()) == 1
                  for key, g in board[board["complete"]].groupby(group)}
     board["comparable"] = [bool(r.complete and one_range[(r.model, r.regime_family, r.grid)]) for r in board.itertuples()]

@@ -53,6 +53,16 @@ def undefined_groups(df) -> set[tuple]:
     return set(bad.itertuples(index=False, name=None))
 
 
+def defined_rows(df):
+    """`df` without the rows of (model, task, regime) groups whose ratio is undefined: what every ratio metric,
+    its intervals included, is computed from."""
+    bad = undefined_groups(df)
+    if not bad:
+        return df
+    keys = list(df[list(GROUP)].itertuples(index=False, name=None))
+    return df[[k not in bad for k in keys]]
+
+
 def retained(df):
     """score / dense_score per row of `df` (columns ``model, task, regime, score, dense_score``; ``method`` if
     present), NaN for every row of a (model, task, regime) in `undefined_groups`. Returns a float Series aligned
