@@ -41,6 +41,8 @@ WAYS = {
     "pool8-mps": ["--workers", "8", "--pool", "--mps"],
     "pool4-mps": ["--workers", "4", "--pool", "--mps"],
     "pool8": ["--workers", "8", "--pool"],
+    "mps8": ["--workers", "8", "--mps"],
+    "pool16-mps": ["--workers", "16", "--pool", "--mps"],
 }
 # the README's GPU tolerance for the same run made twice (section "Determinism on GPU")
 TOLERANCE = {"score": 0.5, "metrics": 0.005, "achieved_sparsity": 0.001}

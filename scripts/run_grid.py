@@ -20,6 +20,7 @@ import itertools
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import time
