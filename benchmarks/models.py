@@ -220,17 +220,18 @@ def _shrunk_structure(folder: Path) -> dict | None:
         return None
 
 
-def model_fit(spec: ModelSpec, recipe, train_examples: int | None = None):
+def model_fit(spec: ModelSpec, recipe, train_examples: int | None = None, local_only: bool = False):
     """A `methods.base.Fit`: the model's shape read from its config alone (no weights are loaded), with the
     recipe and the training split's size, for the checks that only this model can fail. None when the config
-    cannot be read here (a Hub model offline): loading the model then says why."""
+    cannot be read here (a Hub model offline): loading the model then says why. `local_only`: never ask the Hub
+    (a config check must not wait on the network), so a Hub model not in the local cache gives None."""
     from transformers import AutoConfig
 
     from prunebench.methods._structure import CONFIG_KEYS
     from prunebench.methods.base import Fit
 
     try:
-        config = AutoConfig.from_pretrained(spec.location, trust_remote_code=False)
+        config = AutoConfig.from_pretrained(spec.location, trust_remote_code=False, local_files_only=local_only)
     except (OSError, ValueError):
         return None
     keys = CONFIG_KEYS.get(config.model_type, {})

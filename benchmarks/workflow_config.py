@@ -172,6 +172,7 @@ def _check_fits(config: dict) -> None:
     """Each model against each run's recipe and each method's targets, from the model's config alone (no
     weights, no data), as `prunebench run` will check them: a grid that would fail on one model fails here."""
     import dataclasses
+    import json
 
     from prunebench.methods.base import check_method
     from prunebench.methods.registry import get
@@ -180,19 +181,24 @@ def _check_fits(config: dict) -> None:
     from .grid import registry_name, run_recipe
     from .models import check_model_fits, model_fit, resolve
 
+    classes = {name: get(registry_name(name)) for name in config["methods"]}
     for model in config["models"]:
-        shape = model_fit(resolve(model), None)
+        shape = model_fit(resolve(model), None, local_only=True)
         if shape is None:
             continue  # the model's config is not readable here (a Hub model offline): `run` checks it
+        seen = set()
         for task in config["tasks"]:
             for name, method in config["methods"].items():
-                if task not in method.get("tasks", config["tasks"]):
-                    continue
-                fit = dataclasses.replace(shape, recipe=parse_overrides(TrainConfig(), run_recipe(config, task, name)))
+                recipe = run_recipe(config, task, name)
+                key = (name, json.dumps(recipe, sort_keys=True, default=str))
+                if task not in method.get("tasks", config["tasks"]) or key in seen:
+                    continue  # tasks of one recipe ask the same of the model: checked once
+                seen.add(key)
+                fit = dataclasses.replace(shape, recipe=parse_overrides(TrainConfig(), recipe))
                 try:
                     check_model_fits(fit, model)
                     for s in method["sparsities"]:
-                        check_method(get(registry_name(name)), s, method.get("params", {}), fit)
+                        check_method(classes[name], s, method.get("params", {}), fit)
                 except ValueError as exc:
                     raise UsageError(f"methods.{name} on {model} ({task}): {exc}") from None
 
