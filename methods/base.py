@@ -236,11 +236,12 @@ def check_method(cls: type[Method], sparsity: float, overrides: dict[str, Any], 
     return params
 
 
-def batches_fit(method: str, key: str, wanted: int, fit: Fit) -> None:
+def batches_fit(method: str, key: str, wanted: int, fit: Fit, default: int | None = None) -> None:
     """Refuse asking for more training batches (to score with) than one pass over the split gives: the scoring
-    would silently use fewer."""
+    would silently use fewer. The method's `default` is not refused: defaults take what there is on small data
+    (methods/README.md), and the row records how many examples were scored."""
     have = fit.train_batches
-    if have is not None and wanted > have:
+    if have is not None and wanted > have and wanted != default:
         raise ValueError(f"{method} {key}={wanted}: the training split gives {have} batches "
                          f"({fit.train_examples} examples / batch_size {fit.recipe.batch_size}); valid: {key} in 1..{have}")
 

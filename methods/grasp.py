@@ -124,7 +124,7 @@ class GraSP(Method):
     @classmethod
     def check_fit(cls, params: Params, sparsity: float, fit) -> None:
         """g and Hg are means over `batches` training batches: more than one pass gives would silently be fewer."""
-        batches_fit(cls.name, "batches", params.batches, fit)
+        batches_fit(cls.name, "batches", params.batches, fit, default=Params.batches)
 
     def before_training(self, model, ctx):
         temperature = 1.0 if ctx.task.is_regression else self.params.temperature

@@ -97,7 +97,7 @@ class Snip(Method):
     @classmethod
     def check_fit(cls, params: Params, sparsity: float, fit) -> None:
         """The score is a mean over `batches` training batches: more than one pass gives would silently be fewer."""
-        batches_fit(cls.name, "batches", params.batches, fit)
+        batches_fit(cls.name, "batches", params.batches, fit, default=Params.batches)
 
     def before_training(self, model, ctx):
         batches = first_batches(ctx, self.params.batches)

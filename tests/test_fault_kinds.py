@@ -314,6 +314,19 @@ def test_a_method_value_the_model_or_data_cannot_take_is_refused(method, sparsit
     assert message in err and "valid" in err
 
 
+def test_a_default_scoring_size_adapts_to_a_small_split(tiny_bert_dir):
+    """Kind 4 (value the split cannot take), the exception: only an explicit ask is refused; SNIP's default of 4
+    batches on a 2-batch split takes what there is (methods/README.md: defaults must work on small data)."""
+    from prunebench.benchmarks.config import RunConfig, TrainConfig, parse_overrides
+    from prunebench.benchmarks.runner import prepare
+
+    train = parse_overrides(TrainConfig(), [*FAST_TRAIN, "max_train_samples=32"])
+    assert prepare(RunConfig(f"local:{tiny_bert_dir}", "sst2", "snip", 0.5, train=train, data_source="embedded"))
+    with pytest.raises(ValueError, match="snip batches=3: the training split gives 2 batches"):
+        prepare(RunConfig(f"local:{tiny_bert_dir}", "sst2", "snip", 0.5, method_params={"batches": "3"}, train=train,
+                          data_source="embedded"))
+
+
 def test_a_model_type_without_a_pruning_role_map_is_refused(tmp_path, run_cli, capsys):
     """Kind 4 (architecture the methods cannot take): no role map means no prunable weights, found mid-run before."""
     from transformers import ElectraConfig, ElectraModel
