@@ -303,7 +303,7 @@ def leaderboard_tables(board: pd.DataFrame) -> list:
         return MISSING if math.isnan(value) else f"{100 * value:.1f}%"
 
     def interval(r, metric: str, text, low_high=None) -> str:
-        low, high = low_high or (getattr(r, f"{metric}_ci_low"), getattr(r, f"{metric}_ci_high"))
+        low, high = (low_high or (getattr(r, f"{metric}_ci_low"), getattr(r, f"{metric}_ci_high")))[:2]
         cell = text(getattr(r, metric) if low_high is None else low_high[2])
         return cell if cell == MISSING or math.isnan(low) else f"{cell} [{text(low)}, {text(high)}]"
 
