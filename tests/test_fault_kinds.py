@@ -150,7 +150,7 @@ def collapsed_cola_csv(tmp_path_factory) -> Path:
     df = pd.read_csv(ROOT / "results" / "v1" / "results.csv", dtype=str, keep_default_na=False)
     cola = df["task"] == "cola"
     dense = cola & (df["method"] == "dense")
-    assert dense.sum() == 3
+    assert dense.sum() >= 1 and cola.sum() > dense.sum()
     df.loc[cola, "dense_score"] = "0.0"
     df.loc[dense, "score"] = "0.0"
     df.loc[dense, "metrics"] = [json.dumps({**json.loads(m), "mcc": 0.0}, sort_keys=True) for m in df.loc[dense, "metrics"]]
@@ -167,7 +167,10 @@ def test_validate_warns_about_rows_whose_ratio_is_undefined(collapsed_cola_csv, 
     assert "rows, OK" in captured.out
     warnings = [line for line in captured.err.splitlines() if line.startswith("prunebench: warning:")]
     assert warnings and all("dense_score" in line for line in warnings)
-    assert "cola" in captured.err and "49 row(s)" in captured.err
+    import pandas as pd
+
+    cola = int((pd.read_csv(collapsed_cola_csv, usecols=["task"])["task"] == "cola").sum())
+    assert f"{cola} row(s) of minilm-l6 cola" in captured.err
 
 
 def test_the_leaderboard_leaves_out_a_task_whose_dense_score_is_not_positive(collapsed_cola_csv):
