@@ -266,6 +266,34 @@ def test_a_future_composite_method_gets_its_parts_checked_for_free():
     assert check_method(Wrapper, 0.5, {"inner": "magnitude-2of4"}).inner == "magnitude-2of4"
 
 
+def _refusal(cls, sparsity: float, params: dict) -> str | None:
+    from prunebench.methods.base import check_method
+
+    try:
+        check_method(cls, sparsity, params)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _bases() -> list[str]:
+    from prunebench.methods.registry import list_methods
+
+    return [name for name in list_methods() if name != "distillation"]
+
+
+@pytest.mark.parametrize("base", _bases())
+def test_distillation_refuses_exactly_what_each_base_refuses(base):
+    """Kind 3 (composite skips its parts' checks), over the whole registry: every method, including ones added
+    later (SparseGPT, oBERT, plugins), is refused as a base exactly where it is refused alone."""
+    from prunebench.methods.registry import get
+
+    for sparsity in (0.0, 0.5, 0.7):
+        alone, wrapped = _refusal(get(base), sparsity, {}), _refusal(get("distillation"), sparsity, {"base": base})
+        assert (alone is None) == (wrapped is None), (sparsity, alone, wrapped)
+        assert alone is None or alone in wrapped
+
+
 def test_every_registered_composite_declares_its_parts():
     """Kind 3 (composite skips its parts' checks): distillation names its base; a part must itself be registered."""
     from prunebench.methods.registry import get
