@@ -14,6 +14,9 @@ The library is split by job so that each table or figure is one tested function:
 - ``ranking``: the leaderboard;
 - ``tables``: markdown and LaTeX (booktabs) rendering;
 - ``plots``: the sparsity-curve figures;
+- ``families``: a method's family (magnitude, prune-at-start, learned masks, combined, structured), from the registry;
+- ``paper_figures``, ``paper_tables``: the paper's small multiples, Pareto and sweep figures, and its tables;
+- ``site``: the static leaderboard page (``results/v1/leaderboard.html``);
 - ``texnumbers``: the LaTeX macros through which the paper quotes numbers;
 - ``readme``: the generated leaderboard block in README.md;
 - ``params``: how a notebook receives its input and output paths;

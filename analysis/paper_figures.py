@@ -85,7 +85,7 @@ def family_grid(rows: list[tuple[str, str, str]], curves: list[Curve], dense: pd
     strip = 0.07 * PER_PANEL + 0.12
     lines = max([sum(_wrap(short(m)).count("\n") + 1 for m in names) + (j == 0)
                  for j, (_, names) in enumerate(columns)] or [1])
-    heights = [0.32 + 0.088 * lines] + [h for _ in rows for h in (1.25, strip)]
+    heights = [0.32 + 0.088 * lines] + [h for _ in rows for h in (1.15, strip)]
     with plt.rc_context(FONT), sns.axes_style("whitegrid"):
         fig = plt.figure(figsize=(WIDTH, sum(heights) + 0.45 * len(rows) + 0.2), layout="constrained")
         gs = fig.add_gridspec(len(heights), n_cols, height_ratios=heights)

@@ -128,19 +128,20 @@ def leaderboard_table(board: pd.DataFrame) -> list[Table]:
             if not pd.isna(getattr(r, "auc_ci_low", math.nan)):
                 auc += f" [{r.auc_ci_low:.3f},{r.auc_ci_high:.3f}]"
             seeds = getattr(r, "seeds", None)
-            coverage = ("partial" if not r.complete else "own range" if not r.comparable
+            coverage = ("partial" if not r.complete else f"own range {percent(r.auc_from)}–{percent(r.auc_to)}"
+                        if not r.comparable
                         else f"{int(seeds)} seed{'s' if seeds != 1 else ''}" if seeds is not None and seeds < MIN_SEEDS
                         else "complete")
             body.append([rank, short(r.method), str(r.n_tasks),
                          *[_share(getattr(r, retained_column(s))) for s in LEADERBOARD_SPARSITIES],
-                         f"{percent(r.max_safe_sparsity)}", auc, f"{percent(r.auc_from)}–{percent(r.auc_to)}", coverage])
+                         f"{percent(r.max_safe_sparsity)}", auc, coverage])
         columns = ["Rank", "Method", "Tasks", *[f"R@{percent(s)}" for s in LEADERBOARD_SPARSITIES], "Safe",
-                   "AUC", "Range", "Coverage"]
+                   "AUC", "Coverage"]
         caption = (f"Leaderboard of {model_label(model)}, {family_label(fam)}: complete methods ranked by the normalised "
                    f"area under the retained-score curve (AUC), within their sparsity grid.")
         notes = ["R@p: retained score (%) at p% sparsity, mean over tasks. Safe: largest sparsity (%) within 1 point of "
-                 "dense. Range: the sparsities (%) the AUC covers. Partial: not run on every task over the grid's whole "
-                 "range, listed unranked; own range: complete, but its AUC covers another range; n seeds: complete, "
+                 "dense. Partial: not run on every task over the grid's whole range, listed unranked; own range: complete, "
+                 "but its AUC covers another weight-sparsity range (given, in %); n seeds: complete, "
                  f"but ranked only with at least {MIN_SEEDS} seeds on every task. [low,high]: 95% interval, a bootstrap "
                  "over seeds stratified by task. = after a rank: its AUC interval overlaps the leader's (tied). "
                  "Weight-pruning methods first, then structured ones, each grid ranked on its own."]
@@ -214,8 +215,10 @@ def appendix_tables(df: pd.DataFrame, reported: pd.DataFrame, design: pd.DataFra
             if grid == "structured" and not (here["grid"] == grid).any():
                 continue
             mine = of_table(cells, model, task, regime)
-            levels = sorted(s for s in set(here.loc[here["grid"] == grid, "target_sparsity"])
-                            | set(mine.loc[mine["method"].map(grid_of) == grid, "target_sparsity"]) if s > 0)
+            # only sparsities with a row here: a column of dashes says nothing the pending sentence does not
+            levels = sorted(s for s in set(mine.loc[(mine["method"].map(grid_of) == grid) & (mine["method"] != DENSE),
+                                                    "target_sparsity"]) if s > 0)
+            unmeasured = sorted(s for s in set(here.loc[here["grid"] == grid, "target_sparsity"]) if s > 0 and s not in levels)
             chunks = [levels[i:i + APPENDIX_LEVELS] for i in range(0, len(levels), APPENDIX_LEVELS)] or [[]]
             for i, chunk in enumerate(chunks):
                 t = comparison_table(df, cells, expected, pending, reported, model, task, regime, grid, levels=chunk)
@@ -233,6 +236,9 @@ def appendix_tables(df: pd.DataFrame, reported: pd.DataFrame, design: pd.DataFra
                 if len(mine_pending):
                     t.notes.append(f"{len(mine_pending)} cell{'s' if len(mine_pending) != 1 else ''} of this table "
                                    "pending (listed in the pending-runs appendix).")
+                if i == 0 and unmeasured:
+                    t.notes.append(f"No row yet at {', '.join(percent(s) for s in unmeasured)}% (the grid's other "
+                                   "sparsities; pending, listed in the pending-runs appendix).")
                 tables.append(t)
     return tables
 

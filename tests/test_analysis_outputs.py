@@ -38,6 +38,7 @@ NOTEBOOKS = {
     # no efficiency.csv in the fixture folder: the outputs must say that nothing was measured
     "efficiency_speedup": {"speedup_figure": "paper/generated/speedup.pdf", "speedup_md": "results/v1/tables/speedup.md",
                            "speedup_tex": "paper/generated/speedup.tex"},
+    "paper_report": {"out": "paper/report"},
 }
 REPORT_RULES = ["sparsity_curves", "three_phases", "comparison_tables", "efficiency_table", "efficiency_speedup", "leaderboard",
                 "readme_leaderboard", "paper_numbers", "all"]
@@ -66,7 +67,9 @@ def report(tmp_path_factory) -> Path:
 
 def test_every_output_is_written(report):
     files = outputs(report)
-    expected = {p for params in NOTEBOOKS.values() for p in params.values() if p != "paper/figures"}
+    expected = {p for params in NOTEBOOKS.values() for p in params.values() if p not in ("paper/figures", "paper/report")}
+    expected |= {f"paper/report/{name}.tex" for name in ("families", "pareto", "sweeps", "main_table", "leaderboard", "phases",
+                                                          "efficiency", "appendix_tables", "hub", "report_numbers")}
     assert expected <= set(files)
     figures = sorted(f for f in files if f.startswith("paper/figures/curves_"))
     assert figures == [f"paper/figures/curves_minilm-l6_{key}.{ext}"
@@ -146,7 +149,7 @@ def test_phase_csv_has_one_row_per_curve(report):
 
 def test_the_paper_quotes_only_generated_numbers(report):
     numbers = (report / "paper/generated/numbers.tex").read_text()
-    keys = set(re.findall(r"\\pbset\{([a-z0-9-]+)\}", numbers))
+    keys = set(re.findall(r"\\pbset\{([a-z0-9-]+)\}", numbers + (report / "paper/report/report_numbers.tex").read_text()))
     prose = re.sub(r"(?<!\\)%.*", "", (ROOT / "paper/main.tex").read_text())  # without comments
     used = set(re.findall(r"\\pb\{([a-z0-9-]+)\}", prose))
     assert used and used <= keys, f"main.tex quotes keys nobody generates: {sorted(used - keys)}"
