@@ -38,6 +38,7 @@ CONFIG = ROOT / "config" / "bench-throughput.yaml"
 # name -> run_grid.py flags; the ratio of every way is to `v1`
 WAYS = {
     "v1": ["--workers", "8"],
+    "v1-repeat": ["--workers", "8"],  # v1 again on the same checkpoints: how far two runs of one config differ on a GPU
     "pool8-mps": ["--workers", "8", "--pool", "--mps"],
     "pool4-mps": ["--workers", "4", "--pool", "--mps"],
     "pool8": ["--workers", "8", "--pool"],
@@ -49,6 +50,7 @@ TOLERANCE = {"score": 0.5, "metrics": 0.005, "achieved_sparsity": 0.001}
 
 
 def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = ()) -> tuple[float, str]:
+    """Run the mix through scripts/run_grid.py into `root`; returns (wall seconds, its stdout)."""
     start = time.time()
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_grid.py"), str(CONFIG), "--gpus", str(gpus),
                            "--root", str(root), *flags, *extra], cwd=ROOT, capture_output=True, text=True)
@@ -119,6 +121,7 @@ def main() -> int:
     parser.add_argument("--root", type=Path, required=True, help="scratch folder (one subfolder per way)")
     parser.add_argument("--out", type=Path, required=True, help="folder for throughput.csv, agreement.csv, profile.csv")
     parser.add_argument("--ways", default="v1,pool8-mps", help=f"comma-separated, v1 first; known: {', '.join(WAYS)}")
+    parser.add_argument("--seeds", default=None, help="run only these seeds of the mix (comma-separated), e.g. to halve it")
     args = parser.parse_args()
     ways = args.ways.split(",")
     unknown = [w for w in ways if w not in WAYS]
@@ -130,20 +133,21 @@ def main() -> int:
     import torch
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    warm_seconds, _ = grid(args.root / "warm", args.gpus, ["--workers", "8", "--only", "dense"])
+    seeds = ["--seeds", args.seeds] if args.seeds else []
+    warm_seconds, _ = grid(args.root / "warm", args.gpus, ["--workers", "8", "--only", "dense"], seeds)
     print(f"warm-up (tokenise, dense checkpoints and rows): {warm_seconds:.0f} s", flush=True)
     summary, agree, reference = [], [], None
     for way in ways:
         root = args.root / way
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(args.root / "warm" / "results", root / "results")  # the dense rows: present, not rerun
-        seconds, stdout = grid(root, args.gpus, WAYS[way])
+        seconds, stdout = grid(root, args.gpus, WAYS[way], seeds)
         rows = rows_of(root)
         per_gpu_minute = len(rows) * 60 / (seconds * args.gpus)
         if reference is None:
             reference, v1_rate = rows, per_gpu_minute
         agree += agreement(way, rows, reference) if way != "v1" else []
-        summary.append({"way": way, "flags": " ".join(WAYS[way]), "gpus": args.gpus, "device": device, "rows": len(rows),
+        summary.append({"way": way, "flags": " ".join(WAYS[way] + seeds), "gpus": args.gpus, "device": device, "rows": len(rows),
                         "seconds": f"{seconds:.1f}", "rows_per_gpu_minute": f"{per_gpu_minute:.2f}",
                         "ratio_to_v1": f"{per_gpu_minute / v1_rate:.2f}",
                         "mps": "mps: started" in stdout, "git_commit": os.environ.get("PRUNEBENCH_GIT_COMMIT", "")})
