@@ -55,7 +55,7 @@ from typing import ClassVar, Literal
 import torch
 from torch import nn
 
-from ._masking import masks_from_scores
+from ._masking import SCOPES, masks_from_scores
 from ._schedules import cubic_sparsity, pruning_window
 from .base import Method, PruneContext
 from .snip import scoring_mode
@@ -74,7 +74,7 @@ class Params:
     initial_fraction: float = 0.875  # s_i as a share of the target (the authors' 80% recipes: 0.7 -> 0.8)
     pruning_steps: int = 7  # Fisher recomputations and mask updates, the first before training (the authors' recipes: 7)
     cooldown_fraction: float = 0.15  # last share of the phase trained at the final mask (the recipes: 4 of 28 epochs)
-    scope: Literal["global", "layer"] = "global"  # global: one ranking over all prunable weights (the authors' recipes)
+    scope: str = "global"  # global: one ranking over all prunable weights (the authors' recipes); layer; row
 
     def check(self) -> None:
         if self.num_grads < 1 or self.grad_batch_size < 1 or self.block_size < 1:
@@ -89,6 +89,8 @@ class Params:
             raise ValueError(f"pruning_steps must be >= 1, got {self.pruning_steps}")
         if not 0.0 <= self.cooldown_fraction < 1.0:
             raise ValueError(f"cooldown_fraction must be in [0, 1), got {self.cooldown_fraction}")
+        if self.scope not in SCOPES:
+            raise ValueError(f"unknown scope {self.scope!r}; valid: {', '.join(SCOPES)}")
 
 
 def as_blocks(tensor: torch.Tensor, block_size: int) -> torch.Tensor:
