@@ -34,7 +34,7 @@ FAMILIES = (MAGNITUDE, PRUNE_AT_START, LEARNED, COMBINED, STRUCTURED)  # the pan
 def method_family(method: str) -> str | None:
     """The family of a shown method name (a variant ``distillation(base=...)`` is its method's), or None for
     the dense baseline. Rules in the module docstring."""
-    from prunebench.methods.base import Method
+    from prunebench.methods.base import RECIPE_KINDS, Method
 
     from .ranking import registered
 
@@ -47,7 +47,7 @@ def method_family(method: str) -> str | None:
     kind = str(getattr(cls, "kind", ""))
     if kind == "structured":
         return STRUCTURED
-    if kind in ("combined", "distillation"):
+    if kind in RECIPE_KINDS:
         return COMBINED
     if cls is not None and getattr(cls, "param_groups", None) is not Method.param_groups:
         return LEARNED

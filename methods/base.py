@@ -28,6 +28,8 @@ from prunebench.benchmarks.config import parse_overrides
 from . import _masking, _structure
 
 KINDS = ("baseline", "unstructured", "semi-structured", "structured", "distillation", "combined")
+# kinds whose methods prune inside another recipe (a teacher, LoRA): the analysis groups them as one family
+RECIPE_KINDS = ("distillation", "combined")
 STARTS_FROM = ("finetuned", "pretrained")
 
 

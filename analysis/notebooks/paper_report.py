@@ -141,6 +141,7 @@ print(f"{len(main)} main, {len(appendix)} appendix tables")
 
 # %%
 from prunebench.analysis.ranking import LEADERBOARD_SPARSITIES, retained_column  # noqa: E402
+from prunebench.benchmarks.efficiency.variants import parse_variant  # noqa: E402
 from prunebench.analysis.intervals import MIN_SEEDS  # noqa: E402
 from prunebench.analysis.labels import percent  # noqa: E402
 from prunebench.analysis.texnumbers import join  # noqa: E402
@@ -186,8 +187,10 @@ if len(points):
     values["fastest-speedup"] = f"{fastest['speedup_vs_dense']:.2f}"
     values["fastest-device"] = fastest["device"]
     values["fastest-retained"] = f"{100 * fastest['retained']:.1f}\\%"
+    # weight-pruned variants only: a structured variant (heads, neurons or layers removed) is faster by shape
+    weight_pruned = ~points["variant"].map(lambda v: parse_variant(v).structured)
     unstructured = points[points["path"].isin(["torch-csr", "semi-structured-2:4", "onnxruntime", "dense-kernels"])
-                          & ~points["variant"].str.startswith(("layer-drop", "head"))]
+                          & weight_pruned]
     if len(unstructured):
         values["best-weight-speedup"] = f"{unstructured['speedup_vs_dense'].max():.2f}"
 raw = {k for k, v in values.items() if "\\%" in v}
