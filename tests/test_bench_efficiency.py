@@ -153,8 +153,10 @@ def test_each_device_gets_the_paths_that_can_run_there():
 
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     names = {v: parse_variant(v) for v in ("dense", "magnitude-global@0.5", "magnitude-2of4@0.5", "head+ffn@0.5")}
-    assert applicable(names["dense"], cpu) == ["dense-kernels", "onnxruntime"]
-    assert applicable(names["magnitude-global@0.5"], cpu) == ["dense-kernels", "onnxruntime", "torch-csr"]
+    runtimes = ["openvino-fp32", "openvino-bf16", "openvino-int8", "openvino-int8-sparse", "deepsparse-fp32", "deepsparse-int8"]
+    assert applicable(names["dense"], cpu) == ["dense-kernels", "onnxruntime", *runtimes]
+    assert applicable(parse_variant("dense-repeat"), cpu) == applicable(names["dense"], cpu)
+    assert applicable(names["magnitude-global@0.5"], cpu) == ["dense-kernels", "onnxruntime", "torch-csr", *runtimes]
     assert applicable(names["magnitude-2of4@0.5"], cuda) == ["dense-kernels", "semi-structured-2:4"]
     assert applicable(names["magnitude-global@0.5"], cuda) == ["dense-kernels"]
     assert applicable(names["head+ffn@0.5"], cuda) == applicable(names["head+ffn@0.5"], cpu) == ["structured"]

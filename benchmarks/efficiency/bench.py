@@ -103,12 +103,14 @@ def plan_from(args) -> Plan:
     variants = list(dict.fromkeys(variants))
     paths = None
     if args.paths:
-        paths = [p.strip() for p in args.paths.split(",") if p.strip()]
+        from .paths import GROUPS
+
+        paths = [q for p in args.paths.split(",") if p.strip() for q in GROUPS.get(p.strip(), (p.strip(),))]
         for p in paths:
             if p not in PATHS:
                 from prunebench.benchmarks.errors import unknown
 
-                raise unknown("path", p, PATHS)
+                raise unknown("path", p, (*PATHS, *GROUPS))
     if args.seq_len < 2:
         raise UsageError(f"--seq-len must be >= 2, got {args.seq_len}")
     if args.repeats < 1 or args.warmup < 0:
@@ -166,8 +168,8 @@ def _device_detail(device) -> str:
 
 
 def _executions(engine, device, asked: list[str]) -> list[str]:
-    if engine.execution == "onnxruntime":
-        return ["onnxruntime"]
+    if engine.execution in ("onnxruntime", "openvino", "deepsparse"):  # a runtime runs as itself
+        return [engine.execution]
     return asked if device.type == "cuda" else ["eager"]
 
 
@@ -209,21 +211,32 @@ def _measure_group(units: list[Unit], batch: int, plan: Plan, dtype, device) -> 
 
     from .memory import peak_memory_mb
     from .paths import first_line
-    from .timing import interleaved_medians, release_graphs
+    from .timing import interleaved_stats, release_graphs
 
     calls, inputs, notes, tuned = {}, {}, {}, {}
+    load = _load_average()
     with torch.inference_mode():
         for i, unit in enumerate(units):
+            if unit.engine.worker is not None:
+                continue
             try:
                 calls[i], inputs[i], tuned[i] = _call(unit, batch, plan, dtype)
             except Exception as exc:
                 notes[i] = first_line(exc)
-        medians = interleaved_medians(calls, device, plan.repeats, plan.warmup)
+        stats = interleaved_stats(calls, device, plan.repeats, plan.warmup)
+        stats.update(_worker_stats(units, batch, plan))
         rows = []
         for i, unit in enumerate(units):
-            seconds = medians.get(i)
+            seconds, iqr, reported = stats.get(i), None, {}
+            if isinstance(seconds, dict):  # timed by a worker process: what it read back from its runtime
+                reported = {k: seconds[k] for k in ("threads", "kernels", "runtime_version")}
+                seconds = (seconds["median_s"], seconds["q1_s"], seconds["q3_s"])
             if isinstance(seconds, BaseException):
                 notes[i], seconds = f"timing failed: {first_line(seconds)}", None
+            if seconds is not None:
+                seconds, iqr = seconds[0], seconds[2] - seconds[1]
+                if unit.engine.report is not None:
+                    reported.update(unit.engine.report())
             peak = None
             if seconds is not None and unit.scope == "model" and unit.execution == "eager":
                 try:
@@ -231,13 +244,38 @@ def _measure_group(units: list[Unit], batch: int, plan: Plan, dtype, device) -> 
                 except Exception as exc:
                     notes[i] = f"peak memory not measured: {first_line(exc)}"
             dense_f, effective_f = unit.flops
-            rows.append({**unit.info, "execution": unit.execution, "scope": unit.scope, "batch": batch,
-                         "flops_dense": dense_f, "flops_effective": effective_f,
+            rows.append({**unit.info, **unit.engine.row, **reported, "execution": unit.execution, "scope": unit.scope,
+                         "batch": batch, "flops_dense": dense_f, "flops_effective": effective_f, "load_avg": load,
                          "latency_ms": None if seconds is None else seconds * 1e3,
+                         "latency_iqr_ms": None if iqr is None else iqr * 1e3,
                          "throughput": None if seconds is None else batch / seconds, "peak_mem_mb": peak,
                          "notes": "; ".join([*unit.engine.notes, *filter(None, [tuned.get(i), notes.get(i)])]) or None})
         release_graphs(calls, device)
     return rows
+
+
+def _load_average() -> float | None:
+    """The machine's 1-minute load average when a group starts (None where the OS has none): on a shared
+    machine it says how busy the cores were while the group was timed."""
+    import os
+
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def _worker_stats(units: list[Unit], batch: int, plan: Plan) -> dict:
+    """The units timed by a worker process (DeepSparse), all in one call and in turns: index -> the
+    worker's answer for that unit, or the exception."""
+    jobs = {i: u.engine.worker for i, u in enumerate(units) if u.engine.worker is not None}
+    if not jobs:
+        return {}
+    import torch
+
+    from .deepsparse_path import time_group
+
+    return time_group(jobs, batch, plan.seq_len, plan.repeats, plan.warmup, torch.get_num_threads())
 
 
 def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> list[dict]:
@@ -272,6 +310,7 @@ def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> lis
     common = {"device": provenance.device_name(device), "device_detail": _device_detail(device), "model": plan.model,
               "seq_len": plan.seq_len, "dtype": str(dtype).removeprefix("torch."), "threads": torch.get_num_threads(),
               **provenance.versions(), "onnxruntime_version": onnxruntime_version(), "git_commit": provenance.git_commit(),
+              "runtime_version": "", "kernels": "",
               "created_at": provenance.utc_now()}
     jobs = [(v, p) for v in plan.variants for p in applicable(v, device) if plan.paths is None or p in plan.paths]
     rows, units = [], []

@@ -8,17 +8,17 @@ conditions (same process, device, dtype, runtime and execution mode).
 | ``semi-structured-2:4`` | CUDA (capability >= 8.0, fp16/bf16) | ``magnitude-2of4`` | each encoder linear weight converted by `torch.sparse.to_sparse_semi_structured` (cuSPARSELt when PyTorch has it, else CUTLASS); `F.linear` dispatches to the sparse kernel, with cuSPARSELt's algorithm searched per shape and batch and the output made row-major |
 | ``onnxruntime`` | CPU | dense, unstructured | the model exported to ONNX (`torch.onnx.export`, dynamo) and run by onnxruntime's CPU provider |
 | ``torch-csr`` | CPU | unstructured | each encoder linear weight stored as CSR, the matmul done by `torch.sparse.mm` |
+| ``openvino-fp32``, ``-bf16``, ``-int8``, ``-int8-sparse`` | CPU | dense, unstructured | the same ONNX file compiled by OpenVINO at that inference precision; int8 is NNCF post-training quantization, ``-int8-sparse`` adds sparse-weight decompression (`openvino_path.py`) |
+| ``deepsparse-fp32``, ``-int8`` | CPU (x86 AVX2/AVX-512) | dense, unstructured | the ONNX file (opset 17) compiled by DeepSparse 1.8 in its own environment, timed by a worker process; int8 is onnxruntime's static QDQ quantization (`deepsparse_path.py`) |
 
 A path that cannot run here raises `Unavailable` with the reason, which the bench writes into the row.
-Rows of a path are compared with the dense model on the path's reference (`REFERENCE`): onnxruntime with
-dense onnxruntime, every PyTorch path with dense PyTorch kernels.
+Rows of a path are compared with the dense model on the path's reference (`REFERENCE`): every ONNX runtime
+and precision with its own dense model, every PyTorch path with dense PyTorch kernels. `--paths openvino`
+or `deepsparse` stands for all precisions of that runtime (`GROUPS`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,10 +27,14 @@ import torch
 from torch import nn
 
 from .inputs import synthetic_batch
-from .variants import MASKED, Variant
+from .variants import DENSE, MASKED, Variant
 
-PATHS = ("dense-kernels", "structured", "semi-structured-2:4", "onnxruntime", "torch-csr")
-REFERENCE = {"onnxruntime": "onnxruntime"}  # path -> the dense reference's path; default dense-kernels
+OPENVINO = ("openvino-fp32", "openvino-bf16", "openvino-int8", "openvino-int8-sparse")  # openvino_path.py
+DEEPSPARSE = ("deepsparse-fp32", "deepsparse-int8")  # deepsparse_path.py
+RUNTIMES = ("onnxruntime", *OPENVINO, *DEEPSPARSE)  # CPU runtimes fed the exported ONNX file, each its own reference
+PATHS = ("dense-kernels", "structured", "semi-structured-2:4", "onnxruntime", "torch-csr", *OPENVINO, *DEEPSPARSE)
+GROUPS = {"openvino": OPENVINO, "deepsparse": DEEPSPARSE}  # --paths openvino: every OpenVINO precision
+REFERENCE = {p: p for p in RUNTIMES}  # path -> the dense reference's path; default dense-kernels
 TWO_FOUR = "magnitude-2of4"
 
 
@@ -51,14 +55,14 @@ def reference_path(path: str) -> str:
 def applicable(variant: Variant, device: torch.device) -> list[str]:
     """The paths that say something about this variant on this device."""
     cpu = device.type == "cpu"
-    if variant.kind == "dense":
-        return ["dense-kernels", *(["onnxruntime"] if cpu else [])]
+    if variant.kind in DENSE:
+        return ["dense-kernels", *(RUNTIMES if cpu else [])]
     if variant.structured:
         return ["structured"]
     if variant.kind == TWO_FOUR:
         return ["dense-kernels", "semi-structured-2:4"] if not cpu else ["dense-kernels"]
     if variant.kind in MASKED:
-        return ["dense-kernels", *(["onnxruntime", "torch-csr"] if cpu else [])]
+        return ["dense-kernels", *(["onnxruntime", "torch-csr", *OPENVINO, *DEEPSPARSE] if cpu else [])]
     raise ValueError(f"no paths known for variant kind {variant.kind!r}")
 
 
@@ -67,7 +71,7 @@ class Engine:
     """A variant made ready on one path: builds fixed inputs for a batch and returns a zero-argument call."""
 
     path: str
-    execution: str  # eager (the bench may also replay it as a CUDA graph, or compile it), or onnxruntime
+    execution: str  # eager (the bench may also replay it as a CUDA graph, or compile it), or the runtime's name
     forward: Callable[[dict], object]
     model: nn.Module  # the PyTorch module that runs (onnxruntime: the exported one, for its config)
     device: torch.device
@@ -75,10 +79,13 @@ class Engine:
     notes: list[str] = field(default_factory=list)
     tune: Callable[[int], str] | None = None  # per input-row count kernel choice (2:4); returns a note for the row
     _compiled: dict = field(default_factory=dict)  # torch.compile mode -> compiled model
+    row: dict = field(default_factory=dict)  # what the runtime reports for the row: dtype, threads, kernels, runtime_version
+    worker: object = None  # a runtime timed in a process of its own (deepsparse_path.Job); forward unused then
+    report: Callable[[], dict] | None = None  # row fields read back from the runtime after a group ran (kernels)
 
     def call(self, batch: int, seq_len: int) -> tuple[Callable[[], object], dict]:
         inputs = synthetic_batch(self.model, batch, seq_len, self.device, mask=False)
-        if self.execution == "onnxruntime":
+        if self.execution in ("onnxruntime", "openvino"):
             feed = {k: v.cpu().numpy() for k, v in inputs.items()}
             return (lambda: self.forward(feed)), inputs
         return (lambda: self.forward(inputs)), inputs
@@ -248,40 +255,18 @@ def onnxruntime_version() -> str:
     return onnxruntime.__version__
 
 
-@contextlib.contextmanager
-def _quiet():
-    """The exporter prints its progress and warns about optional packages (torchvision) it does not need."""
-    import logging
-    import warnings
-
-    logger = logging.getLogger("torch.onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
-def _onnx_engine(model: nn.Module, device: torch.device, workdir: str) -> Engine:
+def _onnx_engine(model: nn.Module, device: torch.device, workdir: str, key: str) -> Engine:
     if device.type != "cpu":
         raise Unavailable("the onnxruntime path is measured on CPU only")
     try:
         import onnxruntime as ort
     except ImportError:
         raise Unavailable("onnxruntime is not installed (pip install -e '.[onnx]')") from None
+    from . import onnx_export
+
     model = model.float().eval()
-    example = synthetic_batch(model, 2, 16, torch.device("cpu"), mask=False)
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    seq = torch.export.Dim("seq", min=2, max=model.config.max_position_embeddings)
-    path = os.path.join(workdir, f"model-{id(model)}.onnx")
     try:
-        with _quiet():
-            program = torch.onnx.export(model, (), kwargs=example, dynamo=True, verbose=False, optimize=True,
-                                        dynamic_shapes={k: {0: batch, 1: seq} for k in example})
-            program.save(path)
+        path = onnx_export.cached(model, workdir, key)
     except Exception as exc:  # the exporter raises many types; the reason goes into the row
         raise Unavailable(f"ONNX export failed: {first_line(exc)}") from None
     options = ort.SessionOptions()
@@ -290,6 +275,7 @@ def _onnx_engine(model: nn.Module, device: torch.device, workdir: str) -> Engine
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     engine = Engine("onnxruntime", "onnxruntime", lambda feed: session.run(None, feed), model, device)
+    engine.row = {"runtime_version": f"onnxruntime {ort.__version__}", "threads": options.intra_op_num_threads}
     engine.notes.append(f"onnxruntime {ort.__version__}, {options.intra_op_num_threads} intra-op threads, full graph optimisation")
     return engine
 
@@ -302,6 +288,15 @@ def prepare(path: str, variant: Variant, model: nn.Module, device: torch.device,
         return _semi_structured_engine(model, device, dtype)
     if path == "torch-csr":
         return _csr_engine(model, device, dtype)
+    workdir = workdir or tempfile.mkdtemp(prefix="prunebench-onnx-")
     if path == "onnxruntime":
-        return _onnx_engine(model, device, workdir or tempfile.mkdtemp(prefix="prunebench-onnx-"))
+        return _onnx_engine(model, device, workdir, variant.name)
+    if path in OPENVINO:
+        from .openvino_path import openvino_engine
+
+        return openvino_engine(path, model, device, workdir, variant.name)
+    if path in DEEPSPARSE:
+        from .deepsparse_path import deepsparse_engine
+
+        return deepsparse_engine(path, model, device, workdir, variant.name)
     raise ValueError(f"unknown path {path!r}; valid paths: {', '.join(PATHS)}")

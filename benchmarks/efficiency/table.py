@@ -17,6 +17,15 @@ peak_mem_mb                 model tensors + peak live intermediates of one eager
 size_dense_mb, size_sparse_mb   safetensors file, and the bit-mask sparse file (`size.py`), in the measured dtype
 notes                       why a value is missing, which backend ran, ...
 torch_version, transformers_version, onnxruntime_version, git_commit, created_at
+latency_iqr_ms              interquartile range of the timed calls behind latency_ms (ms; `timing.quartiles`)
+kernels                     the kernels the runtime reports it ran (OpenVINO: primitive types of the FullyConnected and
+                            MatMul nodes; DeepSparse: instruction set and its share of operators); empty for PyTorch paths
+runtime_version             the runtime that ran the row and its version (onnxruntime, openvino, deepsparse); empty for PyTorch
+load_avg                    the machine's 1-minute load average when the row's group was timed
+
+The last four columns came with the OpenVINO and DeepSparse paths (issue 25); rows written before them are
+read with those cells empty (`OLD_COLUMNS`). For a runtime row, ``threads`` and ``dtype`` are what the
+runtime reports it used (``int8`` for quantized models), not what was asked for.
 
 Accuracy is not here: a variant's accuracy cost comes from the result rows of its method, which change as
 runs land, so the report joins it from `results/v1/results.csv` (`analysis/speedup.py`).
@@ -40,8 +49,9 @@ COLUMNS = (
     "device", "device_detail", "model", "variant", "path", "execution", "scope", "batch", "seq_len", "dtype", "threads",
     "params_total", "params_nonzero", "flops_dense", "flops_effective", "theoretical_speedup", "latency_ms", "throughput",
     "speedup_vs_dense", "speedup_fraction", "peak_mem_mb", "size_dense_mb", "size_sparse_mb", "notes", "torch_version", "transformers_version", "onnxruntime_version", "git_commit",
-    "created_at",
+    "created_at", "latency_iqr_ms", "kernels", "runtime_version", "load_avg",
 )
+OLD_COLUMNS = COLUMNS[: COLUMNS.index("latency_iqr_ms")]  # the header before issue 25
 SORT = ("device", "model", "variant", "path", "execution", "scope", "batch")
 
 
@@ -56,6 +66,9 @@ def _cell(value) -> str:
 def read(path: Path) -> list[dict[str, str]]:
     """Rows of an efficiency table; a file with another header is refused, never mixed in."""
     rows = read_with_header(path, COLUMNS)
+    if rows is None:
+        rows = read_with_header(path, OLD_COLUMNS)
+        rows = None if rows is None else [{**{c: "" for c in COLUMNS}, **r} for r in rows]
     if rows is None:
         raise UsageError(f"{path} is not an efficiency table of this version (its header differs from benchmarks/efficiency/table.py)")
     return rows

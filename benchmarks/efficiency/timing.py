@@ -60,9 +60,16 @@ def release_graphs(calls: dict, device: torch.device) -> None:
 
 
 def interleaved_medians(calls: dict, device: torch.device, repeats: int, warmup: int = 3) -> dict:
-    """Median seconds of each call, timed in turns: round r times every call once (starting one further along
-    each round), so slow drift on a shared machine (another job starting, a thermal limit) reaches every call
-    alike, instead of whichever was timed while it lasted. A call that raises gets the exception as its value."""
+    """Median seconds of each call, timed in turns (`interleaved_stats`); a call that raised gets the exception."""
+    stats = interleaved_stats(calls, device, repeats, warmup)
+    return {k: v if isinstance(v, BaseException) else v[0] for k, v in stats.items()}
+
+
+def interleaved_stats(calls: dict, device: torch.device, repeats: int, warmup: int = 3) -> dict:
+    """(median, first quartile, third quartile) seconds of each call, timed in turns: round r times every
+    call once (starting one further along each round), so slow drift on a shared machine (another job
+    starting, a thermal limit) reaches every call alike, instead of whichever was timed while it lasted. A
+    call that raises gets the exception as its value. Quartiles: `quartiles`."""
     keys = list(calls)
     times: dict = {k: [] for k in keys}
     failed: dict = {}
@@ -82,7 +89,16 @@ def interleaved_medians(calls: dict, device: torch.device, repeats: int, warmup:
                 times[k].append(_once(calls[k], device))
             except Exception as exc:
                 failed[k] = exc.with_traceback(None)
-    return {k: failed[k] if k in failed else statistics.median(times[k]) for k in keys}
+    return {k: failed[k] if k in failed else quartiles(times[k]) for k in keys}
+
+
+def quartiles(seconds: list[float]) -> tuple[float, float, float]:
+    """(median, Q1, Q3) of the timed calls; quartiles by `statistics.quantiles` with the 'inclusive' method
+    (interpolated within the data's own range), all three equal for a single call."""
+    if len(seconds) < 2:
+        return seconds[0], seconds[0], seconds[0]
+    q1, median, q3 = statistics.quantiles(seconds, n=4, method="inclusive")
+    return median, q1, q3
 
 
 def _once(call: Callable[[], object], device: torch.device) -> float:

@@ -4,7 +4,8 @@ registered methods' own pruning code.
 Timing and FLOPs depend on the shapes and the zero pattern, not on what the weights learned, so the bench
 prunes the pre-trained weights directly (no data, no fine-tuning); the accuracy a variant costs comes from
 the result rows of the method it stands for (`bench.py`). A variant is named ``dense`` or
-``<kind>@<sparsity>``:
+``<kind>@<sparsity>``; ``dense-repeat`` is a second dense model, timed as if it were a variant: its speedup
+over ``dense`` is the measurement noise (the band inside which no speedup may be claimed):
 
 | kind | what is removed | pruning code |
 |---|---|---|
@@ -31,9 +32,10 @@ from torch import nn
 
 from prunebench.benchmarks.errors import UsageError, unknown
 
+DENSE = ("dense", "dense-repeat")  # dense-repeat: a second copy of the dense model, timed as a variant (noise)
 MASKED = ("magnitude-global", "magnitude-layerwise", "magnitude-2of4")
 STRUCTURED = ("head-pruning", "ffn-pruning", "head+ffn", "layer-drop")
-KINDS = ("dense", *MASKED, *STRUCTURED)
+KINDS = (*DENSE, *MASKED, *STRUCTURED)
 COMBINED = "head+ffn"  # no single method stands for it, so no result row gives its accuracy
 
 
@@ -44,7 +46,7 @@ class Variant:
 
     @property
     def name(self) -> str:
-        return "dense" if self.kind == "dense" else f"{self.kind}@{self.sparsity:g}"
+        return self.kind if self.kind in DENSE else f"{self.kind}@{self.sparsity:g}"
 
     @property
     def structured(self) -> bool:
@@ -53,16 +55,16 @@ class Variant:
     @property
     def method(self) -> str | None:
         """The registered method whose result rows give this variant's accuracy (None: no such method)."""
-        return None if self.kind == COMBINED else self.kind
+        return None if self.kind in (COMBINED, "dense-repeat") else self.kind
 
 
 def parse_variant(text: str) -> Variant:
     """``dense`` or ``<kind>@<sparsity>``; a bad one raises UsageError naming the valid forms."""
     text = text.strip()
-    if text == "dense":
-        return Variant("dense")
+    if text in DENSE:
+        return Variant(text)
     kind, sep, value = text.partition("@")
-    if kind not in KINDS or kind == "dense":
+    if kind not in KINDS or kind in DENSE:
         raise unknown("variant kind", kind, KINDS)
     if not sep:
         raise UsageError(f"variant {text!r} needs a sparsity: {kind}@<share in (0, 1)>, e.g. {kind}@0.5")
@@ -121,7 +123,7 @@ def build(variant: Variant, base: nn.Module) -> nn.Module:
 
     model = copy.deepcopy(base).eval()
     kind, share = variant.kind, variant.sparsity
-    if kind == "dense":
+    if kind in DENSE:
         return model
     if kind in MASKED:
         ctx = PruneContext(share, None, torch.device("cpu"), 0, loss_fn=None, train_batches=None)
