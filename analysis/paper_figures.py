@@ -15,7 +15,8 @@ curve's safe zone, degrading part and over-pruned part (``phases``), with a tria
 result rows on the same model, its retained score (seed mean per task, then mean over the full-data tasks)
 against its measured whole-model speedup at batch 32, one panel per device, colour by speed path and marker
 by execution. The open grey marker of each variant sits at its FLOP speedup: where the point would lie if all
-of the FLOP reduction became time (the y = x line of measured against FLOP speedup).
+of the FLOP reduction became time (the y = x line of measured against FLOP speedup). CPU runtimes at bf16 or
+int8 are left out until their own dev-set scores exist (``runtimes.scored_as_trained``).
 
 **Sweeps** (``sweep_figure``): each recipe's seed-0 validation score minus the best recipe's, per sweep and
 task (``results/v1/sweeps.csv``), the chosen recipe and the recipe before the sweep (``TrainConfig``'s
@@ -223,8 +224,10 @@ def pareto_points(results: pd.DataFrame, efficiency: pd.DataFrame | None, batch:
                "retained", "tasks"]
     if efficiency is None or efficiency.empty:
         return pd.DataFrame(columns=columns)
+    from .runtimes import scored_as_trained
+
     rows = efficiency[(efficiency["scope"] == "model") & (efficiency["variant"] != DENSE) & (efficiency["batch"] == batch)
-                      & efficiency["speedup_vs_dense"].notna()]
+                      & efficiency["speedup_vs_dense"].notna() & scored_as_trained(efficiency)]
     out = []
     for model, g in rows.groupby("model"):
         kept = retained_by_variant(results, g["variant"], model)

@@ -11,7 +11,8 @@ leaderboard, the phase table, the efficiency summary, and the appendix's per-tas
 - ``phase_table``: one row per method, one column per task: where the safe zone ends, the knee, and where
   over-pruning starts (``phases``), in percent of weight sparsity.
 - ``efficiency_summary``: measured whole-model speedup of each pruned variant, speed path and execution at
-  batch 1, 32 and 128 (``results/v1/efficiency.csv``), next to its FLOP speedup.
+  batch 1, 32 and 128 (``results/v1/efficiency.csv``), next to its FLOP speedup; the CPU runtimes (onnxruntime,
+  OpenVINO, DeepSparse) are in ``runtimes.runtime_table`` instead.
 - ``appendix_tables``: ``comparison.comparison_table`` for every (model, task, regime) with a pruned row,
   its sparsity columns split into chunks of at most ``APPENDIX_LEVELS`` so a row of "88.12 ± 0.31" cells fits
   the page; the pending cells of each table are counted in one sentence, and listed in full elsewhere.
@@ -181,7 +182,10 @@ def efficiency_summary(efficiency: pd.DataFrame | None, model: str) -> Table | N
     """Measured whole-model speedup over dense at batch 1/32/128 for every pruned variant of `model`."""
     if efficiency is None or efficiency.empty:
         return None
-    rows = efficiency[(efficiency["scope"] == "model") & (efficiency["model"] == model) & (efficiency["variant"] != DENSE)]
+    from .runtimes import REPEAT, runtime_paths
+
+    rows = efficiency[(efficiency["scope"] == "model") & (efficiency["model"] == model)  # CPU runtimes: runtimes.py's table
+                      & ~efficiency["variant"].isin([DENSE, REPEAT]) & ~efficiency["path"].isin(runtime_paths())]
     if rows.empty:
         return None
     body = []
@@ -195,8 +199,9 @@ def efficiency_summary(efficiency: pd.DataFrame | None, model: str) -> Table | N
     caption = (f"Measured speedup (×) of {model_label(model)}'s whole model over dense on the same device, path "
                f"reference and execution, at batch 1, 32 and 128 (sequence length 128); FLOPs: dense FLOPs / non-zero "
                f"FLOPs.")
-    notes = [f"CPU: {', '.join(threads)}. {MISSING}: not measured at that batch. Every row and batch, and the encoder "
-             "linears alone: results/v1/tables/speedup.md."]
+    notes = [f"CPU: {', '.join(threads)}. {MISSING}: not measured at that batch. CPU runtimes (onnxruntime, OpenVINO, "
+             "DeepSparse): their own table. Every row and batch, and the encoder linears alone: "
+             "results/v1/tables/speedup.md."]
     return Table(columns, body, caption, f"tab:efficiency-{model}", notes, align="llllrrrr")
 
 

@@ -177,8 +177,11 @@ def pareto_data(df: pd.DataFrame, efficiency: pd.DataFrame | None) -> pd.DataFra
                "family"]
     if efficiency is None or efficiency.empty:
         return pd.DataFrame(columns=columns)
+    from .runtimes import scored_as_trained
+
     rows = efficiency[(efficiency["scope"] == "model") & (efficiency["variant"] != DENSE)
-                      & (efficiency["batch"] == PARETO_BATCH) & efficiency["speedup_vs_dense"].notna()]
+                      & (efficiency["batch"] == PARETO_BATCH) & efficiency["speedup_vs_dense"].notna()
+                      & scored_as_trained(efficiency)]
     out = []
     for r in rows.itertuples(index=False):
         v = parse_variant(r.variant)

@@ -31,6 +31,7 @@ from .plots import MARKERS, STYLE  # noqa: E402
 from .results import DENSE  # noqa: E402
 from .tables import MISSING, Table, number  # noqa: E402
 
+NOT_PRUNED = (DENSE, "dense-repeat")  # dense-repeat: the dense model timed twice, the noise (analysis/runtimes.py)
 NO_DATA = "No efficiency measurement yet: run `prunebench bench-efficiency` to write results/v1/efficiency.csv."
 
 
@@ -46,7 +47,7 @@ def speedup_points(df: pd.DataFrame | None) -> pd.DataFrame:
     """Whole-model rows of pruned variants with both a measured and a theoretical speedup."""
     if df is None or df.empty:
         return pd.DataFrame()
-    keep = (df["scope"] == "model") & (df["variant"] != DENSE) & df["speedup_vs_dense"].notna() & df["theoretical_speedup"].notna()
+    keep = (df["scope"] == "model") & ~df["variant"].isin(NOT_PRUNED) & df["speedup_vs_dense"].notna() & df["theoretical_speedup"].notna()
     cols = ["device", "model", "variant", "path", "execution", "batch", "theoretical_speedup", "speedup_vs_dense"]
     return df.loc[keep, cols].sort_values(["device", "model", "variant", "path", "execution", "batch"]).reset_index(drop=True)
 
@@ -184,7 +185,7 @@ def batch_summary(df: pd.DataFrame | None, batch: int = FIGURE_BATCH) -> Table |
     layers alone gain, at this batch and at their best larger one. Read from the same rows as the full table."""
     if df is None or df.empty:
         return None
-    pruned = df[(df["variant"] != DENSE) & df["speedup_vs_dense"].notna()]
+    pruned = df[~df["variant"].isin(NOT_PRUNED) & df["speedup_vs_dense"].notna()]
     model = pruned[(pruned["scope"] == "model") & (pruned["batch"] == batch)]
     if model.empty:
         return None

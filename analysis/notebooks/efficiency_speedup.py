@@ -19,7 +19,8 @@
 # against dense FLOPs / non-zero FLOPs, with y = x for reference (`analysis/speedup.py`). Outputs:
 # `paper/generated/speedup.{pdf,png}`, `paper/generated/speedup.tex` (the figure float), and
 # `results/v1/tables/speedup.md` (the figure; every variant at batch 32, whole model and linears; the 2:4 kernel
-# probe's rows from `results/v1/probe-semi-structured.csv` when it has run; every measured row). Without the
+# probe's rows from `results/v1/probe-semi-structured.csv` when it has run; every measured row), and, where the
+# bench timed the CPU runtimes, `paper/generated/runtimes.{pdf,png}` with their table (`analysis/runtimes.py`). Without the
 # efficiency CSV, each output says that nothing has been measured yet.
 
 # %% tags=["parameters"]
@@ -37,6 +38,7 @@ import os
 
 from prunebench.analysis.plots import save_figure
 from prunebench.analysis.results import load_results
+from prunebench.analysis.runtimes import runtime_figure, runtime_sentences, runtime_table
 from prunebench.analysis.speedup import (NO_DATA, batch_summary, load_efficiency, probe_table, speedup_figure, speedup_points,
                               speedup_table)
 from prunebench.analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape, to_markdown
@@ -68,7 +70,14 @@ else:
 table = speedup_table(df, results)
 summary, kernels = batch_summary(df), probe_table(PROBE)
 png = os.path.relpath(stem.with_suffix(".png"), SPEEDUP_MD.parent)
+runtimes = runtime_table(df)
+if runtimes is not None:  # the CPU runtimes and precisions: sparsity and precision on two axes
+    save_figure(runtime_figure(df), stem.with_name("runtimes"))
+    runtimes_png = os.path.relpath(stem.with_name("runtimes.png"), SPEEDUP_MD.parent)
 extra = [to_markdown(t, heading="##") for t in (summary, kernels) if t is not None]
+if runtimes is not None:
+    extra = [f"![latency against sparsity per CPU runtime and precision]({runtimes_png})", runtime_sentences(df),
+             to_markdown(runtimes, heading="##"), *extra]
 body = NO_DATA if table is None else "\n\n".join([f"![measured vs theoretical speedup]({png})", *extra,
                                                     to_markdown(table, heading="##")])
 SPEEDUP_MD.write_text(header_md + "# Measured speedup\n\n" + body + "\n")

@@ -18,7 +18,8 @@
 # `results/v1/efficiency.csv` and `results/v1/sweeps.csv` only: the small multiples of score against sparsity
 # (one panel per task and method family, `analysis/paper_figures.py`), the Pareto figure of retained score against
 # measured speedup, the recipe sweeps' effect; the main table, the compact leaderboard, the phase table, the
-# efficiency summary at batch 1/32/128 and the appendix's per-task tables (`analysis/paper_tables.py`); and the
+# efficiency summary at batch 1/32/128, the CPU runtimes and precisions (`analysis/runtimes.py`) and the
+# appendix's per-task tables (`analysis/paper_tables.py`); and the
 # headline numbers the abstract quotes (`\pb{...}` keys in `report_numbers.tex`). Output folder: `paper/report/`.
 
 # %% tags=["parameters"]
@@ -47,6 +48,7 @@ from prunebench.analysis.ranking import leaderboard
 from prunebench.analysis.recipes import load_sweep
 from prunebench.analysis.reference import load_design, load_reported
 from prunebench.analysis.results import CURVE, dense_baselines, load_results, pruning_methods
+from prunebench.analysis.runtimes import runtime_sentences, runtime_table
 from prunebench.analysis.speedup import load_efficiency
 from prunebench.analysis.tables import GENERATED_TEX, latex_escape, to_latex
 
@@ -132,6 +134,7 @@ phases = phase_table(curves)
 (OUT / "phases.tex").write_text(header + render(tables.phase_table(phases)))
 models = sorted(df["model"].unique())
 (OUT / "efficiency.tex").write_text(header + render([tables.efficiency_summary(efficiency, m) for m in models]))
+(OUT / "runtimes.tex").write_text(header + render([runtime_table(efficiency)]))
 appendix = tables.appendix_tables(df, reported, design, pending)
 (OUT / "appendix_tables.tex").write_text(header + render(appendix))
 config_models = yaml.safe_load(PAPER_CONFIG.read_text()).get("models", []) if PAPER_CONFIG.is_file() else []
@@ -181,6 +184,7 @@ if len(complete) and complete[last].notna().any():
 values["last-sparsity"] = f"{100 * LEADERBOARD_SPARSITIES[-1]:g}\\%"
 values["min-seeds"] = str(MIN_SEEDS)
 values["pareto-batch"] = str(figures.PARETO_BATCH)
+values["runtime-summary"] = runtime_sentences(efficiency)  # analysis/runtimes.py: where sparsity pays, where precision pays more
 if len(points):
     fastest = points.loc[points["speedup_vs_dense"].idxmax()]
     values["fastest-variant"] = fastest["variant"]

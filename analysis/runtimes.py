@@ -1,0 +1,215 @@
+"""Where unstructured sparsity pays, and where precision pays more: the CPU runtime rows of
+`results/v1/efficiency.csv` (onnxruntime, OpenVINO at fp32/bf16/int8/int8 with sparse-weight decompression,
+DeepSparse at fp32/int8; `benchmarks/efficiency/paths.py`) drawn on two axes, sparsity and precision.
+
+Every number here comes from the CSV. Two references: each path's speedup over its own dense model (what
+sparsity buys on that runtime and precision, the CSV's ``speedup_vs_dense``) and every latency over dense
+onnxruntime fp32 in the same bench (what the runtime and precision buy on top). Noise: the bench times a second
+copy of the dense model (variant ``dense-repeat``) in the same turns as the others; its speedup over ``dense``
+should be 1, and its largest distance from 1 over the runtime paths of one (device, model, batch) is the band
+(`noise_band`) inside which no speedup is claimed: the table puts such cells in parentheses and the sentences
+never cite them.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .plots import STYLE  # noqa: E402
+from .tables import MISSING, Table  # noqa: E402
+from .texnumbers import join  # noqa: E402
+
+REPEAT = "dense-repeat"
+BASELINE = "onnxruntime"  # the fp32 reference every runtime and precision is also compared with
+PENDING = "pending"
+ACCURACY_COMMAND = ("python -m prunebench.benchmarks.efficiency.runtime_accuracy --checkpoint DIR --task sst2 "
+                    "--paths onnxruntime,openvino,deepsparse")
+
+
+def runtime_paths() -> tuple[str, ...]:
+    from prunebench.benchmarks.efficiency.paths import RUNTIMES
+
+    return RUNTIMES
+
+
+def scored_as_trained(df: pd.DataFrame) -> pd.Series:
+    """Rows whose accuracy is the fine-tuned model's own (results.csv): every PyTorch path and every fp32
+    runtime; a runtime at bf16 or int8 changes the function, and its score through that precision is
+    pending, so a figure that pairs speed with results.csv's score must leave such rows out."""
+    return ~(df["path"].isin(runtime_paths()) & ~df["dtype"].astype(str).eq("float32"))
+
+
+def runtime_rows(df: pd.DataFrame | None) -> pd.DataFrame:
+    """Whole-model rows of the runtime paths with a latency: dense, its repeat and the unstructured variants,
+    with a ``sparsity`` column (0 for both dense rows)."""
+    if df is None or df.empty:
+        return pd.DataFrame()
+    from prunebench.benchmarks.efficiency.paths import TWO_FOUR
+    from prunebench.benchmarks.efficiency.variants import MASKED, parse_variant
+
+    variants = {v: parse_variant(v) for v in df["variant"].unique()}
+    unstructured = {v for v, p in variants.items() if p.kind in MASKED and p.kind != TWO_FOUR}
+    rows = df[(df["scope"] == "model") & df["path"].isin(runtime_paths()) & df["latency_ms"].notna()
+              & (df["variant"].isin(["dense", REPEAT]) | df["variant"].isin(unstructured))].copy()
+    rows["sparsity"] = [variants[v].sparsity for v in rows["variant"]]
+    return rows
+
+
+def noise_band(rows: pd.DataFrame) -> dict[tuple[str, str, int], float]:
+    """(device, model, batch) -> the largest |dense-repeat speedup - 1| over the runtime paths: how far two
+    timings of the same dense model drift apart in one bench. Absent where no repeat was timed."""
+    rep = rows[rows["variant"] == REPEAT]
+    return {(d, m, int(b)): float((g["speedup_vs_dense"] - 1).abs().max())
+            for (d, m, b), g in rep.groupby(["device", "model", "batch"])}
+
+
+def against_baseline(rows: pd.DataFrame) -> pd.Series:
+    """Each row's speedup over dense onnxruntime fp32 of the same device, model and batch (NaN without it)."""
+    base = rows[(rows["path"] == BASELINE) & (rows["variant"] == "dense")].set_index(["device", "model", "batch"])["latency_ms"]
+    keys = list(zip(rows["device"], rows["model"], rows["batch"]))
+    return pd.Series([base.get(k, np.nan) for k in keys], index=rows.index) / rows["latency_ms"]
+
+
+def _claimed(value: float, band: float | None) -> str:
+    """A speedup as a cell: in parentheses where it lies within the noise band of its group."""
+    if pd.isna(value):
+        return MISSING
+    text = f"{value:.2f}"
+    return f"({text})" if band is None or abs(value - 1) <= band else text
+
+
+def runtime_table(df: pd.DataFrame | None, accuracy: pd.DataFrame | None = None) -> Table | None:
+    """One row per (device, model, runtime path, batch): the dense latency and its IQR, dense over dense
+    onnxruntime fp32, the speedup of each unstructured sparsity over the path's own dense model, the noise band,
+    and the dev-set score change of the path's precision (pending until `runtime_accuracy` has run)."""
+    rows = runtime_rows(df)
+    if rows.empty:
+        return None
+    rows = rows.assign(vs_base=against_baseline(rows))
+    bands = noise_band(rows)
+    levels = sorted(s for s in rows["sparsity"].unique() if s > 0)
+    order = {p: i for i, p in enumerate(runtime_paths())}
+    body = []
+    groups = rows.groupby(["device", "model", "path", "batch"], sort=False)
+    for (device, model, path, batch), g in sorted(groups, key=lambda kv: (kv[0][0], kv[0][1], int(kv[0][3]), order[kv[0][2]])):
+        band = bands.get((device, model, int(batch)))
+        dense = g[g["variant"] == "dense"]
+        by_level = dict(zip(g["sparsity"], g["speedup_vs_dense"]))
+        d = dense.iloc[0] if len(dense) else None
+        ms = MISSING if d is None else f"{d['latency_ms']:.1f} ({d['latency_iqr_ms']:.1f})" if pd.notna(d.get("latency_iqr_ms")) \
+            else f"{d['latency_ms']:.1f}"
+        body.append([path, str(int(batch)), ms, MISSING if d is None else _claimed(d["vs_base"], band),
+                     *(_claimed(by_level.get(s, np.nan), band) for s in levels),
+                     MISSING if band is None else f"±{100 * band:.0f}%", _accuracy_cell(accuracy, path)])
+    devices = sorted({f"{d} ({detail})" for d, detail in zip(rows["device"], rows["device_detail"])})
+    columns = ["Path", "Batch", "Dense ms (IQR)", "Dense vs ORT fp32", *[f"{100 * s:.0f}%" for s in levels], "Noise",
+               "Score Δ"]
+    caption = ("CPU runtimes and precisions, MiniLM-L6, sequence length 128: the dense model's latency, its speedup over "
+               "dense onnxruntime fp32, and the speedup of each unstructured (global magnitude) sparsity over the same "
+               "path's dense model.")
+    notes = [f"{'; '.join(devices)}. Medians of interleaved calls; IQR in brackets. Noise: the largest distance from "
+             "1 of a second dense model timed as a variant, over the paths of that batch; values in parentheses lie "
+             f"within it and are not claimed. Score Δ: dev-set score through that runtime and precision minus PyTorch "
+             f"fp32's, {PENDING} until fine-tuned pruned checkpoints are scored ({ACCURACY_COMMAND})."]
+    return Table(columns, body, caption, "tab:runtimes", notes, align="ll" + "r" * (len(columns) - 2))
+
+
+def _accuracy_cell(accuracy: pd.DataFrame | None, path: str) -> str:
+    if accuracy is None or accuracy.empty:
+        return PENDING
+    mine = accuracy[(accuracy["path"] == path) & accuracy["score_delta"].notna()]
+    if mine.empty:
+        return PENDING
+    return "; ".join(f"{float(r.score_delta):+.2f} ({r.task})" for r in mine.itertuples(index=False))
+
+
+def runtime_figure(df: pd.DataFrame | None) -> plt.Figure:
+    """Latency against unstructured sparsity, one line per runtime path, one panel per batch (log scale):
+    a sparse-aware runtime's line falls with sparsity, a dense one's stays flat; the gap between lines at 0%
+    is what precision and runtime buy without pruning."""
+    rows = runtime_rows(df)
+    rows = rows[rows["variant"] != REPEAT] if not rows.empty else rows
+    with plt.rc_context(STYLE), sns.axes_style("whitegrid"):
+        if rows.empty:
+            fig, ax = plt.subplots(figsize=(6.4, 1.2), layout="constrained")
+            ax.axis("off")
+            ax.text(0.5, 0.5, "No runtime rows yet: prunebench bench-efficiency --paths onnxruntime,openvino,deepsparse",
+                    ha="center", va="center")
+            return fig
+        batches = sorted(rows["batch"].astype(int).unique())
+        fig, axes = plt.subplots(1, len(batches), figsize=(6.5, 2.6), layout="constrained", squeeze=False)
+        paths = [p for p in runtime_paths() if p in set(rows["path"])]
+        colours = dict(zip(paths, sns.color_palette("colorblind", len(paths))))
+        for ax, batch in zip(axes[0], batches):
+            for path in paths:
+                g = rows[(rows["path"] == path) & (rows["batch"] == batch)].sort_values("sparsity")
+                style = "--" if "fp32" in path or path == BASELINE else "-"
+                ax.plot(100 * g["sparsity"], g["latency_ms"], style, marker="o", markersize=3, color=colours[path],
+                        linewidth=1, label=path)
+            ax.set_yscale("log")
+            ax.set_xlabel("unstructured sparsity of the encoder linears (%)", fontsize=7)
+            ax.set_ylabel(f"latency at batch {batch} (ms)", fontsize=7)
+            ax.set_title(f"batch {batch}", fontsize=8)
+            ax.tick_params(labelsize=6)
+        fig.legend(handles=axes[0][0].get_lines(), loc="outside right center", fontsize=6, frameon=False)
+    return fig
+
+
+def runtime_sentences(df: pd.DataFrame | None) -> str:
+    """The paper's answer to where unstructured sparsity pays and where precision pays more, from the rows;
+    a speedup inside the noise band is never cited."""
+    rows = runtime_rows(df)
+    if rows.empty:
+        return "No CPU runtime rows have been measured yet."
+    rows = rows.assign(vs_base=against_baseline(rows))
+    bands = noise_band(rows)
+    out = []
+    for (device, model), g in rows.groupby(["device", "model"], sort=True):
+        detail = g["device_detail"].iloc[0]
+        batches = sorted(g["batch"].astype(int).unique())
+        band = max((bands.get((device, model, b), 0.0) for b in batches), default=0.0)
+        threads = join(sorted({str(int(t)) for t in g["threads"].dropna()}))
+        out.append(f"On {detail} ({threads} thread{'s' if threads != '1' else ''}), two timings of the same dense model "
+                   f"differ by up to {100 * band:.0f}%, so smaller speedups are not claimed.")
+        pays, flat = [], []
+        for path in [p for p in runtime_paths() if p in set(g["path"])]:
+            parts = []
+            for b in batches:
+                mine = g[(g["path"] == path) & (g["batch"] == b) & (g["sparsity"] > 0)].sort_values("sparsity")
+                above = mine[mine["speedup_vs_dense"] > 1 + bands.get((device, model, b), 0.0)]
+                if len(above):
+                    top = mine.loc[mine["speedup_vs_dense"].idxmax()]
+                    parts.append(f"from {100 * above['sparsity'].iloc[0]:.0f}% sparsity at batch {b} "
+                                 f"(up to {top['speedup_vs_dense']:.2f}x at {100 * top['sparsity']:.0f}%)")
+            (pays.append(f"{path} " + " and ".join(parts)) if parts else flat.append(path))
+        if pays:
+            out.append("Unstructured sparsity pays over the same runtime's dense model only on " + "; ".join(pays) + ".")
+        if flat:
+            out.append(f"{join(flat)} stay within the noise at every sparsity measured.")
+        for b in batches:
+            here = g[(g["batch"] == b) & (g["variant"] != REPEAT) & g["vs_base"].notna()]
+            dense = here[here["variant"] == "dense"]
+            if dense.empty:
+                continue
+            best_dense = dense.loc[dense["vs_base"].idxmax()]
+            fp32 = here[(here["sparsity"] > 0) & here["dtype"].eq("float32")]
+            best_any = here.loc[here["vs_base"].idxmax()]
+            text = (f"At batch {b}, against dense onnxruntime fp32: runtime and precision without pruning give up to "
+                    f"{best_dense['vs_base']:.2f}x ({best_dense['path']})")
+            if len(fp32):
+                best_sparse = fp32.loc[fp32["vs_base"].idxmax()]
+                text += (f", sparsity at fp32 up to {best_sparse['vs_base']:.2f}x ({best_sparse['path']} at "
+                         f"{100 * best_sparse['sparsity']:.0f}%)")
+            text += (f", and the fastest row is {best_any['path']} at {100 * best_any['sparsity']:.0f}% sparsity "
+                     f"({best_any['vs_base']:.2f}x).")
+            out.append(text)
+    out.append(f"What int8 and bf16 cost in dev-set score is {PENDING}: no fine-tuned pruned checkpoint was kept.")
+    return " ".join(out)
+

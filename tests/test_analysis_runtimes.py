@@ -1,0 +1,65 @@
+"""The CPU runtime rows drawn on two axes (`analysis/runtimes.py`): the noise band from the dense-vs-dense
+repeat, no speedup claimed inside it, precision against the onnxruntime fp32 baseline, accuracy pending."""
+
+import pandas as pd
+
+from prunebench.analysis.paper_figures import pareto_points
+from prunebench.analysis.runtimes import (noise_band, runtime_figure, runtime_rows, runtime_sentences, runtime_table,
+                                          scored_as_trained)
+from prunebench.analysis.speedup import speedup_points
+
+# (path, dtype, dense ms, dense-repeat speedup, {sparsity: speedup over the path's own dense})
+PATHS = [("onnxruntime", "float32", 30.0, 0.97, {0.5: 1.01, 0.9: 0.99}),
+         ("openvino-int8", "int8", 10.0, 1.04, {0.5: 1.02, 0.9: 1.03}),
+         ("deepsparse-fp32", "float32", 40.0, 1.02, {0.5: 1.30, 0.9: 3.00})]
+
+
+def efficiency(batch: int = 1) -> pd.DataFrame:
+    rows = []
+    for path, dtype, ms, repeat, sparse in PATHS:
+        base = {"device": "cpu (1 threads)", "device_detail": "AMD EPYC", "model": "minilm-l6", "path": path,
+                "execution": path.split("-")[0], "scope": "model", "batch": batch, "dtype": dtype, "threads": 1,
+                "latency_iqr_ms": 0.5, "theoretical_speedup": 1.0}
+        rows.append({**base, "variant": "dense", "latency_ms": ms, "speedup_vs_dense": 1.0})
+        rows.append({**base, "variant": "dense-repeat", "latency_ms": ms / repeat, "speedup_vs_dense": repeat})
+        for s, x in sparse.items():
+            rows.append({**base, "variant": f"magnitude-global@{s:g}", "latency_ms": ms / x, "speedup_vs_dense": x,
+                         "theoretical_speedup": 1 / (1 - s)})
+    return pd.DataFrame(rows)
+
+
+def test_the_noise_band_is_the_largest_dense_vs_dense_distance_from_one():
+    (key, band), = noise_band(runtime_rows(efficiency())).items()
+    assert key == ("cpu (1 threads)", "minilm-l6", 1) and abs(band - 0.04) < 1e-9  # openvino-int8's 1.04
+
+
+def test_the_table_puts_speedups_inside_the_noise_in_parentheses_and_accuracy_pending():
+    table = runtime_table(efficiency())
+    assert table.columns[4:6] == ["50%", "90%"]
+    rows = {r[0]: r for r in table.rows}
+    assert rows["deepsparse-fp32"][4:7] == ["1.30", "3.00", "±4%"]
+    assert rows["openvino-int8"][3:6] == ["3.00", "(1.02)", "(1.03)"]  # 30 ms / 10 ms over onnxruntime fp32
+    assert rows["onnxruntime"][3] == "(1.00)" and {r[-1] for r in table.rows} == {"pending"}
+
+
+def test_the_sentences_cite_only_speedups_beyond_the_noise():
+    text = runtime_sentences(efficiency())
+    assert "up to 4%" in text
+    assert "only on deepsparse-fp32 from 50% sparsity at batch 1 (up to 3.00x at 90%)" in text
+    assert "onnxruntime and openvino-int8 stay within the noise" in text
+    assert "without pruning give up to 3.00x (openvino-int8)" in text and "pending" in text
+
+
+def test_int8_runtime_rows_stay_out_of_the_pareto_until_their_own_scores_exist():
+    df = efficiency(batch=32)
+    assert list(scored_as_trained(df)) == [p != "openvino-int8" for p in df["path"]]
+    results = pd.DataFrame({"model": ["minilm-l6"] * 2, "regime": ["full"] * 2, "method": ["magnitude-global"] * 2,
+                            "target_units": [0.5, 0.9], "task": ["sst2"] * 2, "retained": [0.99, 0.9]})
+    points = pareto_points(results, df)
+    assert set(points["path"]) == {"onnxruntime", "deepsparse-fp32"} and "dense-repeat" not in set(points["variant"])
+    assert "dense-repeat" not in set(speedup_points(df)["variant"])
+
+
+def test_the_figure_draws_one_line_per_path():
+    fig = runtime_figure(efficiency())
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == [p for p, *_ in PATHS]
