@@ -164,3 +164,13 @@ def test_a_dev_set_scored_through_openvino_fp32_matches_pytorch(tiny_bert_dir, t
         assert by_path[path]["flipped"] == 0.0 and by_path[path]["score"] == by_path[path]["torch_score"]
         assert by_path[path]["dtype"] == "float32"
     assert by_path["openvino-int8"]["dtype"] == "int8" and 0.0 <= by_path["openvino-int8"]["flipped"] <= 1.0
+
+
+def test_the_int8_sparse_row_says_whether_sparse_decompression_engaged():
+    from prunebench.benchmarks.efficiency.openvino_path import _with_verdict
+
+    dense_kernels = "FullyConnected: brgemm_avx512_I8 x36; FullyConnected: brgemm_avx512_i8 x2"
+    sparse_kernels = "FullyConnected: brgemm_avx512_amx_sparse_I8 x30; FullyConnected: brgemm_avx512_I8 x6"
+    assert _with_verdict(dense_kernels, "int8-sparse").endswith("(sparse decompression not engaged)")
+    assert _with_verdict(sparse_kernels, "int8-sparse").endswith("(sparse decompression in 30 nodes)")
+    assert _with_verdict(dense_kernels, "int8") == dense_kernels

@@ -9,8 +9,8 @@ this project's environment cannot have. So it lives in an environment of its own
     bash scripts/setup_deepsparse.sh        # .venvs/deepsparse with deepsparse==1.8.0 (CPython 3.11)
 
 and the bench talks to it through a worker process (`deepsparse_worker.py`: ONNX files and shapes in, JSON
-timings out). Licence: the Neural Magic DeepSparse Community License (the wheel's METADATA), which allows
-evaluation and research use; read it before any other use. Where the environment is missing, the rows say
+timings out). Licence: the Neural Magic DeepSparse Community License (the wheel's METADATA); its LICENSE
+(November 2022) grants use solely for evaluation in development and testing environments, not for production. Where the environment is missing, the rows say
 so and name the command.
 
 | path | model |

@@ -133,13 +133,22 @@ def openvino_engine(path: str, model: nn.Module, device: torch.device, workdir: 
     engine = Engine(path, "openvino", lambda feed: request.infer(feed, share_inputs=True), model, device)
     engine.row = {"dtype": "int8" if precision.startswith("int8") else said["precision"], "threads": said["threads"],
                   "runtime_version": f"openvino {version()}"}
-    engine.report = lambda: {"kernels": kernels(compiled)}  # with dynamic shapes, kernels are chosen at the first call
+    engine.report = lambda: {"kernels": _with_verdict(kernels(compiled), precision)}  # chosen at the first call (dynamic shapes)
     engine.notes.append(f"OpenVINO {version()} CPU plugin, inference precision {said['precision']}, "
                         f"{said['threads']} threads, 1 stream"
                         + (f"; NNCF {_nncf_version()} int8 (post-training, {CALIBRATION} synthetic calibration batches)"
                            if precision.startswith("int8") else "")
                         + (f"; sparse weight decompression rate {SPARSE_RATE}" if precision == "int8-sparse" else ""))
     return engine
+
+
+def _with_verdict(names: str, precision: str) -> str:
+    """For int8-sparse, whether sparse decompression engaged: OpenVINO names such kernels ``..._sparse_...``
+    (e.g. ``brgemm_avx512_amx_sparse_I8``); on a CPU without AMX none is, and the row says so."""
+    if precision != "int8-sparse":
+        return names
+    engaged = sum(int(part.rsplit(" x", 1)[1]) for part in names.split("; ") if "sparse" in part)
+    return names + (f" (sparse decompression in {engaged} nodes)" if engaged else " (sparse decompression not engaged)")
 
 
 def _nncf_version() -> str:
