@@ -174,3 +174,14 @@ def test_the_int8_sparse_row_says_whether_sparse_decompression_engaged():
     assert _with_verdict(dense_kernels, "int8-sparse").endswith("(sparse decompression not engaged)")
     assert _with_verdict(sparse_kernels, "int8-sparse").endswith("(sparse decompression in 30 nodes)")
     assert _with_verdict(dense_kernels, "int8") == dense_kernels
+
+
+@pytest.mark.parametrize("args, message", [(["--paths", "tensorrt"], "tensorrt"), (["--task", "squad"], "squad"),
+                                           (["--variant", "sparse@0.5"], "sparse")])
+def test_dev_set_scoring_refuses_bad_input_in_one_line(tiny_bert_dir, tmp_path, capsys, args, message):
+    from prunebench.benchmarks.efficiency.runtime_accuracy import main as score_main
+
+    out = tmp_path / "acc.csv"
+    assert score_main(["--checkpoint", str(tiny_bert_dir), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and not out.exists()

@@ -1,13 +1,12 @@
 """One ONNX file per model, shared by every ONNX-fed speed path (onnxruntime, OpenVINO, DeepSparse).
 
 The export keeps the batch and sequence axes dynamic, so one file serves every batch size and every
-dev-set length. `torch.onnx.export` has two exporters: the TorchScript one (``dynamo=False``) reads
-``dynamic_axes``, but on torch 2.13 it is a deprecated path that newer models (SDPA attention with the
-bench's mask-free attention function) do not always trace; the dynamo one ignores ``dynamic_axes`` and
-needs ``dynamic_shapes`` with `torch.export.Dim` objects instead, one per input dimension. This module
-uses the dynamo exporter with ``dynamic_shapes``; `tests/test_runtime_paths.py` checks that both axes
-stay symbolic in the file (a static axis would make OpenVINO recompile per shape and DeepSparse refuse
-other batch sizes).
+dev-set length. It uses the dynamo exporter with explicit ``dynamic_shapes`` (one `torch.export.Dim` per
+input axis) rather than ``dynamic_axes``: issue 25 reported ``dynamic_axes`` ignored by the TorchScript exporter
+(``dynamo=False``) on torch 2.13; on a tiny BERT here both exporters kept the axes, so the report could not be
+reproduced, and explicit shapes leave nothing to the exporter's conversion. `tests/test_runtime_paths.py`
+checks that both axes stay symbolic in the file and that other shapes than the traced one run (a static axis
+would make OpenVINO recompile per shape and DeepSparse refuse other batch sizes).
 
 DeepSparse 1.8 reads ONNX through onnx 1.14, which knows IR version <= 9; the dynamo exporter writes IR
 10 at opset 18+. `export(..., opset=17)` asks the exporter to convert to opset 17 and marks the file IR 8

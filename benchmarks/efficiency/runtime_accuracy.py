@@ -4,7 +4,7 @@ through the same runtime and precision as its timed rows, next to its score in P
     python -m prunebench.benchmarks.efficiency.runtime_accuracy --checkpoint DIR --task sst2 \\
         --paths openvino,deepsparse --out results/v1/efficiency-accuracy.csv
 
-Sentences are tokenized to `SEQ_LEN` tokens, padded, with the attention mask as an input of the exported
+Sentences are tokenized to at most `SEQ_LEN` tokens, padded, with the attention mask as an input of the exported
 model (the timing rows need no mask: their synthetic batches have no padding). int8 models are calibrated
 on `CALIBRATION` training sentences (NNCF for OpenVINO, onnxruntime's static quantization for DeepSparse),
 never on the dev set they are scored on. Each row: the checkpoint, task, path, score (the task's primary
@@ -33,9 +33,10 @@ COLUMNS = ("checkpoint", "task", "path", "dtype", "examples", "score", "torch_sc
 
 
 def encode(tokenizer, task, frame, seq_len: int = SEQ_LEN) -> dict[str, np.ndarray]:
-    """The sentences of `frame` (the task's text columns) as int64 arrays (rows, seq_len), padded and cut."""
+    """The sentences of `frame` (the task's text columns) as int64 arrays (rows, length): cut at `seq_len`
+    tokens and padded to the longest of the frame, one shape for all (DeepSparse compiles for one shape)."""
     texts = [frame[f].astype(str).tolist() for f in task.fields]
-    encoded = tokenizer(*texts, padding="max_length", truncation=True, max_length=seq_len, return_tensors="np")
+    encoded = tokenizer(*texts, padding="longest", truncation=True, max_length=seq_len, return_tensors="np")
     return {k: v.astype(np.int64) for k, v in encoded.items()}
 
 
@@ -138,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="runtime_accuracy", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", type=Path, required=True, help="a fine-tuned sequence-classification model folder")
     p.add_argument("--task", default="sst2")
+    p.add_argument("--tokenizer", type=Path, default=None, help="tokenizer folder or alias (default: the checkpoint's)")
+    p.add_argument("--variant", default="dense",
+                   help="prune the checkpoint first, as bench-efficiency does (e.g. magnitude-global@0.5): one-shot, "
+                        "with no recovery training, so the score measures what the runtime and precision change, "
+                        "not what pruning costs after fine-tuning")
     p.add_argument("--paths", default="openvino,deepsparse", help=f"comma-separated: {', '.join((*RUNTIMES, *GROUPS))}")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=Path("results/v1/efficiency-accuracy.csv"))
@@ -150,20 +156,28 @@ def main(argv: list[str] | None = None) -> int:
         task = get_task(args.task)
         if not (args.checkpoint / "config.json").is_file():
             raise UsageError(f"--checkpoint: {args.checkpoint} has no config.json (a saved transformers model folder)")
+        from .variants import build, parse_variant
+
+        variant = parse_variant(args.variant)
     except UsageError as exc:
         print(f"runtime_accuracy: error: {exc}", file=sys.stderr)
         return 2
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     torch.set_num_threads(args.threads)
-    model = AutoModelForSequenceClassification.from_pretrained(args.checkpoint).eval()
-    tokenizer = AutoTokenizer.from_pretrained(args.checkpoint)
+    model = build(variant, AutoModelForSequenceClassification.from_pretrained(args.checkpoint).eval())
+    if args.tokenizer is not None and not args.tokenizer.exists():
+        from prunebench.benchmarks.models import resolve
+
+        args.tokenizer = Path(resolve(str(args.tokenizer)).location)
+    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer or args.checkpoint)
     splits = load_splits(task)
     dev = next(iter(splits.evals.values()))
     rows = score_paths(model, tokenizer, task, dev, splits.train, paths, args.threads)
     import pandas as pd
 
-    stamp = {"checkpoint": str(args.checkpoint), "git_commit": provenance.git_commit(), "created_at": provenance.utc_now()}
+    name = str(args.checkpoint) + ("" if variant.name == "dense" else f" + {variant.name} (one-shot, no recovery)")
+    stamp = {"checkpoint": name, "git_commit": provenance.git_commit(), "created_at": provenance.utc_now()}
     new = pd.DataFrame([{**stamp, **r} for r in rows], columns=list(COLUMNS))
     if args.out.exists():
         old = pd.read_csv(args.out, dtype=str)
