@@ -148,6 +148,8 @@ def test_a_shrunk_model_still_trains(model):
 
 
 def test_the_loader_rebuilds_a_shrunk_folder_instead_of_reinitialising_it(tiny_bert_dir, tmp_path):
+    """The shrunk encoder comes back weight for weight; as every start (`load_model` without `location`), it gets
+    a fresh task head (issue 17: a checkpoint's head is never reused for a new run)."""
     import torch
 
     from prunebench.benchmarks.errors import UsageError
@@ -161,6 +163,10 @@ def test_the_loader_rebuilds_a_shrunk_folder_instead_of_reinitialising_it(tiny_b
     again = load_model(resolve(f"local:{tmp_path}"), get_task("sst2"))
     ids = torch.randint(1000, 2000, (2, 9))
     with torch.no_grad():
-        assert torch.allclose(model(input_ids=ids).logits, again(input_ids=ids).logits, atol=1e-6)
+        encoded, encoded_again = model.bert(input_ids=ids).last_hidden_state, again.bert(input_ids=ids).last_hidden_state
+    query = lambda m: m.bert.encoder.layer[0].attention.self.query.weight  # noqa: E731
+    assert query(again).shape == query(model).shape == (16, 32)  # 2 of 4 heads of 8 dimensions kept
+    assert torch.allclose(encoded, encoded_again, atol=1e-6)
+    assert not torch.equal(model.classifier.weight, again.classifier.weight)  # a fresh head, not the saved one
     with pytest.raises(UsageError, match="pruned model with 2 labels; task stsb needs 1"):
         load_model(resolve(f"local:{tmp_path}"), get_task("stsb"))
