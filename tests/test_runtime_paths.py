@@ -185,3 +185,17 @@ def test_dev_set_scoring_refuses_bad_input_in_one_line(tiny_bert_dir, tmp_path, 
     assert score_main(["--checkpoint", str(tiny_bert_dir), "--out", str(out), *args]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and not out.exists()
+
+
+def test_the_deepsparse_worker_leaves_the_callers_file_dynamic(tiny_bert_dir, tmp_path):
+    if deepsparse_path.python() is None:
+        pytest.skip(f"no DeepSparse environment here ({deepsparse_path.SETUP} makes it; CPython 3.11, x86 AVX2 or AVX-512)")
+    model = tiny_model(tiny_bert_dir)
+    path = onnx_export.export(model, str(tmp_path / "m.onnx"), mask=True, opset=17)
+    arrays = {"input_ids": np.full((3, 9), 1500, np.int64), "token_type_ids": np.zeros((3, 9), np.int64),
+              "attention_mask": np.ones((3, 9), np.int64)}
+    logits, answer = deepsparse_path.run_logits(path, arrays, batch=2, threads=1, workdir=str(tmp_path))
+    with torch.inference_mode():
+        expected = model(**{k: torch.from_numpy(v) for k, v in arrays.items()}).logits.numpy()
+    np.testing.assert_allclose(logits, expected, atol=1e-4)  # 3 rows in batches of 2: the last one padded and cut
+    assert all(isinstance(d, str) for dims in onnx_export.dynamic_axes(path).values() for d in dims)

@@ -76,9 +76,26 @@ def kernels(engine) -> str:
     return f"DeepSparse {engine.cpu_avx_type}{vnni}; {engine.fraction_of_supported_ops:.1%} of operators in DeepSparse kernels"
 
 
+def _compile(path: str, batch: int, shape: list[int], count: int, threads: int):
+    """DeepSparse's engine for `path` at one input shape. DeepSparse writes the shapes it is asked for into
+    the ONNX file it is given, so it gets a copy (kept until the worker exits: the engine reads its file
+    again for its input names): the caller's file keeps its dynamic axes."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    from deepsparse import compile_model
+
+    folder = tempfile.mkdtemp(prefix="deepsparse-worker-")
+    atexit.register(shutil.rmtree, folder, True)
+    copy = os.path.join(folder, os.path.basename(path))
+    shutil.copyfile(path, copy)
+    return compile_model(copy, batch_size=batch, num_cores=threads, input_shapes=[shape] * count)
+
+
 def _time(request: dict) -> dict:
     import numpy as np
-    from deepsparse import compile_model
 
     batch, seq_len, vocab = int(request["batch"]), int(request["seq_len"]), int(request["vocab"])
     rng = np.random.default_rng(0)
@@ -91,8 +108,7 @@ def _time(request: dict) -> dict:
     engines, feeds, results = {}, {}, {}
     for name, path in request["models"].items():
         try:
-            engines[name] = compile_model(path, batch_size=batch, num_cores=int(request["threads"]),
-                                          input_shapes=[[batch, seq_len]] * len(arrays))
+            engines[name] = _compile(path, batch, [batch, seq_len], len(arrays), int(request["threads"]))
             feeds[name] = [arrays[n] for n in engines[name].input_names]  # in the graph's order
         except Exception as exc:  # a model DeepSparse cannot compile: said for that model
             engines.pop(name, None)
@@ -109,14 +125,12 @@ def _time(request: dict) -> dict:
 
 def _run(request: dict) -> dict:
     import numpy as np
-    from deepsparse import compile_model
 
     batch = int(request["batch"])
     with np.load(request["inputs_npz"]) as data:
         named = {k: data[k] for k in data.files}
     rows, seq_len = next(iter(named.values())).shape
-    engine = compile_model(request["model"], batch_size=batch, num_cores=int(request["threads"]),
-                           input_shapes=[[batch, seq_len]] * len(named))
+    engine = _compile(request["model"], batch, [batch, seq_len], len(named), int(request["threads"]))
     arrays = [named[n] for n in engine.input_names]  # in the graph's order
     logits = []
     for start in range(0, rows, batch):

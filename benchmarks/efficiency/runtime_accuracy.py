@@ -105,7 +105,7 @@ def score_paths(model: nn.Module, tokenizer, task, dev, train, paths: list[str],
     """One row per path: the dev-set score through that runtime and precision against PyTorch fp32's."""
     from prunebench.benchmarks.metrics import compute_metrics, predictions_from_logits, primary_score
 
-    from .paths import Unavailable, first_line
+    from .paths import first_line
 
     arrays, labels = encode(tokenizer, task, dev), dev["label"].to_numpy()
     calibration = encode(tokenizer, task, train.head(CALIBRATION))
@@ -118,7 +118,7 @@ def score_paths(model: nn.Module, tokenizer, task, dev, train, paths: list[str],
             row = {"task": task.name, "path": path, "examples": len(labels), "torch_score": ref_score}
             try:
                 logits, said = runtime_logits(path, model, arrays, calibration, workdir, threads)
-            except Unavailable as exc:
+            except Exception as exc:  # a runtime missing or failing on this model: said in its row, the others go on
                 rows.append({**row, "kernels": f"not scored: {first_line(exc)}"})
                 continue
             pred = predictions_from_logits(task, logits)
