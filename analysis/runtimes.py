@@ -24,11 +24,13 @@ import seaborn as sns  # noqa: E402
 
 from .plots import STYLE  # noqa: E402
 from .tables import MISSING, Table  # noqa: E402
+from .labels import task_label  # noqa: E402
 from .texnumbers import join  # noqa: E402
 
 REPEAT = "dense-repeat"
 BASELINE = "onnxruntime"  # the fp32 reference every runtime and precision is also compared with
 PENDING = "pending"
+SAME_MODEL = "openvino-int8-sparse"  # openvino-int8's model, compiled with sparse decompression: same outputs
 ACCURACY_COMMAND = ("python -m prunebench.benchmarks.efficiency.runtime_accuracy --checkpoint DIR --task sst2 "
                     "--paths onnxruntime,openvino,deepsparse")
 
@@ -85,10 +87,10 @@ def _claimed(value: float, band: float | None) -> str:
     return f"({text})" if band is None or abs(value - 1) <= band else text
 
 
-def runtime_table(df: pd.DataFrame | None, accuracy: pd.DataFrame | None = None) -> Table | None:
+def runtime_table(df: pd.DataFrame | None) -> Table | None:
     """One row per (device, model, runtime path, batch): the dense latency and its IQR, dense over dense
-    onnxruntime fp32, the speedup of each unstructured sparsity over the path's own dense model, the noise band,
-    and the dev-set score change of the path's precision (pending until `runtime_accuracy` has run)."""
+    onnxruntime fp32, the speedup of each unstructured sparsity over the path's own dense model, and the noise
+    band."""
     rows = runtime_rows(df)
     if rows.empty:
         return None
@@ -107,27 +109,65 @@ def runtime_table(df: pd.DataFrame | None, accuracy: pd.DataFrame | None = None)
             else f"{d['latency_ms']:.1f}"
         body.append([path, str(int(batch)), ms, MISSING if d is None else _claimed(d["vs_base"], band),
                      *(_claimed(by_level.get(s, np.nan), band) for s in levels),
-                     MISSING if band is None else f"±{100 * band:.0f}%", _accuracy_cell(accuracy, path)])
+                     MISSING if band is None else f"±{100 * band:.0f}%"])
     devices = sorted({f"{d} ({detail})" for d, detail in zip(rows["device"], rows["device_detail"])})
-    columns = ["Path", "Batch", "Dense ms (IQR)", "Dense vs ORT fp32", *[f"{100 * s:.0f}%" for s in levels], "Noise",
-               "Score Δ"]
+    columns = ["Path", "Batch", "Dense ms (IQR)", "Dense vs ORT fp32", *[f"{100 * s:.0f}%" for s in levels], "Noise"]
     caption = ("CPU runtimes and precisions, MiniLM-L6, sequence length 128: the dense model's latency, its speedup over "
                "dense onnxruntime fp32, and the speedup of each unstructured (global magnitude) sparsity over the same "
                "path's dense model.")
     notes = [f"{'; '.join(devices)}. Medians of interleaved calls; IQR in brackets. Noise: the largest distance from "
              "1 of a second dense model timed as a variant, over the paths of that batch; values in parentheses lie "
-             f"within it and are not claimed. Score Δ: dev-set score through that runtime and precision minus PyTorch "
-             f"fp32's, {PENDING} until fine-tuned pruned checkpoints are scored ({ACCURACY_COMMAND})."]
+             "within it and are not claimed. What each precision costs in score: the runtime accuracy table."]
     return Table(columns, body, caption, "tab:runtimes", notes, align="ll" + "r" * (len(columns) - 2))
 
 
-def _accuracy_cell(accuracy: pd.DataFrame | None, path: str) -> str:
-    if accuracy is None or accuracy.empty:
-        return PENDING
-    mine = accuracy[(accuracy["path"] == path) & accuracy["score_delta"].notna()]
-    if mine.empty:
-        return PENDING
-    return "; ".join(f"{float(r.score_delta):+.2f} ({r.task})" for r in mine.itertuples(index=False))
+def load_accuracy(path) -> pd.DataFrame | None:
+    """`results/v1/efficiency-accuracy.csv` (`benchmarks/efficiency/runtime_accuracy.py`), with a ``variant``
+    column read from the checkpoint label (``dense`` unless it names a one-shot variant); None without it."""
+    from pathlib import Path
+
+    if path is None or not Path(path).is_file():
+        return None
+    acc = pd.read_csv(path)
+    acc["variant"] = [c.split(" + ", 1)[1].split(" (")[0] if " + " in c else "dense" for c in acc["checkpoint"].astype(str)]
+    return acc
+
+
+def _variant_order(name: str) -> float:
+    from prunebench.benchmarks.efficiency.variants import parse_variant
+
+    return parse_variant(name).sparsity
+
+
+def accuracy_table(acc: pd.DataFrame | None) -> Table:
+    """One row per scored (checkpoint, task): PyTorch fp32's dev score, then each runtime path's score minus
+    it (points) with the share of predictions that changed; pending where nothing has been scored."""
+    paths = [p for p in runtime_paths() if p != SAME_MODEL]
+    columns = ["Model", "Task", "PyTorch fp32", *paths]
+    caption = ("Dev-set score through each CPU runtime and precision minus the same weights' PyTorch fp32 score "
+               "(points; in brackets, the share of predictions that changed).")
+    if acc is None or acc.empty:
+        body = [[PENDING, PENDING, PENDING, *(PENDING for _ in paths)]]
+    else:
+        body = []
+        for (variant, task), g in sorted(acc.groupby(["variant", "task"]), key=lambda kv: (_variant_order(kv[0][0]), kv[0][1])):
+            by_path = {r.path: r for r in g.itertuples(index=False)}
+            cells = []
+            for path in paths:
+                r = by_path.get(path)
+                if r is None or pd.isna(r.score_delta):
+                    cells.append(PENDING if r is None else MISSING)
+                else:
+                    flip = "" if pd.isna(r.flipped) else f" ({100 * r.flipped:.1f}%)"
+                    cells.append(f"{r.score_delta:+.2f}{flip}")
+            body.append([variant if variant == "dense" else f"{variant}, one-shot", task_label(task),
+                         f"{g['torch_score'].iloc[0]:.2f}", *cells])
+    notes = ["int8: NNCF post-training quantization (OpenVINO) or onnxruntime's static QDQ quantization (DeepSparse), "
+             "both calibrated on training sentences. Dense: a fine-tuned checkpoint; one-shot: the same checkpoint "
+             "magnitude-pruned with no recovery training, so its PyTorch score shows what pruning alone cost and the "
+             f"columns what the runtime and precision cost on top. {SAME_MODEL}: the int8 model with other kernels "
+             f"(same scores). Fine-tuned pruned checkpoints and a second task: {PENDING} ({ACCURACY_COMMAND})."]
+    return Table(columns, body, caption, "tab:runtime-accuracy", notes, align="ll" + "r" * (len(columns) - 2))
 
 
 def runtime_figure(df: pd.DataFrame | None) -> plt.Figure:
@@ -162,9 +202,10 @@ def runtime_figure(df: pd.DataFrame | None) -> plt.Figure:
     return fig
 
 
-def runtime_sentences(df: pd.DataFrame | None) -> str:
+def runtime_sentences(df: pd.DataFrame | None, acc: pd.DataFrame | None = None) -> str:
     """The paper's answer to where unstructured sparsity pays and where precision pays more, from the rows;
-    a speedup inside the noise band is never cited."""
+    a speedup inside the noise band is never cited. `acc`: `load_accuracy`'s rows, for what each precision
+    costs in score."""
     rows = runtime_rows(df)
     if rows.empty:
         return "No CPU runtime rows have been measured yet."
@@ -210,6 +251,26 @@ def runtime_sentences(df: pd.DataFrame | None) -> str:
             text += (f", and the fastest row is {best_any['path']} at {100 * best_any['sparsity']:.0f}% sparsity "
                      f"({best_any['vs_base']:.2f}x).")
             out.append(text)
-    out.append(f"What int8 and bf16 cost in dev-set score is {PENDING}: no fine-tuned pruned checkpoint was kept.")
+    out.append(accuracy_sentence(acc))
     return " ".join(out)
+
+
+def accuracy_sentence(acc: pd.DataFrame | None) -> str:
+    """What bf16 and int8 change in dev-set score, per runtime, over the checkpoints scored."""
+    lossy = [p for p in runtime_paths() if p != SAME_MODEL and not p.endswith("fp32") and p != BASELINE]
+    if acc is None or acc.empty or acc[acc["path"].isin(lossy)]["score_delta"].dropna().empty:
+        return f"What int8 and bf16 cost in dev-set score is {PENDING}: no fine-tuned pruned checkpoint was kept."
+    parts = []
+    for path in lossy:
+        mine = acc[(acc["path"] == path) & acc["score_delta"].notna()].copy()
+        if mine.empty:
+            continue
+        mine["order"] = mine["variant"].map(_variant_order)
+        cells = [f"{r.score_delta:+.2f} ({'dense' if r.variant == 'dense' else f'{100 * r.order:.0f}%'})"
+                 for r in mine.sort_values("order").itertuples(index=False)]
+        parts.append(f"{path} {', '.join(cells)}")
+    tasks = join(sorted(task_label(t) for t in acc["task"].unique()))
+    return (f"Through the runtimes, the dev-set score ({tasks}) moves by {'; '.join(parts)} points against the same "
+            f"weights in PyTorch fp32 (dense fine-tuned checkpoint, and one-shot pruned copies of it at the sparsity in "
+            f"brackets); fine-tuned pruned checkpoints and a second task are {PENDING}.")
 

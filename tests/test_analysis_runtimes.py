@@ -4,8 +4,8 @@ repeat, no speedup claimed inside it, precision against the onnxruntime fp32 bas
 import pandas as pd
 
 from prunebench.analysis.paper_figures import pareto_points
-from prunebench.analysis.runtimes import (noise_band, runtime_figure, runtime_rows, runtime_sentences, runtime_table,
-                                          scored_as_trained)
+from prunebench.analysis.runtimes import (accuracy_table, load_accuracy, noise_band, runtime_figure, runtime_rows,
+                                          runtime_sentences, runtime_table, scored_as_trained)
 from prunebench.analysis.speedup import speedup_points
 
 # (path, dtype, dense ms, dense-repeat speedup, {sparsity: speedup over the path's own dense})
@@ -33,13 +33,13 @@ def test_the_noise_band_is_the_largest_dense_vs_dense_distance_from_one():
     assert key == ("cpu (1 threads)", "minilm-l6", 1) and abs(band - 0.04) < 1e-9  # openvino-int8's 1.04
 
 
-def test_the_table_puts_speedups_inside_the_noise_in_parentheses_and_accuracy_pending():
+def test_the_table_puts_speedups_inside_the_noise_in_parentheses():
     table = runtime_table(efficiency())
     assert table.columns[4:6] == ["50%", "90%"]
     rows = {r[0]: r for r in table.rows}
     assert rows["deepsparse-fp32"][4:7] == ["1.30", "3.00", "±4%"]
     assert rows["openvino-int8"][3:6] == ["3.00", "(1.02)", "(1.03)"]  # 30 ms / 10 ms over onnxruntime fp32
-    assert rows["onnxruntime"][3] == "(1.00)" and {r[-1] for r in table.rows} == {"pending"}
+    assert rows["onnxruntime"][3] == "(1.00)" and {r[-1] for r in table.rows} == {"±4%"}
 
 
 def test_the_sentences_cite_only_speedups_beyond_the_noise():
@@ -47,7 +47,34 @@ def test_the_sentences_cite_only_speedups_beyond_the_noise():
     assert "up to 4%" in text
     assert "only on deepsparse-fp32 from 50% sparsity at batch 1 (up to 3.00x at 90%)" in text
     assert "onnxruntime and openvino-int8 stay within the noise" in text
-    assert "without pruning give up to 3.00x (openvino-int8)" in text and "pending" in text
+    assert "without pruning give up to 3.00x (openvino-int8)" in text and "int8 and bf16 cost" in text and "pending" in text
+
+
+def accuracy_csv(tmp_path):
+    rows = []
+    for label, torch_score, deltas in [("ckpt", 83.5, {"openvino-bf16": -0.1, "openvino-int8": 0.2, "deepsparse-int8": -12.0}),
+                                       ("ckpt + magnitude-global@0.5 (one-shot, no recovery)", 81.0, {"openvino-int8": -0.3})]:
+        for path, delta in deltas.items():
+            rows.append({"checkpoint": label, "task": "sst2", "path": path, "torch_score": torch_score,
+                         "score": torch_score + delta, "score_delta": delta, "flipped": 0.01})
+    pd.DataFrame(rows).to_csv(tmp_path / "acc.csv", index=False)
+    return load_accuracy(tmp_path / "acc.csv")
+
+
+def test_the_accuracy_table_has_a_row_per_checkpoint_and_says_pending_where_unscored(tmp_path):
+    table = accuracy_table(accuracy_csv(tmp_path))
+    assert table.columns[3:] == ["onnxruntime", "openvino-fp32", "openvino-bf16", "openvino-int8", "deepsparse-fp32",
+                                 "deepsparse-int8"]  # openvino-int8-sparse runs openvino-int8's model
+    dense, half = table.rows
+    assert dense[:3] == ["dense", "SST-2", "83.50"] and dense[5:7] == ["-0.10 (1.0%)", "+0.20 (1.0%)"]
+    assert dense[3] == "pending" and dense[-1] == "-12.00 (1.0%)"
+    assert half[0] == "magnitude-global@0.5, one-shot" and half[6] == "-0.30 (1.0%)"
+    assert accuracy_table(None).rows[0][0] == "pending"
+
+
+def test_the_sentences_give_each_precisions_score_change(tmp_path):
+    text = runtime_sentences(efficiency(), accuracy_csv(tmp_path))
+    assert "openvino-int8 +0.20 (dense), -0.30 (50%)" in text and "deepsparse-int8 -12.00 (dense)" in text
 
 
 def test_int8_runtime_rows_stay_out_of_the_pareto_until_their_own_scores_exist():

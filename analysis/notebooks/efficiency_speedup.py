@@ -29,6 +29,7 @@ from prunebench.analysis.params import param
 EFFICIENCY = param("efficiency", "results/v1/efficiency.csv")
 PROBE = param("probe", "results/v1/probe-semi-structured.csv")
 RESULTS = param("results", "results/v1/results.csv")
+ACCURACY = param("accuracy", "results/v1/efficiency-accuracy.csv")
 SPEEDUP_FIGURE = param("speedup_figure", "paper/generated/speedup.pdf")
 SPEEDUP_MD = param("speedup_md", "results/v1/tables/speedup.md")
 SPEEDUP_TEX = param("speedup_tex", "paper/generated/speedup.tex")
@@ -38,7 +39,7 @@ import os
 
 from prunebench.analysis.plots import save_figure
 from prunebench.analysis.results import load_results
-from prunebench.analysis.runtimes import runtime_figure, runtime_sentences, runtime_table
+from prunebench.analysis.runtimes import accuracy_table, load_accuracy, runtime_figure, runtime_sentences, runtime_table
 from prunebench.analysis.speedup import (NO_DATA, batch_summary, load_efficiency, probe_table, speedup_figure, speedup_points,
                               speedup_table)
 from prunebench.analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape, to_markdown
@@ -76,8 +77,9 @@ if runtimes is not None:  # the CPU runtimes and precisions: sparsity and precis
     runtimes_png = os.path.relpath(stem.with_name("runtimes.png"), SPEEDUP_MD.parent)
 extra = [to_markdown(t, heading="##") for t in (summary, kernels) if t is not None]
 if runtimes is not None:
-    extra = [f"![latency against sparsity per CPU runtime and precision]({runtimes_png})", runtime_sentences(df),
-             to_markdown(runtimes, heading="##"), *extra]
+    accuracy = load_accuracy(ACCURACY)
+    extra = [f"![latency against sparsity per CPU runtime and precision]({runtimes_png})", runtime_sentences(df, accuracy),
+             to_markdown(runtimes, heading="##"), to_markdown(accuracy_table(accuracy), heading="##"), *extra]
 body = NO_DATA if table is None else "\n\n".join([f"![measured vs theoretical speedup]({png})", *extra,
                                                     to_markdown(table, heading="##")])
 SPEEDUP_MD.write_text(header_md + "# Measured speedup\n\n" + body + "\n")

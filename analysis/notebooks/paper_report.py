@@ -27,6 +27,7 @@ from prunebench.analysis.params import param
 
 RESULTS = param("results", "results/v1/results.csv")
 EFFICIENCY = param("efficiency", "results/v1/efficiency.csv")
+ACCURACY = param("accuracy", "results/v1/efficiency-accuracy.csv")
 SWEEPS = param("sweeps", "results/v1/sweeps")
 PAPER_CONFIG = param("paper_config", "config/paper.yaml")
 OUT = param("out", "paper/report")
@@ -48,7 +49,7 @@ from prunebench.analysis.ranking import leaderboard
 from prunebench.analysis.recipes import load_sweep
 from prunebench.analysis.reference import load_design, load_reported
 from prunebench.analysis.results import CURVE, dense_baselines, load_results, pruning_methods
-from prunebench.analysis.runtimes import runtime_sentences, runtime_table
+from prunebench.analysis.runtimes import accuracy_table, load_accuracy, runtime_sentences, runtime_table
 from prunebench.analysis.speedup import load_efficiency
 from prunebench.analysis.tables import GENERATED_TEX, latex_escape, to_latex
 
@@ -134,7 +135,8 @@ phases = phase_table(curves)
 (OUT / "phases.tex").write_text(header + render(tables.phase_table(phases)))
 models = sorted(df["model"].unique())
 (OUT / "efficiency.tex").write_text(header + render([tables.efficiency_summary(efficiency, m) for m in models]))
-(OUT / "runtimes.tex").write_text(header + render([runtime_table(efficiency)]))
+runtime_accuracy = load_accuracy(ACCURACY)
+(OUT / "runtimes.tex").write_text(header + render([runtime_table(efficiency), accuracy_table(runtime_accuracy)]))
 appendix = tables.appendix_tables(df, reported, design, pending)
 (OUT / "appendix_tables.tex").write_text(header + render(appendix))
 config_models = yaml.safe_load(PAPER_CONFIG.read_text()).get("models", []) if PAPER_CONFIG.is_file() else []
@@ -184,7 +186,7 @@ if len(complete) and complete[last].notna().any():
 values["last-sparsity"] = f"{100 * LEADERBOARD_SPARSITIES[-1]:g}\\%"
 values["min-seeds"] = str(MIN_SEEDS)
 values["pareto-batch"] = str(figures.PARETO_BATCH)
-values["runtime-summary"] = runtime_sentences(efficiency)  # analysis/runtimes.py: where sparsity pays, where precision pays more
+values["runtime-summary"] = runtime_sentences(efficiency, runtime_accuracy)  # analysis/runtimes.py: where sparsity pays, where precision pays more
 if len(points):
     fastest = points.loc[points["speedup_vs_dense"].idxmax()]
     values["fastest-variant"] = fastest["variant"]

@@ -106,6 +106,7 @@ rule efficiency_speedup:
     input:
         efficiency=if_present(EFFICIENCY_CSV),
         probe=if_present(PROBE_CSV),
+        accuracy=if_present("results/v1/efficiency-accuracy.csv"),
         results=RESULTS_CSV,
         code=[NOTEBOOKS / "efficiency_speedup.py", *LIBRARY],
     output:
@@ -190,6 +191,7 @@ rule paper_report:
     input:
         results=RESULTS_CSV,
         efficiency=if_present(EFFICIENCY_CSV),
+        accuracy=if_present("results/v1/efficiency-accuracy.csv"),
         sweeps="results/v1/sweeps.csv",
         code=[NOTEBOOKS / "paper_report.py", *LIBRARY],
     output:
