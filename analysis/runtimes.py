@@ -162,8 +162,8 @@ def accuracy_table(acc: pd.DataFrame | None) -> Table:
                     cells.append(f"{r.score_delta:+.2f}{flip}")
             body.append([variant if variant == "dense" else f"{variant}, one-shot", task_label(task),
                          f"{g['torch_score'].iloc[0]:.2f}", *cells])
-    notes = ["int8: NNCF post-training quantization (OpenVINO) or onnxruntime's static QDQ quantization (DeepSparse), "
-             "both calibrated on training sentences. Dense: a fine-tuned checkpoint; one-shot: the same checkpoint "
+    notes = ["int8: NNCF post-training quantization (OpenVINO IR, or QDQ ONNX for DeepSparse), calibrated on "
+             "training sentences. Dense: a fine-tuned checkpoint; one-shot: the same checkpoint "
              "magnitude-pruned with no recovery training, so its PyTorch score shows what pruning alone cost and the "
              f"columns what the runtime and precision cost on top. {SAME_MODEL}: the int8 model with other kernels "
              f"(same scores). Fine-tuned pruned checkpoints and a second task: {PENDING} ({ACCURACY_COMMAND})."]

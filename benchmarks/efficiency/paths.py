@@ -9,7 +9,7 @@ conditions (same process, device, dtype, runtime and execution mode).
 | ``onnxruntime`` | CPU | dense, unstructured | the model exported to ONNX (`torch.onnx.export`, dynamo) and run by onnxruntime's CPU provider |
 | ``torch-csr`` | CPU | unstructured | each encoder linear weight stored as CSR, the matmul done by `torch.sparse.mm` |
 | ``openvino-fp32``, ``-bf16``, ``-int8``, ``-int8-sparse`` | CPU | dense, unstructured | the same ONNX file compiled by OpenVINO at that inference precision; int8 is NNCF post-training quantization, ``-int8-sparse`` adds sparse-weight decompression (`openvino_path.py`) |
-| ``deepsparse-fp32``, ``-int8`` | CPU (x86 AVX2/AVX-512) | dense, unstructured | the ONNX file (opset 17) compiled by DeepSparse 1.8 in its own environment, timed by a worker process; int8 is onnxruntime's static QDQ quantization (`deepsparse_path.py`) |
+| ``deepsparse-fp32``, ``-int8`` | CPU (x86 AVX2/AVX-512) | dense, unstructured | the ONNX file (opset 17) compiled by DeepSparse 1.8 in its own environment, timed by a worker process; int8 is NNCF's QDQ quantization (`deepsparse_path.py`) |
 
 A path that cannot run here raises `Unavailable` with the reason, which the bench writes into the row.
 Rows of a path are compared with the dense model on the path's reference (`REFERENCE`): every ONNX runtime

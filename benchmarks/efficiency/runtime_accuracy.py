@@ -6,7 +6,7 @@ through the same runtime and precision as its timed rows, next to its score in P
 
 Sentences are tokenized to at most `SEQ_LEN` tokens, padded, with the attention mask as an input of the exported
 model (the timing rows need no mask: their synthetic batches have no padding). int8 models are calibrated
-on `CALIBRATION` training sentences (NNCF for OpenVINO, onnxruntime's static quantization for DeepSparse),
+on `CALIBRATION` training sentences (NNCF post-training quantization, for OpenVINO and DeepSparse alike),
 never on the dev set they are scored on. Each row: the checkpoint, task, path, score (the task's primary
 metric, 0-100, `metrics.primary_score`), the PyTorch fp32 score of the same checkpoint, their difference,
 and the share of dev examples whose predicted class differs from PyTorch's (`flipped`).
