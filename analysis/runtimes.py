@@ -139,10 +139,18 @@ def _variant_order(name: str) -> float:
     return parse_variant(name).sparsity
 
 
+def _exact(acc: pd.DataFrame, path: str) -> bool:
+    """Every scored row of `path` predicts what PyTorch fp32 predicts, on every example."""
+    mine = acc[acc["path"] == path]
+    return len(mine) > 0 and bool((mine["flipped"] == 0).all()) and bool((mine["score_delta"] == 0).all())
+
+
 def accuracy_table(acc: pd.DataFrame | None) -> Table:
     """One row per scored (checkpoint, task): PyTorch fp32's dev score, then each runtime path's score minus
     it (points) with the share of predictions that changed; pending where nothing has been scored."""
     paths = [p for p in runtime_paths() if p != SAME_MODEL]
+    exact = [] if acc is None or acc.empty else [p for p in paths if _exact(acc, p)]
+    paths = [p for p in paths if p not in exact]  # a column of zeros says less than one line of the notes
     columns = ["Weights", "Task", "PyTorch fp32", *paths]
     caption = ("Dev-set score through each CPU runtime and precision minus the same weights' PyTorch fp32 score "
                "(points; in brackets, the share of predictions that changed).")
@@ -167,7 +175,8 @@ def accuracy_table(acc: pd.DataFrame | None) -> Table:
              "training sentences. Dense: a fine-tuned checkpoint; one-shot: the same checkpoint "
              "magnitude-pruned (global) to that sparsity with no recovery training, so its PyTorch score shows what pruning alone cost and the "
              f"columns what the runtime and precision cost on top. {SAME_MODEL}: the int8 model with other kernels "
-             f"(same scores). Fine-tuned pruned checkpoints and a second task: {PENDING} ({ACCURACY_COMMAND})."]
+             f"(same scores)." + (f" {join(exact)}: PyTorch's prediction on every example of every row." if exact else "")
+             + f" Fine-tuned pruned checkpoints and a second task: {PENDING} ({ACCURACY_COMMAND})."]
     return Table(columns, body, caption, "tab:runtime-accuracy", notes, align="ll" + "r" * (len(columns) - 2))
 
 

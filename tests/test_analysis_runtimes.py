@@ -65,6 +65,10 @@ def test_the_accuracy_table_has_a_row_per_checkpoint_and_says_pending_where_unsc
     table = accuracy_table(accuracy_csv(tmp_path))
     assert table.columns[3:] == ["onnxruntime", "openvino-fp32", "openvino-bf16", "openvino-int8", "deepsparse-fp32",
                                  "deepsparse-int8"]  # openvino-int8-sparse runs openvino-int8's model
+    exact = accuracy_csv(tmp_path)
+    exact = pd.concat([exact, exact.assign(path="openvino-fp32", score_delta=0.0, flipped=0.0)])
+    folded = accuracy_table(exact)
+    assert "openvino-fp32" not in folded.columns and "openvino-fp32: PyTorch's prediction on every example" in folded.notes[0]
     dense, half = table.rows
     assert dense[:3] == ["dense", "SST-2", "83.50"] and dense[5:7] == ["-0.10 (1.0%)", "+0.20 (1.0%)"]
     assert dense[3] == "pending" and dense[-1] == "-12.00 (1.0%)"
