@@ -16,6 +16,7 @@ import pandas as pd
 from .labels import model_label, percent, task_label
 from .phases import FLAT_TOLERANCE, MARGIN, MIN_BULGE, TOLERANCE
 from .ranking import LEADERBOARD_SPARSITIES, retained_column
+from .intervals import MIN_SEEDS
 from .retained import left_out_note
 from .reference import REFERENCE_LABEL
 from .regimes import family_label
@@ -45,6 +46,13 @@ def leaderboard_sentences(board: pd.DataFrame) -> str:
         what = "structured methods" if grid == "structured" else "weight-pruning methods"
         ranked = g[g["rank"].notna()]
         complete = g[g["complete"]]
+        few_seeds = complete[complete["comparable"] & (complete["seeds"] < MIN_SEEDS)] if "seeds" in complete else complete.iloc[0:0]
+        if ranked.empty and len(few_seeds):
+            fewest = int(few_seeds["seeds"].min())
+            out.append(f"On {model_label(model)} ({family_label(fam)}), {len(few_seeds)} of the {len(complete)} complete {what} "
+                       f"have as few as {fewest} seed{'s' if fewest != 1 else ''} on a task, fewer than the {MIN_SEEDS} a rank "
+                       f"needs, so none is ranked yet.")
+            continue
         if ranked.empty and len(complete) > 1:
             out.append(f"On {model_label(model)} ({family_label(fam)}), the {len(complete)} complete {what} cover different "
                        f"weight-sparsity ranges, so none is ranked against the others.")
@@ -59,9 +67,15 @@ def leaderboard_sentences(board: pd.DataFrame) -> str:
         kept = join([f"{100 * v:.1f}%" for _, v in measured])
         levels = join([pct(s) for s, _ in measured])
         n = int(top["n_tasks"])
-        out.append(f"On {model_label(model)} ({family_label(fam)}, {n} task{'s' if n != 1 else ''}), {top['method']} ranks "
-                   f"first of {len(ranked)} complete {what if len(ranked) != 1 else what.removesuffix('s')} with a normalised AUC of {top['auc']:.3f}"
-                   + (f"; it keeps {kept} of the dense score at {levels} sparsity" if measured else "") + ".")
+        leaders = ranked[ranked["rank"] == ranked["rank"].min()]
+        of = f"of {len(ranked)} complete {what if len(ranked) != 1 else what.removesuffix('s')}"
+        where = f"On {model_label(model)} ({family_label(fam)}, {n} task{'s' if n != 1 else ''})"
+        keeps = f"; it keeps {kept} of the dense score at {levels} sparsity" if measured else ""
+        if len(leaders) == 1:
+            out.append(f"{where}, {top['method']} ranks first {of} with a normalised AUC of {top['auc']:.3f}{keeps}.")
+        else:
+            out.append(f"{where}, {join(sorted(leaders['method']))} tie for first {of} (their AUC intervals overlap); "
+                       f"{top['method']} has the highest normalised AUC, {top['auc']:.3f}{keeps}.")
     for (model, fam), groups in sorted(board.attrs.get("left_out", {}).items()):  # analysis/retained.py
         out.append(f"On {model_label(model)} ({family_label(fam)}): {left_out_note(groups)}")
     return " ".join(out)

@@ -194,3 +194,16 @@ def test_a_method_with_fixed_sparsities_is_expected_only_there(results):
     renamed = renamed[~((renamed["method"] == "magnitude-2of4") & (renamed["target_sparsity"] > 0.5))]
     pending = pending_cells(renamed, None)
     assert pending[pending["method"] == "magnitude-2of4"].empty  # 2:4 is 50% by construction: nothing at 70 or 90%
+
+
+def test_the_leaderboard_sentences_give_the_real_reason_nothing_is_ranked_and_name_ties():
+    """On the published v1 rows the complete full-data methods have one seed (a rank needs three), and the two
+    gradual methods tie on the QQP subset: the generated sentences say exactly that, not a coverage reason."""
+    from prunebench.analysis.ranking import leaderboard
+    from prunebench.analysis.results import load_results
+    from prunebench.analysis.texnumbers import leaderboard_sentences
+
+    text = leaderboard_sentences(leaderboard(load_results(ROOT / "results/v1/results.csv")))
+    assert ("9 of the 9 complete weight-pruning methods have as few as 1 seed on a task, fewer than the 3 a rank "
+            "needs, so none is ranked yet") in text
+    assert "gradual-magnitude-global and gradual-magnitude-layerwise tie for first of 4 complete" in text
