@@ -227,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", required=True, help="a registered method (see `prunebench methods`)")
     p.add_argument("--sparsity", required=True, type=_float, help="target share of zero encoder linear weights, in [0, 1)")
     p.add_argument("--seed", type=_int, default=0)
-    p.add_argument("--max-train-samples", type=_int, default=None, help="fixed-seed sample of the training split")
+    p.add_argument("--max-train-samples", type=_int, default=None,
+                   help="fixed-seed sample of the training split (0: the whole split, like leaving it out)")
     p.add_argument("--max-eval-samples", type=_int, default=None, help="fixed-seed sample of each evaluation split")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="method parameter (repeatable)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="training config field, e.g. lr=3e-5 (repeatable)")
