@@ -83,21 +83,14 @@ def quantize(onnx_path: str, model: nn.Module, out: str, calibration: list[dict]
     (83.5 -> 70.6; results/v1/README.md), so DeepSparse's int8 rows would have measured that recipe."""
     if os.path.exists(out):
         return out
-    try:
-        import nncf
-    except ImportError:
-        raise Unavailable("NNCF is not installed (pip install -e '.[openvino]'): it quantizes for deepsparse-int8") from None
-    import logging
-
     import onnx
 
     from .onnx_export import OLD_IR
+    from .openvino_path import post_training_int8
 
-    logging.getLogger("nncf").setLevel(logging.ERROR)
     batches = calibration or [{k: v.numpy() for k, v in synthetic_batch(model, 4, 128, torch.device("cpu"), mask=False).items()}
                               for _ in range(CALIBRATION)]
-    quantized = nncf.quantize(onnx.load(onnx_path), nncf.Dataset(batches), model_type=nncf.ModelType.TRANSFORMER,
-                              subset_size=len(batches))
+    quantized = post_training_int8(onnx.load(onnx_path), batches)
     quantized.ir_version = min(quantized.ir_version, OLD_IR)
     onnx.save(quantized, out)
     return out

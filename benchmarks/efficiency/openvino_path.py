@@ -57,6 +57,14 @@ def quantize(onnx_path: str, calibration: list[dict], out: str) -> str:
     ov = _runtime()
     if os.path.exists(out):
         return out
+    ov.save_model(post_training_int8(ov.Core().read_model(onnx_path), calibration), out)
+    return out
+
+
+def post_training_int8(model, calibration: list[dict]):
+    """NNCF post-training quantization of `model` (an OpenVINO model or an ONNX ModelProto; NNCF picks its
+    backend by type) with the transformer preset, calibrated on every batch of `calibration`. Raises
+    `Unavailable` when NNCF is missing."""
     try:
         import nncf
     except ImportError:
@@ -64,11 +72,8 @@ def quantize(onnx_path: str, calibration: list[dict], out: str) -> str:
     import logging
 
     logging.getLogger("nncf").setLevel(logging.ERROR)
-    model = ov.Core().read_model(onnx_path)
-    quantized = nncf.quantize(model, nncf.Dataset(calibration), model_type=nncf.ModelType.TRANSFORMER,
-                              subset_size=len(calibration))
-    ov.save_model(quantized, out)
-    return out
+    return nncf.quantize(model, nncf.Dataset(calibration), model_type=nncf.ModelType.TRANSFORMER,
+                         subset_size=len(calibration))
 
 
 def compile_model(model_path: str, precision: str, threads: int):
