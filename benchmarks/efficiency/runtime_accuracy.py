@@ -165,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     torch.set_num_threads(args.threads)
-    model = build(variant, AutoModelForSequenceClassification.from_pretrained(args.checkpoint).eval())
+    # safetensors only, as every weight load of the project (README, Reliability: untrusted files)
+    loaded = AutoModelForSequenceClassification.from_pretrained(args.checkpoint, use_safetensors=True)
+    model = build(variant, loaded.eval())
     if args.tokenizer is not None and not args.tokenizer.exists():
         from prunebench.benchmarks.models import resolve
 
