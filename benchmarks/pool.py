@@ -106,10 +106,8 @@ def serve(jobs: IO[str], answers: IO[str]) -> int:
         start = time.perf_counter()
         try:
             code = execute([str(a) for a in job["argv"]], Path(job["log"]))
-        except KeyboardInterrupt:
-            answers.write(json.dumps({"code": 130, "seconds": time.perf_counter() - start}) + "\n")
-            answers.flush()
-            return 130
+        except KeyboardInterrupt:  # between runs or outside `cli.main`'s own handler: the same exit code
+            code = 130
         answers.write(json.dumps({"code": code, "seconds": time.perf_counter() - start}) + "\n")
         answers.flush()
         if code == 130:  # the run was interrupted (Ctrl-C, `timeout -s INT`): the queue is being stopped

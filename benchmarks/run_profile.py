@@ -5,8 +5,8 @@ around it: starting Python and importing torch, tokenising or loading the token 
 and the dense checkpoint, capturing CUDA graphs, evaluating, measuring efficiency and writing the results.
 `PhaseTimes` records those seconds into the run's sidecar JSON (`profile`), never into the row, so the
 schema and every row's meaning stay as they are (the row itself, one CSV line written after the sidecar,
-is the one write the profile cannot include). `scripts/profile_runs.py` turns the sidecars of a call
-into the profile table of `results/v2/README.md`.
+is the one write the profile cannot include). `scripts/bench_grid_throughput.py` turns the sidecars of a
+call into the profile table of `results/v2/README.md`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ def process_age_seconds() -> float | None:
         return None
 
 
+def _check(name: str) -> None:
+    if name not in PHASES:
+        raise ValueError(f"unknown phase {name!r}; valid: {', '.join(PHASES)}")
+
+
 class PhaseTimes:
     """Seconds per named phase of one run; CUDA work is synchronised at each boundary so that asynchronous
     kernels are charged to the phase that launched them (a handful of synchronisations per run)."""
@@ -55,8 +60,7 @@ class PhaseTimes:
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
         """Add the wall time of the block to `name`; raises ValueError for a name not in `PHASES`."""
-        if name not in PHASES:
-            raise ValueError(f"unknown phase {name!r}; valid: {', '.join(PHASES)}")
+        _check(name)
         self._sync()
         start = time.perf_counter()
         try:
@@ -66,8 +70,7 @@ class PhaseTimes:
             self.seconds[name] += time.perf_counter() - start
 
     def add(self, name: str, seconds: float) -> None:
-        if name not in PHASES:
-            raise ValueError(f"unknown phase {name!r}; valid: {', '.join(PHASES)}")
+        _check(name)
         self.seconds[name] += seconds
 
     def as_dict(self) -> dict[str, float]:
