@@ -13,12 +13,12 @@ one config instead of many overlapping ones:
   ``prunebench.methods`` entry points alike) on the grid its kind gets there (``kinds``), except those named in
   ``exclude``; so a new method joins the study without an edit to its config (`expand_all_methods`);
 - ``sweep`` maps training fields to lists of values. A sweep config is run once per combination (a
-  *recipe*), and its rows go to ``results/v1/sweeps/<tag>/<recipe>/``, never to ``results/v1/runs/``: sweep
+  *recipe*), and its rows go to ``results/<version>/sweeps/<tag>/<recipe>/``, never to ``results/<version>/runs/``: sweep
   rows choose a recipe, they are not results of it, and the chosen recipe's own rows would otherwise
   appear twice in ``results.csv``;
 - a method's own ``sweep`` is a list of settings of its parameters (each over its ``params``), run one by one:
   the per-method sweep that tunes each method with the same budget (``MAX_METHOD_SETTINGS``). Its rows go to
-  ``results/v1/sweeps/<tag>/<setting>/``; a config with any sweep is a sweep config, so its other rows (e.g.
+  ``results/<version>/sweeps/<tag>/<setting>/``; a config with any sweep is a sweep config, so its other rows (e.g.
   a method it does not tune) go to ``sweeps/<tag>/base/``, never to ``runs/``.
 """
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from .paths import format_sparsity, model_slug, run_file
+from .paths import DEFAULT_VERSION, format_sparsity, model_slug, run_file
 
 
 VARIANT_SEPARATOR = "@"
@@ -96,11 +96,12 @@ class GridRun:
     train: dict = field(default_factory=dict)  # --set overrides: config train < task_train < sweep recipe < method train
     params: dict = field(default_factory=dict)  # --param overrides of the method
     recipe: str | None = None  # the sweep recipe's label, None outside sweeps
+    version: str = DEFAULT_VERSION  # the results version its row belongs to (config `results_version`)
 
     @property
     def path(self) -> str:
         return run_file(self.tag, model_slug(self.model), self.task, self.method, format_sparsity(self.sparsity),
-                        self.seed, recipe=self.recipe)
+                        self.seed, recipe=self.recipe, version=self.version)
 
     def argv(self) -> list[str]:
         """The `prunebench run` arguments of this row (without --out, --device and --threads)."""
@@ -135,6 +136,11 @@ def is_sweep(config: dict) -> bool:
     return bool(config.get("sweep")) or any(spec.get("sweep") for spec in config["methods"].values())
 
 
+def results_version(config: dict) -> str:
+    """The config's results version (``results/<version>/``); v1, the published campaign, when it names none."""
+    return config.get("results_version", DEFAULT_VERSION)
+
+
 def task_recipe(config: dict, task: str) -> dict:
     """The training overrides of a task: the config's `train`, then its `task_train` entry."""
     return {**config.get("train", {}), **config.get("task_train", {}).get(task, {})}
@@ -150,6 +156,7 @@ def runs(config: dict) -> list[GridRun]:
     """Every row of a (checked) config, dense rows first, in a stable order."""
     out = []
     sweeping = is_sweep(config)
+    version = results_version(config)
     for label, overrides in recipes(config):
         for model in config["models"]:
             for task in config["tasks"]:
@@ -163,7 +170,7 @@ def runs(config: dict) -> list[GridRun]:
                         for s in spec["sparsities"]:
                             for seed in spec.get("seeds", config["seeds"]):
                                 out.append(GridRun(config["tag"], model, task, method, float(s), int(seed), method_train,
-                                                   params, recipe))
+                                                   params, recipe, version))
     # a recovery sweep's recipes share their dense row (it never runs the recovery phase): list it once
     seen, unique = set(), []
     for run in out:

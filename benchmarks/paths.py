@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-RESULTS_DIR = Path("results/v1")
+DEFAULT_VERSION = "v1"  # a config without `results_version` belongs to the published, frozen v1 campaign
+RESULTS_DIR = Path("results") / DEFAULT_VERSION
+
+
+def results_dir(version: str = DEFAULT_VERSION) -> Path:
+    """The folder of one results version: ``results/v1`` (published, frozen), ``results/v2``, ...
+
+    A campaign with other recipes, tasks or methods is a new version, never new rows in a published one, so a
+    cited table can always be regenerated from the rows it was made from."""
+    return Path("results") / version
 
 
 def format_sparsity(s: float) -> str:
@@ -24,14 +33,15 @@ def model_slug(model: str) -> str:
 
 
 def run_file(tag: str, model: str, task: str, method: str, sparsity: float | str, seed: int | str,
-             recipe: str | None = None) -> str:
-    """Where the workflow keeps a row: one folder per config tag, so grids with different recipes never collide.
+             recipe: str | None = None, version: str = DEFAULT_VERSION) -> str:
+    """Where the workflow keeps a row: one folder per results version and config tag, so grids with different
+    recipes never collide.
 
     Rows of a recipe sweep (``recipe`` = the combination's label) go under ``sweeps/`` instead of ``runs/``.
     """
     s = sparsity if isinstance(sparsity, str) else format_sparsity(sparsity)
     where = f"sweeps/{tag}/{recipe}" if recipe else f"runs/{tag}"
-    return f"{RESULTS_DIR}/{where}/{model_slug(model)}/{task}/{method}/s{s}-seed{seed}.csv"
+    return f"{results_dir(version)}/{where}/{model_slug(model)}/{task}/{method}/s{s}-seed{seed}.csv"
 
 
 def run_path(model: str, task: str, method: str, sparsity: float, seed: int, run_id: str) -> Path:

@@ -2,13 +2,14 @@
 
 For machines where Snakemake is not installed (the GPU machine), and for recipe sweeps (configs with a
 ``sweep`` key, which Snakemake refuses). Rows land at the same paths the workflow uses
-(results/v1/runs/<tag>/..., sweeps under results/v1/sweeps/<tag>/<recipe>/...), so `snakemake` later treats
+(results/<version>/runs/<tag>/..., sweeps under results/<version>/sweeps/<tag>/<recipe>/...), so `snakemake` later treats
 them as done and merges them; rows already present (under --root or committed in this checkout) are skipped. Each (model, task) is tokenised once
 first. A GPU running a 22M-parameter model is mostly idle, so ``--workers`` runs go side by side on it,
 longest first.
 
     python scripts/run_grid.py config/v1-minilm.yaml --workers 8 --gpus 4 --deadline 300 --root /tmp/grid
     python scripts/run_grid.py config/sweep-dense.yaml --workers 8 --root /tmp/grid
+    python scripts/run_grid.py config/sweep-methods.yaml config/sweep-dense-v2.yaml --pool --mps --gpus 2   # one queue
     python scripts/run_grid.py config/leaderboard.yaml --only my-method --workers 8 --gpus 4 --check   # a submission
 """
 
@@ -38,13 +39,13 @@ from prunebench.benchmarks.workflow_config import check_config, load_yaml  # noq
 EAGER_METHODS = {"movement", "soft-movement", "distillation", "head-pruning", "lottery-ticket"}
 
 
-def prepare_commands(grid: list[GridRun], config: dict, root: Path) -> list[list[str]]:
-    """One `prunebench prepare` per (model, task): runs side by side would otherwise all tokenise the same data."""
+def prepare_commands(grid: list[tuple[GridRun, dict]], root: Path) -> list[list[str]]:
+    """One `prunebench prepare` per (config, model, task): runs side by side would otherwise all tokenise the same data."""
     seen, cmds = set(), []
-    for run in grid:
-        if (run.model, run.task) in seen:
+    for run, config in grid:
+        if (config["tag"], run.model, run.task) in seen:
             continue
-        seen.add((run.model, run.task))
+        seen.add((config["tag"], run.model, run.task))
         out = root / "prepared" / config["tag"] / f"{run.task}-{model_slug(run.model)}.json"
         # the fields that decide what is tokenised
         data_fields = [x for k, v in run.train.items() if k in ("max_len", "max_train_samples", "max_eval_samples")
@@ -101,7 +102,9 @@ def cost(run: GridRun, examples: dict[str, int]) -> float:
     """A rough duration, to start the longest runs first (the grid finishes when its slowest run does)."""
     phase = "epochs" if starts_from(run) == "pretrained" else "recovery_epochs"
     epochs = float(run.train.get(phase, 3))
-    return examples.get(run.task, 1) * max(epochs, 1.0) * (3.0 if registry_name(run.method) in EAGER_METHODS else 1.0)
+    name = registry_name(run.method)
+    trainings = int(run.params.get("rounds", 1)) if name == "lottery-ticket" else 1  # one training per round
+    return examples.get(run.task, 1) * max(epochs, 1.0) * trainings * (3.0 if name in EAGER_METHODS else 1.0)
 
 
 class Worker:
@@ -213,11 +216,12 @@ def stop_mps() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("config", type=Path)
+    parser.add_argument("config", type=Path, nargs="+",
+                        help="workflow config(s); several share one queue (e.g. two sweeps in one GPU call)")
     parser.add_argument("--workers", type=int, default=4, help="runs side by side (per GPU with --gpus)")
     parser.add_argument("--gpus", type=int, default=1, help="GPUs to spread the runs over (CUDA_VISIBLE_DEVICES per run)")
     parser.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
-    parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/v1/... and logs/")
+    parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/<version>/... and logs/")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads per run")
     parser.add_argument("--only", default=None, help="comma-separated methods to run (dense always runs)")
@@ -236,32 +240,36 @@ def main() -> int:
     parser.add_argument("--check", action="store_true",
                         help="then check the --only methods' rows under --root against the grid (prunebench leaderboard-check)")
     args = parser.parse_args()
-    if args.check and not args.only:
-        parser.error("--check needs --only: the methods whose rows to check")
-    config = check_config(load_yaml(args.config))
-    grid = runs(config)
+    if args.check and (not args.only or len(args.config) > 1):
+        parser.error("--check needs --only (the methods whose rows to check) and one config")
+    configs = [check_config(load_yaml(path)) for path in args.config]
+    tags = [c["tag"] for c in configs]
+    if len(set(tags)) < len(tags):
+        parser.error(f"two configs share a tag ({', '.join(tags)}): their rows and checkpoints would collide")
+    grid = [(r, config) for config in configs for r in runs(config)]
     if args.only:
         keep = set(args.only.split(",")) | {"dense"}
-        grid = [r for r in grid if r.method in keep]
+        grid = [(r, c) for r, c in grid if r.method in keep]
     if args.seeds:
-        grid = [r for r in grid if str(r.seed) in args.seeds.split(",")]
+        grid = [(r, c) for r, c in grid if str(r.seed) in args.seeds.split(",")]
     if args.tasks:
-        grid = [r for r in grid if r.task in args.tasks.split(",")]
+        grid = [(r, c) for r, c in grid if r.task in args.tasks.split(",")]
     # a row committed in this checkout (it travels to the GPU machine with the tree) or already under --root is done
-    todo = [r for r in grid if not (args.root / r.path).exists() and not (ROOT / r.path).exists()]
+    todo = [(r, c) for r, c in grid if not (args.root / r.path).exists() and not (ROOT / r.path).exists()]
     print(f"{len(grid)} rows in the grid, {len(grid) - len(todo)} present, {len(todo)} to run", flush=True)
     if args.dry_run:
-        for (method, task), rows in itertools.groupby(sorted(todo, key=lambda r: (r.method, r.task)),
-                                                      key=lambda r: (r.method, r.task)):
-            rows = list(rows)
-            print(f"  {method:<28} {task:<6} {len(rows):>4} rows, {len({r.recipe for r in rows})} recipe(s)")
+        group = lambda pair: (pair[1]["tag"], pair[0].method, pair[0].task)  # noqa: E731
+        for (tag, method, task), rows in itertools.groupby(sorted(todo, key=group), key=group):
+            rows = [r for r, _ in rows]
+            where = f"{tag:<16} " if len(configs) > 1 else ""
+            print(f"  {where}{method:<28} {task:<6} {len(rows):>4} rows, {len({r.recipe for r in rows})} recipe(s)")
         return 0
-    logs = args.root / "logs" / config["tag"]
+    logs = args.root / "logs" / "+".join(tags)
     begin = time.time()
     mps = args.mps and start_mps(args.root)
     slots = Slots(args.workers, args.gpus, args.deadline, pool=args.pool)
     try:
-        results = run_phases(todo, config, args, slots, logs)
+        results = run_phases(todo, args, slots, logs)
     finally:
         slots.close()
         if mps:
@@ -282,9 +290,10 @@ def main() -> int:
     return 1 if failed else 0
 
 
-def run_phases(todo: list[GridRun], config: dict, args, slots: Slots, logs: Path) -> list[tuple[str, int, float]]:
-    """Tokenise each (model, task) once, make the dense checkpoints, then the dense rows, then every pruned row."""
-    results = run_all(prepare_commands(todo, config, args.root), slots, logs)
+def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path) -> list[tuple[str, int, float]]:
+    """Tokenise each (model, task) once, make the dense checkpoints, then the dense rows, then every pruned row
+    (of every config together: one queue, so a short grid's runs fill the places a long one leaves free)."""
+    results = run_all(prepare_commands(todo, args.root), slots, logs)
     examples = {}
     for out, code, _ in results:
         if code == 0:
@@ -292,18 +301,22 @@ def run_phases(todo: list[GridRun], config: dict, args, slots: Slots, logs: Path
             examples[info["task"]] = info["train_examples"]
     # runs that share a checkpoint would all fine-tune it at once: one per key first (a dense row to run, or a
     # scratch dense run where the row is committed), then the other dense rows, then every pruned row
-    dense, first = [r for r in todo if r.method == "dense"], {}
-    for r in dense:
-        first.setdefault(dense_key(r), r)
-    checkpoints = checkpoint_runs(todo)
-    results += run_all([checkpoint_command(r, n, config, args.root, args.device, args.threads)
-                        for n, r in enumerate(checkpoints)], slots, logs)
-    waves = [list(first.values()), [r for r in dense if first[dense_key(r)] is not r], [r for r in todo if r.method != "dense"]]
+    key = lambda run, config: (config["tag"], *dense_key(run))  # noqa: E731
+    dense, first = [(r, c) for r, c in todo if r.method == "dense"], {}
+    for r, c in dense:
+        first.setdefault(key(r, c), (r, c))
+    checkpoints = []
+    for config in {id(c): c for _, c in todo}.values():
+        checkpoints += [(r, config) for r in checkpoint_runs([r for r, c in todo if c is config])]
+    results += run_all([checkpoint_command(r, n, c, args.root, args.device, args.threads)
+                        for n, (r, c) in enumerate(checkpoints)], slots, logs)
+    waves = [list(first.values()), [(r, c) for r, c in dense if first[key(r, c)][0] is not r],
+             [(r, c) for r, c in todo if r.method != "dense"]]
     for phase in waves:
         # by default a deadline cuts the last seed, not every seed; --longest-first lets the runs that need a
         # whole call start at its beginning, whatever their seed
-        phase.sort(key=lambda r: (0 if args.longest_first else r.seed, -cost(r, examples)))
-        results += run_all([run_command(r, config, args.root, args.device, args.threads) for r in phase], slots, logs)
+        phase.sort(key=lambda pair: (0 if args.longest_first else pair[0].seed, -cost(pair[0], examples)))
+        results += run_all([run_command(r, c, args.root, args.device, args.threads) for r, c in phase], slots, logs)
     return results
 
 

@@ -6,8 +6,8 @@ from snakemake.utils import validate
 
 from prunebench.benchmarks.errors import UsageError
 from prunebench.benchmarks.grid import runs as grid_runs
-from prunebench.benchmarks.grid import registry_name, run_recipe
-from prunebench.benchmarks.paths import model_slug, run_file
+from prunebench.benchmarks.grid import registry_name, results_version, run_recipe
+from prunebench.benchmarks.paths import model_slug, results_dir, run_file
 from prunebench.benchmarks.workflow_config import check_config, load_yaml
 
 DEFAULT_CONFIG = Path(workflow.basedir) / "config" / "smoke.yaml"
@@ -34,7 +34,11 @@ if config.get("sweep") or any(m.get("sweep") for m in config["methods"].values()
 TAG = config["tag"]
 MODELS = {model_slug(m): m for m in config["models"]}  # path-safe name -> model name
 PRUNING = [m for m in config["methods"] if m != "dense"]
-ROWS = f"results/v1/runs/{TAG}"
+VERSION = results_version(config)
+RESULTS = str(
+    results_dir(VERSION)
+)  # results/v1 (published, frozen), results/v2, ...: rows, merged CSV, tables
+ROWS = f"{RESULTS}/runs/{TAG}"
 
 
 wildcard_constraints:
@@ -66,7 +70,15 @@ def grid():
 def dense_row(wildcards):
     # ancient(): a row computed elsewhere (the GPU machine, a colleague) is never redone for a newer mtime
     return ancient(
-        run_file(TAG, wildcards.model, wildcards.task, "dense", 0.0, wildcards.seed)
+        run_file(
+            TAG,
+            wildcards.model,
+            wildcards.task,
+            "dense",
+            0.0,
+            wildcards.seed,
+            version=VERSION,
+        )
     )
 
 
@@ -91,7 +103,9 @@ def pruning_params(wildcards):
     return method_params(wildcards.method)
 
 
+# Measurements of the models' speed, not of a campaign's rows: every version's report reads the v1 files
 EFFICIENCY_CSV = "results/v1/efficiency.csv"  # written by `prunebench bench-efficiency`, read if present
+ACCURACY_CSV = "results/v1/efficiency-accuracy.csv"  # benchmarks/efficiency/runtime_accuracy.py, read if present
 PROBE_CSV = "results/v1/probe-semi-structured.csv"  # written by scripts/probe_semi_structured.py on a GPU, read if present
 
 
@@ -107,4 +121,4 @@ def final_outputs():
     The rows are named here, not only as inputs of the merge: the merged CSV is committed, and Snakemake
     would otherwise take a present, newer CSV as up to date and never build the missing rows.
     """
-    return [*grid(), "results/v1/results.csv", *REPORT_OUTPUTS, *SWEEP_OUTPUTS]
+    return [*grid(), f"{RESULTS}/results.csv", *REPORT_OUTPUTS, *SWEEP_OUTPUTS]

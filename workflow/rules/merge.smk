@@ -1,4 +1,4 @@
-# Every row file under results/v1/runs/ (this grid's, other grids', rows from the GPU machine) -> one CSV, except
+# Every row file under results/<version>/runs/ (this grid's, other grids', rows from the GPU machine) -> one CSV, except
 # the folders smoke/ and cli/ and, whatever their folder, rows of sample-size or embedded-data runs (decided from
 # each row: benchmarks/merge.py why_not_published), unless the config sets merge_sample_rows: true (check grids).
 
@@ -7,7 +7,7 @@ rule merge_results:
     input:
         grid(),
     output:
-        "results/v1/results.csv",
+        f"{RESULTS}/results.csv",
     log:
         f"logs/{TAG}/merge.log",
     conda:
@@ -15,15 +15,13 @@ rule merge_results:
     params:
         samples="--keep-samples" if config.get("merge_sample_rows") else "",
     shell:
-        "prunebench merge results/v1/runs --out {output} {params.samples} > {log} 2>&1"
+        f"prunebench merge {RESULTS}/runs --out {{output}} {{params.samples}} > {{log}} 2>&1"
 
 
 # Recipe sweeps (configs with a `sweep` key, run by scripts/run_grid.py): their rows are merged on their own and
 # each sweep's choice is tabulated; they never enter results.csv (they choose recipes, they are not results of one).
 SWEEP_ROWS = sorted(
-    str(p)
-    for p in Path("results/v1/sweeps").rglob("*.csv")
-    if not p.name.startswith(".")
+    str(p) for p in Path(RESULTS, "sweeps").rglob("*.csv") if not p.name.startswith(".")
 )
 SWEEP_TAGS = sorted({Path(p).parts[3] for p in SWEEP_ROWS})
 
@@ -32,13 +30,13 @@ rule merge_sweeps:
     input:
         SWEEP_ROWS,
     output:
-        "results/v1/sweeps.csv",
+        f"{RESULTS}/sweeps.csv",
     log:
-        "logs/sweeps/merge.log",
+        f"logs/sweeps/{VERSION}/merge.log",
     conda:
         "../../environment.yml"
     shell:
-        "prunebench merge results/v1/sweeps --out {output} > {log} 2>&1"
+        f"prunebench merge {RESULTS}/sweeps --out {{output}} > {{log}} 2>&1"
 
 
 rule recipe_table:
@@ -47,21 +45,21 @@ rule recipe_table:
             p for p in SWEEP_ROWS if Path(p).parts[3] == f"sweep-{wildcards.sweep}"
         ],
     output:
-        "results/v1/tables/recipes-{sweep}.md",
+        f"{RESULTS}/tables/recipes-{{sweep}}.md",
     log:
-        "logs/sweeps/recipes-{sweep}.log",
+        f"logs/sweeps/{VERSION}/recipes-{{sweep}}.log",
     conda:
         "../../environment.yml"
     params:
         run=f"{sys.executable} {Path(workflow.basedir) / 'scripts' / 'select_recipe.py'}",
     shell:
-        "{params.run} results/v1/sweeps/sweep-{wildcards.sweep} --table {output} > {log} 2>&1"
+        f"{{params.run}} {RESULTS}/sweeps/sweep-{{wildcards.sweep}} --table {{output}} > {{log}} 2>&1"
 
 
 SWEEP_OUTPUTS = (
-    ["results/v1/sweeps.csv"]
+    [f"{RESULTS}/sweeps.csv"]
     + [
-        f"results/v1/tables/recipes-{tag.removeprefix('sweep-')}.md"
+        f"{RESULTS}/tables/recipes-{tag.removeprefix('sweep-')}.md"
         for tag in SWEEP_TAGS
     ]
     if SWEEP_ROWS

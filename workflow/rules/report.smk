@@ -1,5 +1,5 @@
-# Analysis outputs made from results/v1/results.csv only: tables, figures, phase table, leaderboard, paper; and the
-# speedup figure, from results/v1/efficiency.csv when `prunebench bench-efficiency` has written it.
+# Analysis outputs made from results/<version>/results.csv only: tables, figures, phase table, leaderboard, paper;
+# and the speedup figure, from results/v1/efficiency.csv when `prunebench bench-efficiency` has written it.
 # The two CSVs are the only data any rule here reads (readme_leaderboard and paper read outputs made from them);
 # REPORT_OUTPUTS lists what `snakemake` builds by default.
 # Each rule executes one jupytext notebook of analysis/notebooks/ headless (analysis/run.py); the notebook and the
@@ -9,7 +9,7 @@
 import sys
 from pathlib import Path
 
-RESULTS_CSV = "results/v1/results.csv"
+RESULTS_CSV = f"{RESULTS}/results.csv"
 ANALYSIS = Path(workflow.basedir) / "analysis"
 # the interpreter running this workflow has the project installed (common.smk imports it)
 PYTHON = sys.executable
@@ -44,8 +44,8 @@ rule three_phases:
         results=RESULTS_CSV,
         code=[NOTEBOOKS / "three_phases.py", *LIBRARY],
     output:
-        csv="results/v1/phases.csv",
-        md="results/v1/tables/phases.md",
+        csv=f"{RESULTS}/phases.csv",
+        md=f"{RESULTS}/tables/phases.md",
         tex="paper/tables/phases.tex",
     log:
         notebook="logs/report/three_phases.ipynb",
@@ -65,7 +65,7 @@ rule comparison_tables:
         results=RESULTS_CSV,
         code=[NOTEBOOKS / "comparison_tables.py", *LIBRARY],
     output:
-        md="results/v1/tables/comparison.md",
+        md=f"{RESULTS}/tables/comparison.md",
         tex="paper/tables/comparison.tex",
         pending="paper/generated/pending.tex",
     log:
@@ -86,7 +86,7 @@ rule efficiency_table:
         results=RESULTS_CSV,
         code=[NOTEBOOKS / "efficiency.py", *LIBRARY],
     output:
-        md="results/v1/tables/efficiency.md",
+        md=f"{RESULTS}/tables/efficiency.md",
         tex="paper/tables/efficiency.tex",
     log:
         notebook="logs/report/efficiency.ipynb",
@@ -106,14 +106,14 @@ rule efficiency_speedup:
     input:
         efficiency=if_present(EFFICIENCY_CSV),
         probe=if_present(PROBE_CSV),
-        accuracy=if_present("results/v1/efficiency-accuracy.csv"),
+        accuracy=if_present(ACCURACY_CSV),
         results=RESULTS_CSV,
         code=[NOTEBOOKS / "efficiency_speedup.py", *LIBRARY],
     output:
         pdf="paper/generated/speedup.pdf",
         png="paper/generated/speedup.png",
         tex="paper/generated/speedup.tex",
-        md="results/v1/tables/speedup.md",
+        md=f"{RESULTS}/tables/speedup.md",
     log:
         notebook="logs/report/efficiency_speedup.ipynb",
         messages="logs/report/efficiency_speedup.log",
@@ -135,7 +135,7 @@ rule leaderboard:
         results=RESULTS_CSV,
         code=[NOTEBOOKS / "leaderboard.py", *LIBRARY],
     output:
-        csv="results/v1/leaderboard.csv",
+        csv=f"{RESULTS}/leaderboard.csv",
         md="LEADERBOARD.md",
         tex="paper/tables/leaderboard.tex",
     log:
@@ -191,8 +191,8 @@ rule paper_report:
     input:
         results=RESULTS_CSV,
         efficiency=if_present(EFFICIENCY_CSV),
-        accuracy=if_present("results/v1/efficiency-accuracy.csv"),
-        sweeps="results/v1/sweeps.csv",
+        accuracy=if_present(ACCURACY_CSV),
+        sweeps=f"{RESULTS}/sweeps.csv",
         code=[NOTEBOOKS / "paper_report.py", *LIBRARY],
     output:
         directory("paper/report"),
@@ -206,7 +206,7 @@ rule paper_report:
         efficiency=EFFICIENCY_CSV,
     shell:
         "{params.run} --param results={input.results} --param efficiency={params.efficiency}"
-        " --param sweeps=results/v1/sweeps --param paper_config=config/paper.yaml --param out={output}"
+        f" --param sweeps={RESULTS}/sweeps --param paper_config=config/paper.yaml --param out={{output}}"
         " --executed {log.notebook} > {log.messages} 2>&1"
 
 
@@ -217,7 +217,7 @@ rule leaderboard_page:
         efficiency=if_present(EFFICIENCY_CSV),
         code=[NOTEBOOKS / "leaderboard_page.py", *LIBRARY],
     output:
-        "results/v1/leaderboard.html",
+        f"{RESULTS}/leaderboard.html",
     log:
         notebook="logs/report/leaderboard_page.ipynb",
         messages="logs/report/leaderboard_page.log",
@@ -228,7 +228,7 @@ rule leaderboard_page:
         efficiency=EFFICIENCY_CSV,
     shell:
         "{params.run} --param results={input.results} --param efficiency={params.efficiency}"
-        " --param runs=results/v1/runs --param sweeps=results/v1/sweeps --param page={output}"
+        f" --param runs={RESULTS}/runs --param sweeps={RESULTS}/sweeps --param page={{output}}"
         " --executed {log.notebook} > {log.messages} 2>&1"
 
 
