@@ -154,13 +154,21 @@ class Slots:
             worker.close()
 
 
+def log_name(out: Path) -> str:
+    """One log per row: the row's path below its runs/ or sweeps/ folder (recipe folder included), flattened."""
+    parts = out.parts
+    anchors = [n for n, part in enumerate(parts) if part in ("runs", "sweeps")]
+    parts = parts[anchors[-1] + 1:] if anchors else parts[-4:]
+    return "-".join((*parts[:-1], Path(parts[-1]).stem)) + ".log"
+
+
 def run_all(cmds: list[list[str]], slots: Slots, logs: Path) -> list[tuple[str, int, float]]:
     def one(cmd):
         out = Path(cmd[-1])
         if slots.expired():
             print(f"skip        {out} (deadline)", flush=True)
             return str(out), -1, 0.0
-        log = logs / (out.stem + "-" + "-".join(out.parts[-4:-1]) + ".log")
+        log = logs / log_name(out)
         log.parent.mkdir(parents=True, exist_ok=True)
         place = slots.free.get()
         start = time.time()
@@ -217,7 +225,8 @@ def stop_mps() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path, nargs="+",
-                        help="workflow config(s); several share one queue (e.g. two sweeps in one GPU call)")
+                        help="workflow config(s); several share one queue, each config's runs started before the next one's "
+                             "(within each phase: dense checkpoints, dense rows, pruned rows)")
     parser.add_argument("--workers", type=int, default=4, help="runs side by side (per GPU with --gpus)")
     parser.add_argument("--gpus", type=int, default=1, help="GPUs to spread the runs over (CUDA_VISIBLE_DEVICES per run)")
     parser.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
@@ -315,7 +324,9 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
     for phase in waves:
         # by default a deadline cuts the last seed, not every seed; --longest-first lets the runs that need a
         # whole call start at its beginning, whatever their seed
-        phase.sort(key=lambda pair: (0 if args.longest_first else pair[0].seed, -cost(pair[0], examples)))
+        # several configs: every run of an earlier one starts before any of a later one (list the urgent first)
+        order = {id(c): n for n, c in enumerate({id(c): c for _, c in todo}.values())}
+        phase.sort(key=lambda pair: (order[id(pair[1])], 0 if args.longest_first else pair[0].seed, -cost(pair[0], examples)))
         results += run_all([run_command(r, c, args.root, args.device, args.threads) for r, c in phase], slots, logs)
     return results
 
