@@ -69,10 +69,14 @@ def cmd_run(args) -> int:
 
     if args.out is not None:
         check_target(args.out, "--out")
+    if args.save_model is not None:
+        from .runner import check_model_folder
+
+        check_model_folder(args.save_model)
     cfg = _run_config(args, args.method, args.sparsity)
     device = _check_device(args.device)
     _set_threads(args.threads)
-    path, record = run(cfg, out=args.out, force=args.force, device=device)
+    path, record = run(cfg, out=args.out, force=args.force, device=device, save_model_to=args.save_model)
     if record is None:
         print(f"exists: {path}")
     else:
@@ -237,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="row file (default results/v1/runs/.../<run_id>.csv)")
     p.add_argument("--force", action="store_true", help="recompute even if the row file exists")
     p.add_argument("--threads", type=_int, default=None, help="CPU threads for torch (default: all cores)")
+    p.add_argument("--save-model", type=Path, default=None, metavar="DIR",
+                   help="also save the final model (masks applied, task head, tokenizer; safetensors) to this new folder")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("prepare", help="tokenise a model's view of a task into the shared cache",

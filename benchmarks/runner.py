@@ -280,6 +280,7 @@ class Run:
             config_hash=prep.config_hash,
             created_at=provenance.utc_now(),
         )
+        self.final_model = model  # what `run(save_model=...)` saves: the weights the row was measured on
         sidecar = {"config": dataclasses.asdict(prep.cfg), "identity": prep.identity(), "dense_checkpoint": str(folder),
                    "dense_train_seconds": dense.get("train_seconds"), "efficiency": eff.extras(),
                    "train_loss": loss_curve, "dense_train_loss": dense.get("train_loss")}
@@ -294,9 +295,50 @@ def existing_run_id(path: Path) -> str | None:
     return rows[0]["run_id"] if len(rows) == 1 else None
 
 
-def run(cfg: RunConfig, out: Path | None = None, force: bool = False, device: str = "auto") -> tuple[Path, ResultRecord | None]:
-    """Prepare, then compute unless the row already exists; returns (row path, record or None if skipped)."""
+def check_model_folder(folder: Path, what: str = "--save-model") -> None:
+    """Refuse, before any compute, a model folder that is already there with something in it (a saved model
+    is never overwritten or mixed with another's files) or that cannot be created. Raises UsageError."""
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise UsageError(f"{what} {folder}: exists and is not an empty folder; give a new or empty folder")
+    check_target(folder / "config.json", what)
+
+
+def save_model(model: torch.nn.Module, prep: Prepared, record: ResultRecord, folder: Path) -> Path:
+    """Save a run's final model where `from_pretrained` (and `models.load_model` with `location`) reloads it:
+    the weights with the method's masks already applied (pruned weights are stored zeros; a structured
+    method's smaller shapes are recorded in config.json, `_shrink.save_shrunk`), the trained task head, the
+    tokenizer, and `prunebench-run.json` (the row it was measured for: run_id, achieved_sparsity, score, ...).
+    Safetensors only. The folder appears complete or not at all (`atomic.atomic_dir`: a temporary folder
+    beside it, renamed into place); an empty folder there is replaced."""
+    from dataclasses import asdict
+
+    from prunebench.methods._shrink import STRUCTURE_KEY, save_shrunk
+
+    folder = Path(folder)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()  # an empty folder stands for "here": the rename below needs the name free
+    with atomic_dir(folder) as tmp:
+        model = model.float().eval()
+        if getattr(model.config, STRUCTURE_KEY, None):
+            save_shrunk(model, tmp)
+        else:
+            model.save_pretrained(tmp, safe_serialization=True)
+        load_tokenizer(prep.spec).save_pretrained(tmp)
+        info = {"row": asdict(record), "config": asdict(prep.cfg)}
+        (tmp / "prunebench-run.json").write_text(json.dumps(info, indent=1, sort_keys=True, default=str) + "\n")
+    return folder
+
+
+def run(cfg: RunConfig, out: Path | None = None, force: bool = False, device: str = "auto",
+        save_model_to: Path | None = None) -> tuple[Path, ResultRecord | None]:
+    """Prepare, then compute unless the row already exists; returns (row path, record or None if skipped).
+
+    `save_model_to`: a new (or empty) folder for the final model (`save_model`), written before the row. A row
+    already there is then an error unless `force`: its model was not kept and would not be recomputed."""
     global _first_run_of_process
+    if save_model_to is not None:
+        check_model_folder(save_model_to)
     times = PhaseTimes()
     if _first_run_of_process:
         _first_run_of_process = False
@@ -310,12 +352,18 @@ def run(cfg: RunConfig, out: Path | None = None, force: bool = False, device: st
     if path.exists() and not force:
         found = existing_run_id(path)
         if found == prep.run_id:
+            if save_model_to is not None:
+                raise UsageError(f"{path} already holds run {found}: its model is not recomputed, so there is nothing to "
+                                 "save to --save-model; use --force to recompute it")
             log.info("%s already holds run %s: not recomputed (use --force to redo)", path, found)
             return path, None
         raise UsageError(f"{path} exists and holds {'run ' + found if found else 'no valid row'}, not run {prep.run_id}; "
                          "use --force to replace it or choose another --out")
     dev = times.device = provenance.pick_device(device)
-    record, sidecar = Run(prep, dev, times).execute()
+    runner = Run(prep, dev, times)
+    record, sidecar = runner.execute()
+    if save_model_to is not None:  # not a phase of the profile: a run without it must compare with one with it
+        save_model(runner.final_model, prep, record, save_model_to)
     with times.phase("sidecar writing"):
         sidecar["profile"] = times.as_dict()  # seconds per phase (benchmarks/run_profile.py); the row is written after
         write_atomic(path.with_suffix(".json"), json.dumps(sidecar, indent=1, sort_keys=True, default=str))
