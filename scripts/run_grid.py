@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from prunebench.benchmarks.grid import GridRun, dense_key, registry_name, runs  # noqa: E402
 from prunebench.benchmarks.paths import model_slug  # noqa: E402
+from prunebench.benchmarks.errors import UsageError  # noqa: E402
 from prunebench.benchmarks.workflow_config import check_config, load_yaml  # noqa: E402
 
 # eager steps (per-step Python in the method) are several times slower than CUDA-graph replays
@@ -251,7 +252,11 @@ def main() -> int:
     args = parser.parse_args()
     if args.check and (not args.only or len(args.config) > 1):
         parser.error("--check needs --only (the methods whose rows to check) and one config")
-    configs = [check_config(load_yaml(path)) for path in args.config]
+    try:
+        configs = [check_config(load_yaml(path)) for path in args.config]
+    except UsageError as exc:  # one line and exit 2 before anything runs, as `prunebench validate` says it
+        print(f"run_grid: config error: {exc}", file=sys.stderr)
+        return 2
     tags = [c["tag"] for c in configs]
     if len(set(tags)) < len(tags):
         parser.error(f"two configs share a tag ({', '.join(tags)}): their rows and checkpoints would collide")

@@ -109,11 +109,45 @@ def test_the_best_seed0_score_wins_and_ties_go_to_the_cheaper_recipe(tmp_path):
     assert chosen.loc["sst2", "recipe"] == "epochs3-lr2e-05"
 
 
-def test_the_committed_campaign_config_holds_the_recipes_its_committed_sweeps_chose():
-    for sweep in ("sweep-dense", "sweep-recovery"):
-        proc = subprocess.run([sys.executable, "scripts/select_recipe.py", f"results/v1/sweeps/{sweep}",
-                               "--check", "config/v1-minilm.yaml"], cwd=ROOT, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
+@pytest.mark.parametrize("sweep, config", [
+    ("results/v1/sweeps/sweep-dense", "config/v1-minilm.yaml"),
+    ("results/v1/sweeps/sweep-recovery", "config/v1-minilm.yaml"),
+    ("results/v1/sweeps/sweep-recovery", "config/v2-minilm.yaml"),  # v2 keeps v1's recovery recipe
+    ("results/v2/sweeps/sweep-dense-v2", "config/v2-minilm.yaml"),  # QQP (official dev) and MNLI low-resource
+    ("results/v2/sweeps/sweep-methods", "config/v2-minilm.yaml"),  # every method's own parameters
+])
+def test_the_committed_campaign_configs_hold_the_recipes_their_committed_sweeps_chose(sweep, config):
+    proc = subprocess.run([sys.executable, "scripts/select_recipe.py", sweep, "--check", config],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_config_names_the_results_version_its_rows_belong_to():
+    v1 = runs(check_config(load_yaml(ROOT / "config/v1-minilm.yaml")))
+    v2 = runs(check_config(load_yaml(ROOT / "config/v2-minilm.yaml")))
+    assert {r.path.split("/")[1] for r in v1} == {"v1"}  # no results_version: the published campaign
+    assert {r.path.split("/")[1] for r in v2} == {"v2"}
+    assert v2[0].path == "results/v2/runs/v2-minilm/minilm-l6/sst2/dense/s0.00-seed0.csv"
+    sweep = runs(check_config(load_yaml(ROOT / "config/sweep-methods.yaml")))
+    assert all(r.path.startswith("results/v2/sweeps/sweep-methods/") for r in sweep)
+
+
+def test_no_config_but_the_published_campaigns_writes_into_the_frozen_v1_folder():
+    published = {"v1-minilm.yaml", "leaderboard.yaml", "paper.yaml", "smoke.yaml", "gpu-methods-sst2.yaml",
+                 "sweep-dense.yaml", "sweep-recovery.yaml", "bench-throughput.yaml"}  # v1's own grids and checks
+    for path in sorted((ROOT / "config").glob("*.yaml")):
+        if path.name == "schema.yaml" or path.name in published:
+            continue
+        assert load_yaml(path).get("results_version", "v1") != "v1", f"{path.name} would add rows to results/v1"
+
+
+def test_a_bad_results_version_is_refused_in_one_line(tmp_path):
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text("tag: t\nresults_version: latest\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\n"
+                   "methods: {dense: {sparsities: [0.0]}}\ntrain: {epochs: 1}\n")
+    proc = subprocess.run([sys.executable, "-m", "prunebench.benchmarks.cli", "validate", str(cfg)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "results_version" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_the_campaign_config_lists_its_grid():
@@ -198,3 +232,33 @@ def test_snakemake_runs_a_variant_as_its_registered_method(tmp_path):
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "--method distillation --sparsity 0.80" in proc.stdout and "--param base=gradual-magnitude-global" in proc.stdout
+
+
+def test_run_grid_takes_several_configs_in_one_queue_and_refuses_two_that_share_a_tag(tmp_path):
+    def config(name, tag, task):
+        path = tmp_path / name
+        path.write_text(f"tag: {tag}\nmodels: [minilm-l6]\ntasks: [{task}]\nseeds: [0]\ndata_source: embedded\n"
+                        "methods: {dense: {sparsities: [0.0]}, magnitude-global: {sparsities: [0.5]}}\ntrain: {epochs: 1}\n")
+        return str(path)
+
+    a, b, clash = config("a.yaml", "first", "rte"), config("b.yaml", "second", "mrpc"), config("c.yaml", "first", "sst2")
+    proc = subprocess.run([sys.executable, "scripts/run_grid.py", a, b, "--dry-run", "--root", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "4 rows in the grid, 0 present, 4 to run" in proc.stdout
+    listed = [line.split()[:3] for line in proc.stdout.splitlines()[1:]]
+    assert listed == [["first", "dense", "rte"], ["first", "magnitude-global", "rte"],
+                      ["second", "dense", "mrpc"], ["second", "magnitude-global", "mrpc"]]
+    proc = subprocess.run([sys.executable, "scripts/run_grid.py", a, clash, "--dry-run"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "share a tag" in proc.stderr
+
+
+def test_every_row_of_a_sweep_gets_its_own_log_even_where_only_the_recipe_differs():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from run_grid import log_name
+
+    rows = [Path(f"/tmp/runs/results/v2/sweeps/sweep-methods/{setting}/minilm-l6/sst2/snip/s0.80-seed0.csv")
+            for setting in ("batches1", "batches4")]
+    assert [log_name(r) for r in rows] == ["sweep-methods-batches1-minilm-l6-sst2-snip-s0.80-seed0.log",
+                                           "sweep-methods-batches4-minilm-l6-sst2-snip-s0.80-seed0.log"]
+    assert log_name(Path("/tmp/c1/checkpoints/t/mrpc-minilm-l6-seed0-1.csv")) == "c1-checkpoints-t-mrpc-minilm-l6-seed0-1.log"

@@ -39,6 +39,14 @@ RESULTS = str(
     results_dir(VERSION)
 )  # results/v1 (published, frozen), results/v2, ...: rows, merged CSV, tables
 ROWS = f"{RESULTS}/runs/{TAG}"
+# The version the paper, README.md and LEADERBOARD.md show. Another version's report (tables, figures, paper
+# inputs, leaderboard) stays under its own folder until it is published, so a new campaign never overwrites
+# the published numbers.
+PUBLISHED = "v1"
+PAPER = "paper" if VERSION == PUBLISHED else f"{RESULTS}/paper"
+LEADERBOARD_MD = (
+    "LEADERBOARD.md" if VERSION == PUBLISHED else f"{RESULTS}/LEADERBOARD.md"
+)
 
 
 wildcard_constraints:

@@ -26,7 +26,7 @@ rule sparsity_curves:
         results=RESULTS_CSV,
         code=[NOTEBOOKS / "sparsity_curves.py", *LIBRARY],
     output:
-        directory("paper/figures"),
+        directory(f"{PAPER}/figures"),
     log:
         notebook="logs/report/sparsity_curves.ipynb",
         messages="logs/report/sparsity_curves.log",
@@ -46,7 +46,7 @@ rule three_phases:
     output:
         csv=f"{RESULTS}/phases.csv",
         md=f"{RESULTS}/tables/phases.md",
-        tex="paper/tables/phases.tex",
+        tex=f"{PAPER}/tables/phases.tex",
     log:
         notebook="logs/report/three_phases.ipynb",
         messages="logs/report/three_phases.log",
@@ -66,8 +66,8 @@ rule comparison_tables:
         code=[NOTEBOOKS / "comparison_tables.py", *LIBRARY],
     output:
         md=f"{RESULTS}/tables/comparison.md",
-        tex="paper/tables/comparison.tex",
-        pending="paper/generated/pending.tex",
+        tex=f"{PAPER}/tables/comparison.tex",
+        pending=f"{PAPER}/generated/pending.tex",
     log:
         notebook="logs/report/comparison_tables.ipynb",
         messages="logs/report/comparison_tables.log",
@@ -87,7 +87,7 @@ rule efficiency_table:
         code=[NOTEBOOKS / "efficiency.py", *LIBRARY],
     output:
         md=f"{RESULTS}/tables/efficiency.md",
-        tex="paper/tables/efficiency.tex",
+        tex=f"{PAPER}/tables/efficiency.tex",
     log:
         notebook="logs/report/efficiency.ipynb",
         messages="logs/report/efficiency.log",
@@ -110,9 +110,9 @@ rule efficiency_speedup:
         results=RESULTS_CSV,
         code=[NOTEBOOKS / "efficiency_speedup.py", *LIBRARY],
     output:
-        pdf="paper/generated/speedup.pdf",
-        png="paper/generated/speedup.png",
-        tex="paper/generated/speedup.tex",
+        pdf=f"{PAPER}/generated/speedup.pdf",
+        png=f"{PAPER}/generated/speedup.png",
+        tex=f"{PAPER}/generated/speedup.tex",
         md=f"{RESULTS}/tables/speedup.md",
     log:
         notebook="logs/report/efficiency_speedup.ipynb",
@@ -136,8 +136,8 @@ rule leaderboard:
         code=[NOTEBOOKS / "leaderboard.py", *LIBRARY],
     output:
         csv=f"{RESULTS}/leaderboard.csv",
-        md="LEADERBOARD.md",
-        tex="paper/tables/leaderboard.tex",
+        md=LEADERBOARD_MD,
+        tex=f"{PAPER}/tables/leaderboard.tex",
     log:
         notebook="logs/report/leaderboard.ipynb",
         messages="logs/report/leaderboard.log",
@@ -173,7 +173,7 @@ rule paper_numbers:
         results=RESULTS_CSV,
         code=[NOTEBOOKS / "paper_numbers.py", *LIBRARY],
     output:
-        "paper/generated/numbers.tex",
+        f"{PAPER}/generated/numbers.tex",
     log:
         notebook="logs/report/paper_numbers.ipynb",
         messages="logs/report/paper_numbers.log",
@@ -195,7 +195,7 @@ rule paper_report:
         sweeps=f"{RESULTS}/sweeps.csv",
         code=[NOTEBOOKS / "paper_report.py", *LIBRARY],
     output:
-        directory("paper/report"),
+        directory(f"{PAPER}/report"),
     log:
         notebook="logs/report/paper_report.ipynb",
         messages="logs/report/paper_report.log",
@@ -233,13 +233,13 @@ rule leaderboard_page:
 
 
 REPORT_OUTPUTS = [
-    "paper/figures",
+    f"{PAPER}/figures",
     *rules.three_phases.output,
     *rules.comparison_tables.output,
     *rules.efficiency_table.output,
     *rules.efficiency_speedup.output,
     *rules.leaderboard.output,
-    *rules.readme_leaderboard.output,
+    *(rules.readme_leaderboard.output if VERSION == PUBLISHED else []),
     *rules.paper_numbers.output,
     *rules.paper_report.output,
     *rules.leaderboard_page.output,
