@@ -128,7 +128,7 @@ def load_tokenizer(spec: ModelSpec):
         raise UsageError(f"model {spec.name!r}: tokenizer not available ({_first_line(exc)})") from None
 
 
-def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
+def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None, keep_head: bool | None = None):
     """A sequence-classification model for `task`: a start with a fresh head, or a run's own checkpoint.
 
     With `location` None the weights are a *start* (a pre-trained release, or someone else's checkpoint) and
@@ -136,8 +136,12 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
     number of labels (RTE's label 0 is "entailment", WNLI's is "not_entailment") would otherwise be kept,
     weights, bias and label names, and every method would start from it. With `location` (the dense
     fine-tuned checkpoint this harness saved for this task) the trained head is the point, and is kept.
-    Raises UsageError when the weights cannot be loaded.
+    `keep_head` overrides that default (None: keep it exactly when `location` is given): True for a folder
+    known to hold a model fine-tuned on `task`, e.g. one `prunebench run --save-model` wrote and
+    `efficiency/runtime_accuracy.py` scores. Raises UsageError when the weights cannot be loaded, or when a
+    kept head has another number of labels than the task.
     """
+    keep = location is not None if keep_head is None else keep_head
     import torch
     from safetensors import SafetensorError
     from transformers import AutoModelForSequenceClassification
@@ -152,7 +156,7 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
         if model.config.num_labels != task.num_labels:
             raise UsageError(f"model folder {folder} is a pruned model with {model.config.num_labels} labels; "
                              f"task {task.name} needs {task.num_labels}")
-        if location is None:
+        if not keep:
             fresh_head(model, task, loaded=True)
         return model.float()
     try:
@@ -161,14 +165,14 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None):
             num_labels=task.num_labels,
             dtype=torch.float32,  # fp32 master weights even from a half-precision copy; autocast does bf16
             # starting weights may carry a head for another label set: the task gets a fresh one
-            ignore_mismatched_sizes=location is None,
+            ignore_mismatched_sizes=not keep,
             use_safetensors=True,
             trust_remote_code=False,
             output_loading_info=True,
         )
-    except (OSError, ValueError, SafetensorError) as exc:  # ValueError: shipped code refused
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:  # ValueError: shipped code refused; RuntimeError: a kept head of another size
         raise UsageError(f"model {spec.name!r}: weights at {folder} not loadable ({_first_line(exc)})") from None
-    if location is None:
+    if not keep:
         initialised = set(info["missing_keys"]) | {key[0] if isinstance(key, tuple) else key for key in info["mismatched_keys"]}
         fresh_head(model, task, loaded=any(name not in initialised for name in head_parameters(model)))
     return model

@@ -9,6 +9,7 @@ import torch
 from prunebench.benchmarks.records import read_rows
 
 from _tiny import one_thread  # noqa: F401  (autouse fixture)
+from conftest import FAST_TRAIN
 
 
 def _reload(folder):
@@ -81,3 +82,43 @@ def test_an_existing_row_without_force_saves_nothing_and_says_why(tiny_bert_dir,
     saved = tmp_path / "model"
     code, _ = run_cli(tiny_bert_dir, out=out, extra=["--save-model", str(saved)])
     assert code == 2 and "--force" in capsys.readouterr().err and not saved.exists()
+
+
+def test_a_saved_run_is_scored_through_onnxruntime_with_its_own_head(tiny_bert_dir, run_cli, tmp_path, monkeypatch):
+    """runtime_accuracy reads the folder `--save-model` wrote: the run's head (its PyTorch score is the row's
+    score on the same dev split), the run's sparsity, and onnxruntime fp32 predicting what PyTorch predicts."""
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install -e '.[onnx]')")
+    import pandas as pd
+
+    from prunebench.benchmarks import data
+    from prunebench.benchmarks.efficiency.runtime_accuracy import COLUMNS, main as score_main
+
+    saved = tmp_path / "model"
+    code, out = run_cli(tiny_bert_dir, sparsity=0.5, extra=["--save-model", str(saved)],
+                        train=[t for t in FAST_TRAIN if not t.startswith("max_eval")])
+    (row,) = read_rows(out)
+    real = data.load_splits
+    monkeypatch.setattr(data, "load_splits", lambda task, source="auto": real(task, source="embedded"))
+    acc = tmp_path / "acc.csv"
+    old = pd.DataFrame([{c: "" for c in COLUMNS[:-2]} | {"checkpoint": "old", "task": "sst2", "path": "onnxruntime"}])
+    old.to_csv(acc, index=False)  # a file from before the sparsity and weights columns: kept, read as before
+    assert score_main(["--checkpoint", str(saved), "--task", "sst2", "--paths", "onnxruntime", "--out", str(acc)]) == 0
+    written = pd.read_csv(acc)
+    assert list(written.columns) == list(COLUMNS) and list(written["checkpoint"])[0] == "old"
+    new = written.iloc[1]
+    assert new["path"] == "onnxruntime" and new["weights"] == "fine-tuned" and f"run {row['run_id']}" in new["checkpoint"]
+    assert new["torch_score"] == pytest.approx(float(row["score"]), abs=1e-9)  # the whole embedded dev split, both
+    assert new["sparsity"] == pytest.approx(float(row["achieved_sparsity"]), abs=1e-9)
+    assert new["flipped"] == 0.0 and new["score_delta"] == 0.0
+
+
+def test_runtime_scoring_refuses_a_run_of_another_task(tiny_bert_dir, run_cli, tmp_path, capsys):
+    from prunebench.benchmarks.efficiency.runtime_accuracy import main as score_main
+
+    saved = tmp_path / "model"
+    assert run_cli(tiny_bert_dir, method="dense", sparsity=0.0, extra=["--save-model", str(saved)])[0] == 0
+    capsys.readouterr()
+    assert score_main(["--checkpoint", str(saved), "--task", "rte", "--paths", "onnxruntime",
+                       "--out", str(tmp_path / "acc.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "fine-tuned on sst2" in err and "\n" not in err and not (tmp_path / "acc.csv").exists()

@@ -9,7 +9,13 @@ model (the timing rows need no mask: their synthetic batches have no padding). i
 on `CALIBRATION` training sentences (NNCF post-training quantization, for OpenVINO and DeepSparse alike),
 never on the dev set they are scored on. Each row: the checkpoint, task, path, score (the task's primary
 metric, 0-100, `metrics.primary_score`), the PyTorch fp32 score of the same checkpoint, their difference,
-and the share of dev examples whose predicted class differs from PyTorch's (`flipped`).
+the share of dev examples whose predicted class differs from PyTorch's (`flipped`), and, last, the share of
+zero encoder-linear weights of the scored model (`sparsity`) and what those weights are (`weights`:
+`fine-tuned`, a run's final model, dense or pruned then fine-tuned, as `prunebench run --save-model` keeps
+it; `one-shot`, pruned here by `--variant` with no recovery training). Rows written before those two columns
+existed leave them empty; `analysis/runtimes.load_accuracy` reads them from the checkpoint label.
+
+The checkpoint is loaded as every run's own checkpoint is (`models.load_model` with its trained head kept).
 """
 
 from __future__ import annotations
@@ -29,7 +35,34 @@ SEQ_LEN = 128
 BATCH = 32
 CALIBRATION = 64  # training sentences for int8 calibration
 COLUMNS = ("checkpoint", "task", "path", "dtype", "examples", "score", "torch_score", "score_delta", "flipped",
-           "runtime_version", "kernels", "git_commit", "created_at")
+           "runtime_version", "kernels", "git_commit", "created_at", "sparsity", "weights")
+RUN_INFO = "prunebench-run.json"  # written beside the weights by `prunebench run --save-model` (runner.save_model)
+
+
+def _run_task(folder: Path) -> str | None:
+    """The task the run that saved `folder` trained on (`RUN_INFO`), or None for a folder from elsewhere."""
+    import json
+
+    info_path = folder / RUN_INFO
+    return json.loads(info_path.read_text())["row"]["task"] if info_path.is_file() else None
+
+
+def checkpoint_label(folder: Path) -> str:
+    """How a checkpoint is named in the table: from the run that saved it where `RUN_INFO` says (model, method,
+    sparsity, task, training examples, recipe, the run's own score), else the folder's path."""
+    import json
+
+    info_path = folder / RUN_INFO
+    if not info_path.is_file():
+        return str(folder)
+    info = json.loads(info_path.read_text())
+    row, train = info["row"], info["config"]["train"]
+    method = "dense" if row["method"] == "dense" else f"{row['method']}@{row['target_sparsity']:g}"
+    recipe = f"{train['epochs']:g} epochs, lr {train['lr']:g}"
+    if row["method"] != "dense":
+        recipe += f"; recovery {train['recovery_epochs']:g} epochs, lr {train['recovery_lr']:g}"
+    return (f"{row['model']} {method} fine-tuned on {row['task']} ({row['train_examples']} training examples, {recipe}; "
+            f"run {row['run_id']}, dev {row['metric']} {row['score']:.2f})")
 
 
 def encode(tokenizer, task, frame, seq_len: int = SEQ_LEN) -> dict[str, np.ndarray]:
@@ -137,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     from .paths import GROUPS, RUNTIMES
 
     p = argparse.ArgumentParser(prog="runtime_accuracy", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", type=Path, required=True, help="a fine-tuned sequence-classification model folder")
+    p.add_argument("--checkpoint", type=Path, required=True,
+                   help="a fine-tuned sequence-classification model folder (e.g. from prunebench run --save-model)")
     p.add_argument("--task", default="sst2")
     p.add_argument("--tokenizer", type=Path, default=None, help="tokenizer folder or alias (default: the checkpoint's)")
     p.add_argument("--variant", default="dense",
@@ -156,30 +190,39 @@ def main(argv: list[str] | None = None) -> int:
         task = get_task(args.task)
         if not (args.checkpoint / "config.json").is_file():
             raise UsageError(f"--checkpoint: {args.checkpoint} has no config.json (a saved transformers model folder)")
+        from prunebench.benchmarks.models import load_model, resolve
+
         from .variants import build, parse_variant
 
         variant = parse_variant(args.variant)
+        spec = resolve(f"local:{args.checkpoint}")  # checks the folder: config readable, whole safetensors weights
+        trained_on = _run_task(args.checkpoint)
+        if trained_on not in (None, task.name):
+            raise UsageError(f"--checkpoint {args.checkpoint} was fine-tuned on {trained_on} ({RUN_INFO}), not on --task {task.name}")
+        torch.set_num_threads(args.threads)
+        # the run's own head is the point here: kept, as the harness keeps a checkpoint it saved for this task
+        loaded = load_model(spec, task, keep_head=True).eval()
+        if args.tokenizer is not None and not args.tokenizer.exists():
+            args.tokenizer = Path(resolve(str(args.tokenizer)).location)
     except UsageError as exc:
         print(f"runtime_accuracy: error: {exc}", file=sys.stderr)
         return 2
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
-    torch.set_num_threads(args.threads)
-    # safetensors only, as every weight load of the project (README, Reliability: untrusted files)
-    loaded = AutoModelForSequenceClassification.from_pretrained(args.checkpoint, use_safetensors=True)
-    model = build(variant, loaded.eval())
-    if args.tokenizer is not None and not args.tokenizer.exists():
-        from prunebench.benchmarks.models import resolve
+    from prunebench.methods._masking import measured_sparsity
+    from prunebench.methods._structure import prunable_weights
 
-        args.tokenizer = Path(resolve(str(args.tokenizer)).location)
+    model = build(variant, loaded)
+    sparsity = measured_sparsity(prunable_weights(model))
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer or args.checkpoint)
     splits = load_splits(task)
     dev = next(iter(splits.evals.values()))
     rows = score_paths(model, tokenizer, task, dev, splits.train, paths, args.threads)
     import pandas as pd
 
-    name = str(args.checkpoint) + ("" if variant.name == "dense" else f" + {variant.name} (one-shot, no recovery)")
-    stamp = {"checkpoint": name, "git_commit": provenance.git_commit(), "created_at": provenance.utc_now()}
+    name = checkpoint_label(args.checkpoint) + ("" if variant.name == "dense" else f" + {variant.name} (one-shot, no recovery)")
+    stamp = {"checkpoint": name, "git_commit": provenance.git_commit(), "created_at": provenance.utc_now(),
+             "sparsity": sparsity, "weights": "fine-tuned" if variant.name == "dense" else "one-shot"}
     new = pd.DataFrame([{**stamp, **r} for r in rows], columns=list(COLUMNS))
     if args.out.exists():
         old = pd.read_csv(args.out, dtype=str)
