@@ -171,8 +171,9 @@ def params_markdown(df: pd.DataFrame, chosen_params: pd.DataFrame) -> str:
             from .chance import chance_score
             from .phases import MARGIN
 
-            where = ", ".join(f"{t} (chance {chance_score(t):.2f}, dense {float(g[g['task'] == t]['dense_score'].iloc[0]):.2f})"
-                              for t in failed)
+            dense = pd.to_numeric(g.groupby("task")["dense_score"].first(), errors="coerce")
+            where = ", ".join(f"{t} (chance {chance_score(t):.2f}" + ("" if math.isnan(dense[t]) else f", dense {dense[t]:.2f}")
+                              + ")" for t in failed)
             lines.append(f"| {method} | {sparsity:.2f} | within {MARGIN:g} points of chance under every setting on: {where} |"
                          + " |" * (len(tasks) + 1))
     return "\n".join(lines) + "\n"
@@ -206,4 +207,52 @@ def markdown(df: pd.DataFrame, chosen: pd.DataFrame) -> str:
             text = f"{hit['score'].iloc[0]:.2f}"
             cells.append(f"**{text}**" if (task, method, s, recipe) in picked else text)
         lines.append(f"| {task} | {method} | {s:.2f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def tuning_effect(df: pd.DataFrame, chosen_params: pd.DataFrame, untuned: pd.DataFrame | None = None) -> pd.DataFrame:
+    """How much each method's own sweep moved its score: per swept method, sparsity and task, the chosen setting
+    against the method's default setting (its registered ``Params`` defaults on the swept keys), both from the
+    sweep's rows, so from the same dense checkpoint; and, where `untuned` holds it, against the seed-0 row of the
+    campaign that ran the defaults (v1: its own checkpoint, so that difference also holds the GPU's run-to-run
+    spread, up to ~0.75 points on MRPC in results/v1/README.md).
+
+    Columns: method, target_sparsity, task, default (label of the default setting, "" if the sweep lacks it),
+    default_score, chosen, chosen_score, delta (chosen - default), untuned_score, delta_untuned. Scores in points."""
+    from prunebench.methods.registry import get
+
+    seed0 = df[df["seed"].astype(int) == 0]
+    out = []
+    for row in chosen_params.to_dict("records"):
+        method, sparsity = row["method"], row["target_sparsity"]
+        defaults = vars(get(method).parse_params({}))
+        g = seed0[(seed0["method"] == method) & (seed0["target_sparsity"] == sparsity)]
+        default_label = ""
+        for label, rows in g.groupby("recipe", sort=True):
+            values = _method_params(rows["method_params"].iloc[0])
+            if all(_same(defaults.get(k), values.get(k)) for k in row["params"]):
+                default_label = label
+        for task, t in g.groupby("task", sort=True):
+            score = lambda label: float(t[t["recipe"] == label]["score"].iloc[0]) if (t["recipe"] == label).any() else math.nan  # noqa: E731
+            chosen, default = score(row["recipe"]), score(default_label)
+            before = math.nan
+            if untuned is not None:
+                u = untuned[(untuned["method"] == method) & (untuned["task"] == task) & (untuned["seed"].astype(int) == 0)
+                            & ((untuned["target_sparsity"].astype(float) - sparsity).abs() < 1e-9)]
+                before = float(u["score"].iloc[0]) if len(u) else math.nan
+            out.append({"method": method, "target_sparsity": sparsity, "task": task, "default": default_label,
+                        "default_score": default, "chosen": row["recipe"], "chosen_score": chosen,
+                        "delta": chosen - default, "untuned_score": before, "delta_untuned": chosen - before})
+    return pd.DataFrame(out)
+
+
+def tuning_markdown(effect: pd.DataFrame, untuned_name: str = "v1") -> str:
+    """The tuning effect as a table; "—" where a setting or an untuned row does not exist."""
+    fmt = lambda v, signed=False: "—" if math.isnan(v) else (f"{v:+.2f}" if signed else f"{v:.2f}")  # noqa: E731
+    lines = [f"| method | sparsity | task | default setting | default | chosen setting | chosen | change | {untuned_name} row "
+             f"(defaults, own checkpoint) | change vs {untuned_name} |", "|---|---|---|---|--:|---|--:|--:|--:|--:|"]
+    for r in effect.to_dict("records"):
+        lines.append(f"| {r['method']} | {r['target_sparsity']:.2f} | {r['task']} | {r['default'] or 'not in the sweep'} | "
+                     f"{fmt(r['default_score'])} | {r['chosen']} | {fmt(r['chosen_score'])} | {fmt(r['delta'], True)} | "
+                     f"{fmt(r['untuned_score'])} | {fmt(r['delta_untuned'], True)} |")
     return "\n".join(lines) + "\n"

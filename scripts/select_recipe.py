@@ -3,7 +3,7 @@
     python scripts/select_recipe.py results/v1/sweeps/sweep-dense                       # table + task_train
     python scripts/select_recipe.py results/v1/sweeps/sweep-dense --table results/v1/tables/recipes-dense.md
     python scripts/select_recipe.py results/v1/sweeps/sweep-dense --check config/v1-minilm.yaml
-    python scripts/select_recipe.py results/v1/sweeps/sweep-methods                     # table + methods.<name>.params
+    python scripts/select_recipe.py results/v2/sweeps/sweep-methods --untuned results/v1/results.csv   # + tuning effect
 
 ``--check`` exits 1 when the config's recipe of a swept task, or a swept parameter of a method it runs (under
 ``methods.<name>.params``), differs from the sweep's choice, so a committed config cannot drift from the
@@ -16,11 +16,14 @@ import argparse
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from prunebench.analysis.recipes import (  # noqa: E402
-    choose, choose_params, config_mismatches, load_sweep, markdown, params_markdown, swept_params)
+    choose, choose_params, config_mismatches, load_sweep, markdown, params_markdown, swept_params, tuning_effect,
+    tuning_markdown)
 from prunebench.benchmarks.records import write_atomic  # noqa: E402
 from prunebench.benchmarks.workflow_config import load_yaml  # noqa: E402
 
@@ -30,6 +33,9 @@ def main() -> int:
     parser.add_argument("sweep", type=Path, help="results/v1/sweeps/<tag>")
     parser.add_argument("--table", type=Path, help="also write the markdown table here")
     parser.add_argument("--check", type=Path, help="a grid config whose recipes must equal the choice")
+    parser.add_argument("--untuned", type=Path,
+                        help="results CSV of a campaign that ran the methods' defaults (e.g. results/v1/results.csv): "
+                             "the table also says how much tuning moved each method against its row there")
     args = parser.parse_args()
     df, swept = load_sweep(args.sweep)
     per_method = swept_params(df)
@@ -39,6 +45,9 @@ def main() -> int:
         tables.append(markdown(df, chosen))
     if per_method:
         tables.append(params_markdown(df, chosen_params))
+        untuned = pd.read_csv(args.untuned) if args.untuned else None
+        tables.append("How much the choice moved each score (seed 0; the default setting is the method's own "
+                      f"defaults):\n\n{tuning_markdown(tuning_effect(df, chosen_params, untuned), 'untuned')}")
     table = "\n".join(tables)
     if args.table:
         write_atomic(args.table, f"Seed-0 validation scores of every recipe of `{args.sweep}`; the chosen one in bold.\n\n" + table)

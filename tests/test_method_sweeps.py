@@ -3,14 +3,17 @@
 import csv
 import io
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
-from prunebench.analysis.recipes import choose, choose_params, collapsed_tasks, config_mismatches, load_sweep, swept_params
+from prunebench.analysis.recipes import (choose, choose_params, collapsed_tasks, config_mismatches, load_sweep, swept_params,
+                                        tuning_effect, tuning_markdown)
 from prunebench.benchmarks.errors import UsageError
 from prunebench.benchmarks.grid import MAX_METHOD_SETTINGS, runs
 from prunebench.benchmarks.records import COLUMNS, write_atomic
@@ -100,6 +103,21 @@ def test_a_method_at_chance_under_every_setting_is_reported(sweep):
     df, _ = load_sweep(sweep)
     assert collapsed_tasks(df, "snip") == ["mrpc", "sst2"]  # MRPC's chance (F1/acc mean) is 74.8
     assert collapsed_tasks(df, "movement") == []
+
+
+def test_the_tuning_effect_compares_the_choice_with_the_methods_defaults_and_the_untuned_campaign(sweep):
+    df, _ = load_sweep(sweep)
+    chosen = choose_params(df, swept_params(df))
+    untuned = pd.DataFrame([{"method": "movement", "task": "sst2", "seed": 0, "target_sparsity": 0.8, "score": 83.0}])
+    effect = tuning_effect(df, chosen, untuned).set_index(["method", "task"])
+    # movement's default score rate is the paper's 1e-2: chosen 1e-1 lost 2 points on SST-2 and gained 7 on MRPC
+    assert effect.loc[("movement", "sst2"), "default"] == "score_lr0.01"
+    assert effect.loc[("movement", "sst2"), "delta"] == pytest.approx(82.0 - 84.0)
+    assert effect.loc[("movement", "mrpc"), "delta"] == pytest.approx(85.0 - 78.0)
+    assert effect.loc[("movement", "sst2"), "delta_untuned"] == pytest.approx(82.0 - 83.0)
+    assert math.isnan(effect.loc[("movement", "mrpc"), "untuned_score"])  # no untuned row: not invented
+    table = tuning_markdown(effect.reset_index())
+    assert "| movement | 0.80 | mrpc | score_lr0.01 | 78.00 | score_lr0.1 | 85.00 | +7.00 | — | — |" in table
 
 
 def test_check_names_every_parameter_the_config_does_not_hold_as_chosen(sweep):

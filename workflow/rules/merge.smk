@@ -52,8 +52,14 @@ rule recipe_table:
         "../../environment.yml"
     params:
         run=f"{sys.executable} {Path(workflow.basedir) / 'scripts' / 'select_recipe.py'}",
+        # a later version's method sweeps also say how far tuning moved each method from the published rows
+        untuned=(
+            ""
+            if VERSION == PUBLISHED
+            else f"--untuned results/{PUBLISHED}/results.csv"
+        ),
     shell:
-        f"{{params.run}} {RESULTS}/sweeps/sweep-{{wildcards.sweep}} --table {{output}} > {{log}} 2>&1"
+        f"{{params.run}} {RESULTS}/sweeps/sweep-{{wildcards.sweep}} {{params.untuned}} --table {{output}} > {{log}} 2>&1"
 
 
 SWEEP_OUTPUTS = (
