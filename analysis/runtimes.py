@@ -121,15 +121,30 @@ def runtime_table(df: pd.DataFrame | None) -> Table | None:
     return Table(columns, body, caption, "tab:runtimes", notes, align="ll" + "r" * (len(columns) - 2))
 
 
+FINE_TUNED, ONE_SHOT = "fine-tuned", "one-shot"  # the `weights` column of runtime_accuracy.py's rows
+
+
 def load_accuracy(path) -> pd.DataFrame | None:
-    """`results/v1/efficiency-accuracy.csv` (`benchmarks/efficiency/runtime_accuracy.py`), with a ``variant``
-    column read from the checkpoint label (``dense`` unless it names a one-shot variant); None without it."""
+    """`results/v1/efficiency-accuracy.csv` (`benchmarks/efficiency/runtime_accuracy.py`); None without it.
+
+    Adds ``variant`` (from the checkpoint label: ``dense`` unless it names a one-shot variant), ``level`` (the
+    scored weights' sparsity rounded to a percent: the measured ``sparsity`` column where the row has it, else
+    the variant's target) and ``series``: ``fine-tuned`` for a run's own final model (dense, or pruned then
+    fine-tuned: ``weights`` ``fine-tuned``), ``one-shot`` for one-shot copies. Rows written before the
+    ``sparsity`` and ``weights`` columns existed are one one-shot series, its dense checkpoint included, so they
+    read as they did."""
     from pathlib import Path
 
     if path is None or not Path(path).is_file():
         return None
     acc = pd.read_csv(path)
+    for column in ("sparsity", "weights"):
+        if column not in acc:
+            acc[column] = np.nan
     acc["variant"] = [c.split(" + ", 1)[1].split(" (")[0] if " + " in c else "dense" for c in acc["checkpoint"].astype(str)]
+    target = acc["variant"].map(_variant_order)
+    acc["level"] = pd.to_numeric(acc["sparsity"], errors="coerce").fillna(target).round(2)
+    acc["series"] = np.where(acc["weights"].astype(str).eq(FINE_TUNED), FINE_TUNED, ONE_SHOT)
     return acc
 
 
@@ -145,6 +160,31 @@ def _exact(acc: pd.DataFrame, path: str) -> bool:
     return len(mine) > 0 and bool((mine["flipped"] == 0).all()) and bool((mine["score_delta"] == 0).all())
 
 
+def _weights_label(level: float, series: str) -> str:
+    return "dense" if level == 0 else f"{100 * level:.0f}%, {series}"
+
+
+def _checkpoints(acc: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
+    """(checkpoint, task, its rows) in the table's order: task, then the fine-tuned series before the one-shot
+    one, then sparsity."""
+    order = {FINE_TUNED: 0, ONE_SHOT: 1}
+    groups = acc.groupby(["checkpoint", "task"], sort=False)
+    return sorted(((c, t, g) for (c, t), g in groups),
+                  key=lambda x: (x[1], order[x[2]["series"].iloc[0]], x[2]["level"].iloc[0], x[0]))
+
+
+def _pending(acc: pd.DataFrame | None) -> list[str]:
+    """What the accuracy rows still lack: fine-tuned pruned checkpoints, a second task."""
+    if acc is None or acc.empty:
+        return ["fine-tuned pruned checkpoints", "a second task"]
+    missing = []
+    if not ((acc["series"] == FINE_TUNED) & (acc["level"] > 0)).any():
+        missing.append("fine-tuned pruned checkpoints")
+    if acc["task"].nunique() < 2:
+        missing.append("a second task")
+    return missing
+
+
 def accuracy_table(acc: pd.DataFrame | None) -> Table:
     """One row per scored (checkpoint, task): PyTorch fp32's dev score, then each runtime path's score minus
     it (points) with the share of predictions that changed; pending where nothing has been scored."""
@@ -158,7 +198,7 @@ def accuracy_table(acc: pd.DataFrame | None) -> Table:
         body = [[PENDING, PENDING, PENDING, *(PENDING for _ in paths)]]
     else:
         body = []
-        for (variant, task), g in sorted(acc.groupby(["variant", "task"]), key=lambda kv: (_variant_order(kv[0][0]), kv[0][1])):
+        for _, task, g in _checkpoints(acc):
             by_path = {r.path: r for r in g.itertuples(index=False)}
             cells = []
             for path in paths:
@@ -168,15 +208,22 @@ def accuracy_table(acc: pd.DataFrame | None) -> Table:
                 else:
                     flip = "" if pd.isna(r.flipped) else f" ({100 * r.flipped:.1f}%)"
                     cells.append(f"{r.score_delta:+.2f}{flip}")
-            label = "dense" if variant == "dense" else f"{100 * _variant_order(variant):.0f}%, one-shot"
-            body.append([label, task_label(task),
+            body.append([_weights_label(g["level"].iloc[0], g["series"].iloc[0]), task_label(task),
                          f"{g['torch_score'].iloc[0]:.2f}", *cells])
+    has = set() if acc is None else set(zip(acc["series"], acc["level"] > 0))
+    kinds = []
+    if (FINE_TUNED, True) in has:
+        kinds.append("fine-tuned: a run's final model (`prunebench run --save-model`), global magnitude pruning to that "
+                     "sparsity, then recovery fine-tuning, so its PyTorch score already carries what pruning cost")
+    if (ONE_SHOT, True) in has:
+        kinds.append("one-shot: the dense checkpoint listed above it magnitude-pruned (global) to that sparsity with no "
+                     "recovery training, so its PyTorch score shows what pruning alone cost")
+    pending = _pending(acc)
     notes = ["int8: NNCF post-training quantization (OpenVINO IR, or QDQ ONNX for DeepSparse), calibrated on "
-             "training sentences. Dense: a fine-tuned checkpoint; one-shot: the same checkpoint "
-             "magnitude-pruned (global) to that sparsity with no recovery training, so its PyTorch score shows what pruning alone cost and the "
-             f"columns what the runtime and precision cost on top. {SAME_MODEL}: the int8 model with other kernels "
-             f"(same scores)." + (f" {join(exact)}: PyTorch's prediction on every example of every row." if exact else "")
-             + f" Fine-tuned pruned checkpoints and a second task: {PENDING} ({ACCURACY_COMMAND})."]
+             "training sentences. Dense: a fine-tuned checkpoint" + "".join(f"; {k}" for k in kinds) + "; the columns: "
+             f"what the runtime and precision cost on top. {SAME_MODEL}: the int8 model with other kernels (same "
+             "scores)." + (f" {join(exact)}: PyTorch's prediction on every example of every row." if exact else "")
+             + (f" {join(pending).capitalize()}: {PENDING} ({ACCURACY_COMMAND})." if pending else "")]
     return Table(columns, body, caption, "tab:runtime-accuracy", notes, align="ll" + "r" * (len(columns) - 2))
 
 
@@ -270,21 +317,28 @@ def runtime_sentences(df: pd.DataFrame | None, acc: pd.DataFrame | None = None) 
 
 
 def accuracy_sentence(acc: pd.DataFrame | None) -> str:
-    """What bf16 and int8 change in dev-set score, per runtime, over the checkpoints scored."""
+    """What bf16 and int8 change in dev-set score, per runtime, over the checkpoints scored: for each task's
+    fine-tuned series the change at each sparsity, and for the one-shot series the same."""
     lossy = [p for p in runtime_paths() if p != SAME_MODEL and not p.endswith("fp32") and p != BASELINE]
     if acc is None or acc.empty or acc[acc["path"].isin(lossy)]["score_delta"].dropna().empty:
         return f"What int8 and bf16 cost in dev-set score is {PENDING}: no fine-tuned pruned checkpoint was kept."
-    parts = []
-    for path in lossy:
-        mine = acc[(acc["path"] == path) & acc["score_delta"].notna()].copy()
+    scored = acc[acc["path"].isin(lossy) & acc["score_delta"].notna()]
+    out = []
+    for series, what in ((FINE_TUNED, "checkpoints fine-tuned at each sparsity (dense, or pruned then fine-tuned)"),
+                         (ONE_SHOT, "one-shot pruned copies of a dense fine-tuned checkpoint")):
+        mine = scored[scored["series"] == series]
         if mine.empty:
             continue
-        mine["order"] = mine["variant"].map(_variant_order)
-        cells = [f"{r.score_delta:+.2f} ({'dense' if r.variant == 'dense' else f'{100 * r.order:.0f}%'})"
-                 for r in mine.sort_values("order").itertuples(index=False)]
-        parts.append(f"{path} {', '.join(cells)}")
-    tasks = join(sorted(task_label(t) for t in acc["task"].unique()))
-    return (f"Through the runtimes, the dev-set score ({tasks}) moves by {'; '.join(parts)} points against the same "
-            f"weights in PyTorch fp32 (dense fine-tuned checkpoint, and one-shot pruned copies of it at the sparsity in "
-            f"brackets); fine-tuned pruned checkpoints and a second task are {PENDING}.")
-
+        parts = []
+        for path in [p for p in lossy if p in set(mine["path"])]:
+            cells = []
+            for task, g in sorted(mine[mine["path"] == path].groupby("task")):
+                g = g.sort_values("level")
+                levels = "/".join(f"{100 * v:.0f}" for v in g["level"])
+                cells.append(f"{'/'.join(f'{d:+.2f}' for d in g['score_delta'])} ({task_label(task)} at {levels}%)")
+            parts.append(f"{path} {', '.join(cells)}")
+        out.append(f"for the {what}, {'; '.join(parts)}")
+    pending = _pending(acc)
+    return ("Through the runtimes, against the same weights in PyTorch fp32, the dev-set score moves by (points) "
+            + "; and ".join(out) + "." + (f" {join(pending).capitalize()} {'are' if len(pending) > 1 else 'is'} {PENDING}."
+                                           if pending else ""))

@@ -78,7 +78,40 @@ def test_the_accuracy_table_has_a_row_per_checkpoint_and_says_pending_where_unsc
 
 def test_the_sentences_give_each_precisions_score_change(tmp_path):
     text = runtime_sentences(efficiency(), accuracy_csv(tmp_path))
-    assert "openvino-int8 +0.20 (dense), -0.30 (50%)" in text and "deepsparse-int8 -12.00 (dense)" in text
+    assert "openvino-int8 +0.20/-0.30 (SST-2 at 0/50%)" in text and "deepsparse-int8 -12.00 (SST-2 at 0%)" in text
+    assert "one-shot pruned copies" in text and text.endswith("Fine-tuned pruned checkpoints and a second task are pending.")
+
+
+def fine_tuned_csv(tmp_path):
+    """The old one-shot rows (no `sparsity`, `weights` columns), then runs saved by --save-model on two tasks."""
+    accuracy_csv(tmp_path)
+    old = pd.read_csv(tmp_path / "acc.csv")
+    rows = []
+    for task, level, torch_score, delta in [("sst2", 0.0, 84.0, 0.1), ("sst2", 0.8, 80.0, -0.5), ("mrpc", 0.0, 85.0, 0.0),
+                                            ("mrpc", 0.5, 84.0, -1.0), ("mrpc", 0.9, 75.0, 2.0)]:
+        for path in ("onnxruntime", "openvino-int8"):
+            d = 0.0 if path == "onnxruntime" else delta
+            rows.append({"checkpoint": f"run {task} {level}", "task": task, "path": path, "torch_score": torch_score,
+                         "score": torch_score + d, "score_delta": d, "flipped": 0.0 if d == 0 else 0.02,
+                         "sparsity": level + 1e-5 if level else 2e-6, "weights": "fine-tuned"})
+    pd.concat([old, pd.DataFrame(rows)]).to_csv(tmp_path / "acc2.csv", index=False)
+    return load_accuracy(tmp_path / "acc2.csv")
+
+
+def test_the_accuracy_table_lists_fine_tuned_runs_per_task_and_sparsity_before_the_one_shot_copies(tmp_path):
+    table = accuracy_table(fine_tuned_csv(tmp_path))
+    got = [(r[0], r[1], r[2], r[table.columns.index("openvino-int8")]) for r in table.rows]
+    assert got == [("dense", "MRPC", "85.00", "+0.00 (0.0%)"), ("50%, fine-tuned", "MRPC", "84.00", "-1.00 (2.0%)"),
+                   ("90%, fine-tuned", "MRPC", "75.00", "+2.00 (2.0%)"),
+                   ("dense", "SST-2", "84.00", "+0.10 (2.0%)"), ("80%, fine-tuned", "SST-2", "80.00", "-0.50 (2.0%)"),
+                   ("dense", "SST-2", "83.50", "+0.20 (1.0%)"), ("50%, one-shot", "SST-2", "81.00", "-0.30 (1.0%)")]
+    assert "pending" not in table.notes[0] and "fine-tuned: a run's final model" in table.notes[0]
+
+
+def test_the_sentences_give_the_fine_tuned_series_per_task(tmp_path):
+    text = runtime_sentences(efficiency(), fine_tuned_csv(tmp_path))
+    assert "openvino-int8 +0.00/-1.00/+2.00 (MRPC at 0/50/90%), +0.10/-0.50 (SST-2 at 0/80%)" in text
+    assert "openvino-int8 +0.20/-0.30 (SST-2 at 0/50%)" in text and "pending" not in text
 
 
 def test_int8_runtime_rows_stay_out_of_the_pareto_until_their_own_scores_exist():
