@@ -165,7 +165,11 @@ def cmd_validate(args) -> int:
                 print(f"prunebench: warning: {one_line(warning)}", file=sys.stderr)
             print(f"{path}: {report.summary()}")
         else:
-            print(f"{path}: ok ({validate_file(path)})")
+            try:
+                print(f"{path}: ok ({validate_file(path)})")
+            except UsageError as exc:  # name the file, and go on to the next one
+                print(f"prunebench: error: {path}: {one_line(str(exc))}", file=sys.stderr)
+                failed = True
     return EXIT_USAGE if failed else 0
 
 
@@ -174,6 +178,9 @@ def cmd_leaderboard_check(args) -> int:
     from .leaderboard_check import LEADERBOARD_CONFIG, check_rows, recheck
 
     args.config = args.config or LEADERBOARD_CONFIG
+    for flag, folder in (("--root", args.root), ("--rerun", args.rerun)):
+        if folder is not None and not folder.is_dir():  # one line, not a missing row per cell
+            raise UsageError(f"{flag} {folder}: no such folder (it should hold results/<version>/runs/...)")
 
     if args.rerun is not None:
         n, problems = recheck(args.config, args.method, args.root, args.rerun)
@@ -284,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("method", help="a registered method (built-in or plugin), as named in the grid")
     p.add_argument("--config", type=Path, default=None, help="the leaderboard grid (default config/leaderboard.yaml)")
-    p.add_argument("--root", type=Path, default=Path("."), help="folder holding results/v1/runs/... (default .)")
+    p.add_argument("--root", type=Path, default=Path("."), help="folder holding results/<version>/runs/... (default .)")
     p.add_argument("--rerun", type=Path, default=None,
                    help="folder of re-run rows (same layout): compare each with --root's row within the GPU tolerance")
     p.set_defaults(func=cmd_leaderboard_check)

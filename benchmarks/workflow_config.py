@@ -52,10 +52,9 @@ def _schema_errors(config: Any) -> None:
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
-        key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-        raise UsageError(f"{key}: {err.message}")
+    if errors:  # every problem the schema finds, on one line: a config is fixed in one edit, not one per run
+        raise UsageError("; ".join(f"{'.'.join(str(p) for p in err.absolute_path) or '(top level)'}: {err.message}"
+                                   for err in errors))
 
 
 def _string_keys(value: Any, where: str) -> None:

@@ -81,3 +81,20 @@ def test_validate_rejects_a_malformed_config(text, message, tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_validate_names_the_file_and_every_schema_problem_on_one_line_then_goes_on(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [sst2]\nseeds: [-1]\nmethods: {dense: {sparsities: [1.5]}}\n")
+    assert main(["validate", str(bad), "config/smoke.yaml"]) == 2
+    out, err = capsys.readouterr()
+    assert err.strip() == (f"prunebench: error: {bad}: (top level): 'train' is a required property; "
+                           "methods.dense.sparsities.0: 1.5 is greater than or equal to the maximum of 1; "
+                           "seeds.0: -1 is less than the minimum of 0")
+    assert out.startswith("config/smoke.yaml: ok")  # the next file is still checked
+
+
+def test_leaderboard_check_on_a_missing_folder_says_so_once(tmp_path, capsys):
+    assert main(["leaderboard-check", "magnitude-global", "--root", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"prunebench: error: --root {tmp_path / 'nowhere'}: no such folder (it should hold results/<version>/runs/...)"
