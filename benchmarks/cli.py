@@ -6,6 +6,7 @@ Heavy imports (torch, transformers) happen inside the handlers, so `prunebench -
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import logging
 import os
 import sys
@@ -127,20 +128,30 @@ def cmd_merge(args) -> int:
 
 
 def cmd_methods(args) -> int:
+    """Every registered method; a plugin that does not load is listed as such (on stderr, exit 1) without
+    hiding the others: one broken package must not make the registry look empty."""
     from prunebench.methods.base import KINDS
-    from prunebench.methods.registry import get, list_methods, source
+    from prunebench.methods.registry import available, get, source
 
     if args.kind is not None and args.kind not in KINDS:
         raise UsageError(f"unknown kind {args.kind!r}; valid kinds: {', '.join(KINDS)}")
-    names = list_methods(args.pattern, kind=args.kind)
-    if not names:
+    classes, broken = {}, []
+    for name in [n for n in available() if fnmatch.fnmatch(n, args.pattern)]:
+        try:
+            classes[name] = get(name)
+        except UsageError as exc:  # only plugins can fail to load; a built-in that does is a bug and raises
+            broken.append(str(exc))
+    classes = {n: c for n, c in classes.items() if args.kind is None or c.kind == args.kind}
+    if not classes and not broken:
         raise UsageError(f"no method matches {args.pattern!r}" + (f" with kind {args.kind!r}" if args.kind else ""))
-    classes = {name: get(name) for name in names}
-    width, kind_width = max(map(len, classes)), max(len(cls.kind) for cls in classes.values())
+    if classes:
+        width, kind_width = max(map(len, classes)), max(len(cls.kind) for cls in classes.values())
     for name, cls in classes.items():  # columns as wide as the longest name and kind: a plugin's name may be long
         origin = source(name)  # plugins (entry point group prunebench.methods) say which package they come from
         print(f"{name:<{width}}  {cls.kind:<{kind_width}}  {cls.describe()}" + ("" if origin == "built-in" else f" [{origin}]"))
-    return 0
+    for problem in broken:
+        print(f"prunebench: error: {one_line(problem)}", file=sys.stderr)
+    return 1 if broken else 0
 
 
 def cmd_validate(args) -> int:

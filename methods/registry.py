@@ -55,6 +55,8 @@ def plugins() -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(getattr(ep, "dist", None), "name", None) or "an unnamed distribution"
+        version = getattr(getattr(ep, "dist", None), "version", None)
+        dist = f"{dist} {version}" if version else dist  # the row's provenance names the plugin's release
         if ep.name in METHODS:
             raise UsageError(f"method {ep.name!r} of {dist} (entry point {ep.value}) clashes with the built-in "
                              f"{ep.name!r} ({METHODS[ep.name]}); rename the plugin's entry point")

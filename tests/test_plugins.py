@@ -72,6 +72,16 @@ def test_a_plugin_is_not_imported_until_asked_for(entry_points):
         registry.get("never-loaded")
 
 
+def test_a_plugin_that_does_not_load_is_reported_without_hiding_the_others(entry_points, capsys):
+    entry_points(("outside-magnitude", "outside_plugin:Outside", "outside-dist"),
+                 ("never-loaded", "no_such_module_anywhere:Nothing", "broken-dist"))
+    assert main(["methods"]) == 1
+    out, err = capsys.readouterr()
+    assert "outside-magnitude" in out and "magnitude-global" in out and "never-loaded" not in out
+    assert err.startswith("prunebench: error: method 'never-loaded': entry point no_such_module_anywhere:Nothing of "
+                          "plugin broken-dist does not load (ModuleNotFoundError")
+
+
 def test_a_plugin_may_not_shadow_a_built_in(entry_points):
     entry_points(("random", "outside_plugin:Outside", "outside-dist"))
     with pytest.raises(UsageError, match=r"method 'random' of outside-dist \(entry point outside_plugin:Outside\) "
@@ -129,4 +139,5 @@ def test_an_installed_distribution_is_found_by_a_fresh_interpreter(tmp_path):
     done = subprocess.run([sys.executable, "-m", "prunebench.benchmarks.cli", "methods", "outside-*"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split()[:2] == ["outside-magnitude", "unstructured"] and "[plugin outside-dist]" in done.stdout
+    # the distribution's release too: a row's provenance must say which version of a plugin made it
+    assert done.stdout.split()[:2] == ["outside-magnitude", "unstructured"] and "[plugin outside-dist 0.1]" in done.stdout
