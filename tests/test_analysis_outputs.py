@@ -37,7 +37,7 @@ NOTEBOOKS = {
     "paper_numbers": {"numbers_tex": "paper/generated/numbers.tex"},
     # no efficiency.csv in the fixture folder: the outputs must say that nothing was measured
     "efficiency_speedup": {"speedup_figure": "paper/generated/speedup.pdf", "speedup_md": "results/v1/tables/speedup.md",
-                           "speedup_tex": "paper/generated/speedup.tex"},
+                           "speedup_tex": "paper/generated/speedup.tex", "runtimes_figure": "paper/generated/runtimes.pdf"},
     "paper_report": {"out": "paper/report"},
 }
 REPORT_RULES = ["sparsity_curves", "three_phases", "comparison_tables", "efficiency_table", "efficiency_speedup", "leaderboard",

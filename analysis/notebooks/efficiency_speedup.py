@@ -19,9 +19,11 @@
 # against dense FLOPs / non-zero FLOPs, with y = x for reference (`analysis/speedup.py`). Outputs:
 # `paper/generated/speedup.{pdf,png}`, `paper/generated/speedup.tex` (the figure float), and
 # `results/v1/tables/speedup.md` (the figure; every variant at batch 32, whole model and linears; the 2:4 kernel
-# probe's rows from `results/v1/probe-semi-structured.csv` when it has run; every measured row), and, where the
-# bench timed the CPU runtimes, `paper/generated/runtimes.{pdf,png}` with their table (`analysis/runtimes.py`). Without the
-# efficiency CSV, each output says that nothing has been measured yet.
+# probe's rows from `results/v1/probe-semi-structured.csv` when it has run; every measured row), and
+# `paper/generated/runtimes.{pdf,png}`: latency against sparsity per CPU runtime and precision, with their tables in
+# speedup.md where the bench timed them (`analysis/runtimes.py`: speed, and the dev-set score of fine-tuned dense and
+# pruned checkpoints through each runtime from `results/v1/efficiency-accuracy.csv`). Without the efficiency CSV,
+# each output says that nothing has been measured yet.
 
 # %% tags=["parameters"]
 from prunebench.analysis.params import param
@@ -33,6 +35,7 @@ ACCURACY = param("accuracy", "results/v1/efficiency-accuracy.csv")
 SPEEDUP_FIGURE = param("speedup_figure", "paper/generated/speedup.pdf")
 SPEEDUP_MD = param("speedup_md", "results/v1/tables/speedup.md")
 SPEEDUP_TEX = param("speedup_tex", "paper/generated/speedup.tex")
+RUNTIMES_FIGURE = param("runtimes_figure", "paper/generated/runtimes.pdf")
 
 # %%
 import os
@@ -72,9 +75,10 @@ table = speedup_table(df, results)
 summary, kernels = batch_summary(df), probe_table(PROBE)
 png = os.path.relpath(stem.with_suffix(".png"), SPEEDUP_MD.parent)
 runtimes = runtime_table(df)
-if runtimes is not None:  # the CPU runtimes and precisions: sparsity and precision on two axes
-    save_figure(runtime_figure(df), stem.with_name("runtimes"))
-    runtimes_png = os.path.relpath(stem.with_name("runtimes.png"), SPEEDUP_MD.parent)
+# the CPU runtimes and precisions, sparsity and precision on two axes; always drawn (a declared output of the
+# workflow rule), saying so where the bench has not timed them
+save_figure(runtime_figure(df), RUNTIMES_FIGURE.with_suffix(""))
+runtimes_png = os.path.relpath(RUNTIMES_FIGURE.with_suffix(".png"), SPEEDUP_MD.parent)
 extra = [to_markdown(t, heading="##") for t in (summary, kernels) if t is not None]
 if runtimes is not None:
     accuracy = load_accuracy(ACCURACY)

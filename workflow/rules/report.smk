@@ -114,6 +114,8 @@ rule efficiency_speedup:
         png=f"{PAPER}/generated/speedup.png",
         tex=f"{PAPER}/generated/speedup.tex",
         md=f"{RESULTS}/tables/speedup.md",
+        runtimes_pdf=f"{PAPER}/generated/runtimes.pdf",
+        runtimes_png=f"{PAPER}/generated/runtimes.png",
     log:
         notebook="logs/report/efficiency_speedup.ipynb",
         messages="logs/report/efficiency_speedup.log",
@@ -127,6 +129,7 @@ rule efficiency_speedup:
         "{params.run} --param efficiency={params.efficiency} --param probe={params.probe} --param results={input.results}"
         " --param speedup_figure={output.pdf}"
         " --param speedup_tex={output.tex} --param speedup_md={output.md}"
+        " --param runtimes_figure={output.runtimes_pdf}"
         " --executed {log.notebook} > {log.messages} 2>&1"
 
 
