@@ -133,3 +133,12 @@ def test_a_rerun_is_held_to_the_gpu_tolerance(tmp_path, capsys):
     assert main(["leaderboard-check", "random", "--config", str(config), "--root", str(ROOT), "--rerun", str(tmp_path / "near")]) == 0
     assert main(["leaderboard-check", "random", "--config", str(config), "--root", str(ROOT), "--rerun", str(tmp_path / "far")]) == 2
     assert "apart, tolerance 0.5" in capsys.readouterr().err
+
+
+def test_the_gpu_tolerance_is_four_dev_examples_worth_on_small_dev_sets_and_half_a_point_on_large_ones():
+    from prunebench.benchmarks.leaderboard_check import tolerance
+
+    assert tolerance("sst2")["score"] == 0.5  # 872 examples: four are 0.46 points, under the floor
+    assert tolerance("mrpc")["score"] == pytest.approx(100 * 4 / 408)  # 0.98: v1's repeat differed by 0.75
+    assert tolerance("rte")["metrics"] == pytest.approx(4 / 277)
+    assert tolerance("stsb") == {"score": 0.5, "dense_score": 0.5, "metrics": 0.005, "achieved_sparsity": 0.001}
