@@ -245,3 +245,15 @@ def test_a_two_four_linear_hands_on_row_major_output():
     assert fixed.is_contiguous() and torch.equal(fixed, transposed)
     row_major = torch.randn(4, 6)
     assert contiguous_output(None, (), row_major) is row_major
+
+
+def test_a_structured_share_that_removes_none_or_all_units_names_the_shares_that_work(tiny_bert_dir, tmp_path, capsys):
+    # 2 layers: round(1.8) = 2 would drop both (the bench used to cap it at 1 and time layer-drop@0.5 under this name)
+    assert bench(tiny_bert_dir, tmp_path / "eff.csv", "--variants", "dense,layer-drop@0.9") == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "prunebench: error: variant layer-drop@0.9: a share of 0.9 of 2 layers removes 2; "
+        "a variant must remove at least one and keep one: valid shares are about 0.5")
+    # 4 heads a layer: round(0.4) = 0 would time the dense model as a pruned one
+    assert bench(tiny_bert_dir, tmp_path / "eff.csv", "--variants", "head-pruning@0.1") == 2
+    assert "removes 0; a variant must remove at least one" in capsys.readouterr().err
+    assert not (tmp_path / "eff.csv").exists()

@@ -297,7 +297,7 @@ def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> lis
     from .row import count_params
     from .paths import Unavailable, applicable, onnxruntime_version, prepare, reference_path
     from .size import dense_size_mb, sparse_size_mb
-    from .variants import build
+    from .variants import build, check_fits
 
     device = provenance.pick_device(plan.device)
     dtype = _dtype(plan.dtype, device)
@@ -306,6 +306,8 @@ def run(plan: Plan, on_group: Callable[[list[dict]], None] | None = None) -> lis
     torch.manual_seed(0)  # the fresh classification head
     base = (shapes.build(plan.model) if shapes.is_shape(plan.model)
             else load_model(resolve(plan.model), get_task("sst2")).eval())
+    for variant in plan.variants:  # every variant fits the model, or one line and nothing timed
+        check_fits(variant, base)
     attention = _unpadded_attention(base)
     common = {"device": provenance.device_name(device), "device_detail": _device_detail(device), "model": plan.model,
               "seq_len": plan.seq_len, "dtype": str(dtype).removeprefix("torch."), "threads": torch.get_num_threads(),

@@ -104,17 +104,48 @@ def head_norms(model: nn.Module) -> list[torch.Tensor]:
     return scores
 
 
-def _lowest(scores: list[torch.Tensor], share: float) -> dict[int, list[int]]:
-    """The round(share * n) lowest-scoring units of each layer, at least one unit kept; ties to the lower index."""
+def units_removed(share: float, units: int, what: str) -> int:
+    """round(share x units), refused (UsageError naming the shares that work) where it would remove none or all:
+    a variant must time what its name says, never a silently capped or unpruned model."""
+    k = round(share * units)
+    if not 1 <= k <= units - 1:
+        valid = ", ".join(f"{n / units:.3g}" for n in range(1, units))
+        raise UsageError(f"a share of {share:g} of {units} {what} removes {k}; a variant must remove at least one and "
+                         f"keep one: valid shares are about {valid}")
+    return k
+
+
+def _lowest(scores: list[torch.Tensor], share: float, what: str) -> dict[int, list[int]]:
+    """The round(share * n) lowest-scoring units of each layer; ties to the lower index."""
     out = {}
     for layer, s in enumerate(scores):
-        k = min(round(share * len(s)), len(s) - 1)
+        k = units_removed(share, len(s), what)
         out[layer] = sorted(torch.sort(s, stable=True).indices[:k].tolist())
     return out
 
 
+def check_fits(variant: Variant, model: nn.Module) -> None:
+    """Raise UsageError, before anything is built or timed, if a structured variant's share removes none or all of
+    some layer's heads or FFN neurons, or of the layers."""
+    from prunebench.methods._shrink import structure
+
+    shape = structure(model)
+    try:
+        if variant.kind in ("head-pruning", COMBINED):
+            for heads in shape["heads"]:
+                units_removed(variant.sparsity, heads, "heads per layer")
+        if variant.kind in ("ffn-pruning", COMBINED):
+            for neurons in shape["ffn"]:
+                units_removed(variant.sparsity, neurons, "FFN neurons per layer")
+        if variant.kind == "layer-drop":
+            units_removed(variant.sparsity, len(shape["ffn"]), "layers")
+    except UsageError as exc:
+        raise UsageError(f"variant {variant.name}: {exc}") from None
+
+
 def build(variant: Variant, base: nn.Module) -> nn.Module:
-    """A pruned copy of `base` (a fp32 model on the CPU); `base` itself is left as it is."""
+    """A pruned copy of `base` (a fp32 model on the CPU); `base` itself is left as it is. Raises UsageError for a
+    structured share that removes none or all of a layer's units (`units_removed`)."""
     from prunebench.methods import _shrink
     from prunebench.methods.base import PruneContext
     from prunebench.methods.ffn_pruning import magnitude_scores
@@ -130,12 +161,12 @@ def build(variant: Variant, base: nn.Module) -> nn.Module:
         get(kind)().before_training(model, ctx)
         return model
     if kind in ("head-pruning", COMBINED):
-        _shrink.prune_heads(model, _lowest(head_norms(model), share))
+        _shrink.prune_heads(model, _lowest(head_norms(model), share, "heads per layer"))
     if kind in ("ffn-pruning", COMBINED):
-        _shrink.prune_ffn(model, _lowest(magnitude_scores(model), share))
+        _shrink.prune_ffn(model, _lowest(magnitude_scores(model), share, "FFN neurons per layer"))
     if kind == "layer-drop":
         total = len(_shrink.structure(model)["ffn"])
-        _shrink.drop_layers(model, layers_to_drop(total, min(round(share * total), total - 1), "top"))
+        _shrink.drop_layers(model, layers_to_drop(total, units_removed(share, total, "layers"), "top"))
     if kind not in STRUCTURED:
         raise ValueError(f"unknown variant kind {kind!r}; valid kinds: {', '.join(KINDS)}")
     return model
