@@ -1,11 +1,12 @@
-"""Run a workflow config's grid without Snakemake: dense rows first, then every pruned row, several at a time.
+"""Run a workflow config's grid without Snakemake: one queue of runs, each started once what it starts from exists.
 
 For machines where Snakemake is not installed (the GPU machine), and for recipe sweeps (configs with a
 ``sweep`` key, which Snakemake refuses). Rows land at the same paths the workflow uses
-(results/<version>/runs/<tag>/..., sweeps under results/<version>/sweeps/<tag>/<recipe>/...), so `snakemake` later treats
-them as done and merges them; rows already present (under --root or committed in this checkout) are skipped. Each (model, task) is tokenised once
-first. A GPU running a 22M-parameter model is mostly idle, so ``--workers`` runs go side by side on it,
-longest first.
+(results/<version>/runs/<tag>/..., sweeps under results/<version>/sweeps/<tag>/<recipe>/...), so `snakemake`
+later treats them as done and merges them; rows already present (under --root or committed in this checkout)
+are skipped. Each (model, task) is tokenised once, each dense checkpoint is made once, and a pruned run starts
+as soon as its own checkpoint exists (`run_jobs`). A GPU running a 22M-parameter model is mostly idle, so
+``--workers`` runs go side by side on it, longest first.
 
     python scripts/run_grid.py config/v1-minilm.yaml --workers 8 --gpus 4 --deadline 300 --root /tmp/grid
     python scripts/run_grid.py config/sweep-dense.yaml --workers 8 --root /tmp/grid
@@ -24,8 +25,9 @@ import queue
 import shutil
 import subprocess
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,32 +165,88 @@ def log_name(out: Path) -> str:
     return "-".join((*parts[:-1], Path(parts[-1]).stem)) + ".log"
 
 
-def run_all(cmds: list[list[str]], slots: Slots, logs: Path) -> list[tuple[str, int, float]]:
-    def one(cmd):
-        out = Path(cmd[-1])
-        if slots.expired():
-            print(f"skip        {out} (deadline)", flush=True)
-            return str(out), -1, 0.0
+@dataclass
+class Job:
+    """One command of a call: what it makes for later jobs (`provides`), what it waits for (`needs`), and how
+    urgent it is (`rank`: 0 tokenising a task, 1 a dense checkpoint, 2 another dense row, 3 a pruned row)."""
+
+    cmd: list[str]
+    rank: int
+    provides: tuple | None = None
+    needs: tuple | None = None
+    run: GridRun | None = None
+    config_order: int = 0
+
+
+NOT_STARTED = {-1: "deadline", -2: "what it starts from failed"}
+
+
+def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None) -> list[tuple[str, int, float]]:
+    """Run every job as soon as a place is free and what it needs is made, the most urgent ready job first
+    (`urgency(job)`, smallest first; `on_done(job, code)` is called as each ends): a pruned run starts when its
+    own dense checkpoint exists, never waiting for the slowest dense run of another task. A job whose need
+    failed is not started (code -2); one past the deadline, or whose need was, is not started either (code -1).
+    Returns (output, code, seconds) per job, in the order they ended."""
+    provided = {j.provides for j in jobs if j.provides is not None}
+    pending = [dataclasses.replace(j, needs=j.needs if j.needs in provided else None) for j in jobs]
+    made: dict[tuple, int] = {}  # provided key -> exit code of the job that made it
+    results: list[tuple[str, int, float]] = []
+    cond = threading.Condition()
+
+    def take() -> Job | None:
+        with cond:
+            while pending:
+                ready = [j for j in pending if j.needs is None or j.needs in made]
+                if ready:
+                    job = min(ready, key=urgency)
+                    pending.remove(job)
+                    return job
+                cond.wait()
+            return None
+
+    def finish(job: Job, out: Path, code: int, seconds: float) -> None:
+        with cond:
+            results.append((str(out), code, seconds))
+            if job.provides is not None:
+                made[job.provides] = code
+            if on_done is not None:
+                on_done(job, code)
+            cond.notify_all()
+
+    def execute(job: Job) -> tuple[int, float]:
+        out = Path(job.cmd[-1])
         log = logs / log_name(out)
         log.parent.mkdir(parents=True, exist_ok=True)
         place = slots.free.get()
         start = time.time()
         try:
             if isinstance(place, Worker):
-                code = place.execute(cmd, log)
+                code = place.execute(job.cmd, log)
             else:
                 with open(log, "w") as f:
-                    code = subprocess.run(cmd, cwd=ROOT, env=place, stdout=f, stderr=subprocess.STDOUT).returncode
+                    code = subprocess.run(job.cmd, cwd=ROOT, env=place, stdout=f, stderr=subprocess.STDOUT).returncode
         finally:
             slots.free.put(place)
         line = f"{'ok ' if code == 0 else 'FAIL'} {time.time() - start:6.0f}s {out}"
-        if code != 0:
-            line += f"  (log: {log})"
-        print(line, flush=True)
-        return str(out), code, time.time() - start
+        print(line + ("" if code == 0 else f"  (log: {log})"), flush=True)
+        return code, time.time() - start
 
-    with ThreadPoolExecutor(max_workers=slots.size) as pool:
-        return list(pool.map(one, cmds))
+    def worker() -> None:
+        while (job := take()) is not None:
+            out, code = Path(job.cmd[-1]), made.get(job.needs, 0) if job.needs is not None else 0
+            if code != 0 or slots.expired():
+                code = -1 if code == -1 or slots.expired() else -2
+                print(f"skip        {out} ({NOT_STARTED[code]})", flush=True)
+                finish(job, out, code, 0.0)
+                continue
+            finish(job, out, *execute(job))
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(slots.size)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def start_mps(root: Path) -> bool:
@@ -289,10 +347,12 @@ def main() -> int:
         if mps:
             stop_mps()
     failed = [r for r in results if r[1] > 0]
-    skipped = sum(r[1] < 0 for r in results)
+    skipped = sum(r[1] == -1 for r in results)
+    orphaned = sum(r[1] == -2 for r in results)
     rows = sum(code == 0 and ("/runs/" in out or "/sweeps/" in out) for out, code, _ in results)
     seconds = time.time() - begin
-    print(f"{len(results) - len(failed) - skipped} commands ok, {len(failed)} failed, {skipped} not started (deadline)")
+    print(f"{len(results) - len(failed) - skipped - orphaned} commands ok, {len(failed)} failed, {skipped} not started (deadline)"
+          + (f", {orphaned} not started (what they start from failed)" if orphaned else ""))
     print(f"{rows} rows in {seconds:.0f} s on {args.gpus} GPU(s): {rows * 60 / (seconds * args.gpus):.2f} rows per GPU-minute"
           f" ({'pool' if args.pool else 'one process per run'}, {args.workers} per GPU{', MPS' if mps else ''})", flush=True)
     if args.check:
@@ -305,35 +365,52 @@ def main() -> int:
 
 
 def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path) -> list[tuple[str, int, float]]:
-    """Tokenise each (model, task) once, make the dense checkpoints, then the dense rows, then every pruned row
-    (of every config together: one queue, so a short grid's runs fill the places a long one leaves free)."""
-    results = run_all(prepare_commands(todo, args.root), slots, logs)
-    examples = {}
-    for out, code, _ in results:
-        if code == 0:
-            info = json.loads(Path(out).read_text())
-            examples[info["task"]] = info["train_examples"]
-    # runs that share a checkpoint would all fine-tune it at once: one per key first (a dense row to run, or a
-    # scratch dense run where the row is committed), then the other dense rows, then every pruned row
-    key = lambda run, config: (config["tag"], *dense_key(run))  # noqa: E731
-    dense, first = [(r, c) for r, c in todo if r.method == "dense"], {}
-    for r, c in dense:
-        first.setdefault(key(r, c), (r, c))
-    checkpoints = []
+    """Tokenise each (config, model, task) once, make each dense checkpoint once, run the dense rows and every
+    pruned row: all as one queue of jobs (`run_jobs`), each started once what it starts from exists, of every
+    config together, each config's runs before the next one's."""
+    order = {id(c): n for n, c in enumerate({id(c): c for _, c in todo}.values())}
+    prepared = lambda run, config: ("prepare", config["tag"], run.model, run.task)  # noqa: E731
+    dense = lambda run, config: ("dense", config["tag"], *dense_key(run))  # noqa: E731
+    jobs, seen = [], set()
+    for run, config in todo:
+        if prepared(run, config) not in seen:
+            seen.add(prepared(run, config))
+            (cmd,) = prepare_commands([(run, config)], args.root)
+            jobs.append(Job(cmd, 0, provides=prepared(run, config), config_order=order[id(config)]))
+    # runs that share a checkpoint would all fine-tune it at once: one job per key makes it (a dense row to
+    # run, or a scratch dense run where the row is committed), every other run of that key waits for it
+    makers: dict[tuple, GridRun] = {}
+    for run, config in todo:
+        if run.method == "dense":
+            makers.setdefault(dense(run, config), run)
+    n = 0
     for config in {id(c): c for _, c in todo}.values():
-        checkpoints += [(r, config) for r in checkpoint_runs([r for r, c in todo if c is config])]
-    results += run_all([checkpoint_command(r, n, c, args.root, args.device, args.threads)
-                        for n, (r, c) in enumerate(checkpoints)], slots, logs)
-    waves = [list(first.values()), [(r, c) for r, c in dense if first[key(r, c)][0] is not r],
-             [(r, c) for r, c in todo if r.method != "dense"]]
-    for phase in waves:
-        # by default a deadline cuts the last seed, not every seed; --longest-first lets the runs that need a
-        # whole call start at its beginning, whatever their seed
-        # several configs: every run of an earlier one starts before any of a later one (list the urgent first)
-        order = {id(c): n for n, c in enumerate({id(c): c for _, c in todo}.values())}
-        phase.sort(key=lambda pair: (order[id(pair[1])], 0 if args.longest_first else pair[0].seed, -cost(pair[0], examples)))
-        results += run_all([run_command(r, c, args.root, args.device, args.threads) for r, c in phase], slots, logs)
-    return results
+        for run in checkpoint_runs([r for r, c in todo if c is config]):
+            jobs.append(Job(checkpoint_command(run, n, config, args.root, args.device, args.threads), 1,
+                            provides=dense(run, config), needs=prepared(run, config), run=run, config_order=order[id(config)]))
+            n += 1
+    for run, config in todo:
+        cmd = run_command(run, config, args.root, args.device, args.threads)
+        if run.method == "dense" and makers[dense(run, config)] is run:
+            jobs.append(Job(cmd, 1, provides=dense(run, config), needs=prepared(run, config), run=run, config_order=order[id(config)]))
+        else:
+            jobs.append(Job(cmd, 2 if run.method == "dense" else 3, needs=dense(run, config), run=run,
+                            config_order=order[id(config)]))
+    examples: dict[str, int] = {}  # task -> training examples, read from each prepare job's output
+
+    def on_done(job: Job, code: int) -> None:
+        if job.rank == 0 and code == 0:
+            info = json.loads(Path(job.cmd[-1]).read_text())
+            examples[info["task"]] = info["train_examples"]
+
+    def urgency(job: Job) -> tuple:
+        """Prerequisites first; then each config's runs before the next one's; then by default seed by seed (a
+        deadline cuts the last seed, not every seed) or, with --longest-first, across seeds; longest first."""
+        if job.rank == 0:
+            return (0,)
+        return (job.rank, job.config_order, 0 if args.longest_first else job.run.seed, -cost(job.run, examples))
+
+    return run_jobs(jobs, slots, logs, urgency, on_done)
 
 
 if __name__ == "__main__":

@@ -262,3 +262,24 @@ def test_every_row_of_a_sweep_gets_its_own_log_even_where_only_the_recipe_differ
     assert [log_name(r) for r in rows] == ["sweep-methods-batches1-minilm-l6-sst2-snip-s0.80-seed0.log",
                                            "sweep-methods-batches4-minilm-l6-sst2-snip-s0.80-seed0.log"]
     assert log_name(Path("/tmp/c1/checkpoints/t/mrpc-minilm-l6-seed0-1.csv")) == "c1-checkpoints-t-mrpc-minilm-l6-seed0-1.log"
+
+
+def test_a_run_starts_once_its_own_checkpoint_exists_and_not_when_it_failed(tmp_path, monkeypatch):
+    """The queue has no waves: a pruned run waits for its own dense checkpoint only, never for another task's
+    slow dense run; a run whose checkpoint failed is reported, not started."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import Job, Slots, run_jobs
+
+    def job(name, rank, seconds=0.0, code=0, provides=None, needs=None):
+        script = f"import time, sys; time.sleep({seconds}); sys.exit({code})"
+        return Job([sys.executable, "-c", script, str(tmp_path / f"{name}.csv")], rank, provides=provides, needs=needs)
+
+    jobs = [job("slow-dense", 1, seconds=4, provides="a"), job("fast-dense", 1, provides="b"),
+            job("pruned-b", 3, needs="b"), job("broken-dense", 1, code=1, provides="c"), job("pruned-c", 3, needs="c"),
+            job("pruned-a", 3, needs="a")]
+    results = run_jobs(jobs, Slots(workers=2, gpus=1, deadline=None), tmp_path / "logs", urgency=lambda j: j.rank)
+    ended = [Path(out).stem for out, _, _ in results]
+    assert ended.index("pruned-b") < ended.index("slow-dense")  # it did not wait for the other dense run
+    assert ended.index("slow-dense") < ended.index("pruned-a")
+    codes = {Path(out).stem: code for out, code, _ in results}
+    assert codes == {"slow-dense": 0, "fast-dense": 0, "pruned-b": 0, "broken-dense": 1, "pruned-c": -2, "pruned-a": 0}
