@@ -37,8 +37,18 @@ def device_name(device: torch.device) -> str:
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    """The device of `name` ("auto": CUDA where there is one). With several visible GPUs, "auto" and "cuda" get
+    the least-used one (`gpu_slots`: the runs a workflow starts side by side spread over the GPUs), made the
+    current device so that graphs, streams and memory statistics follow it."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and torch.cuda.device_count() > 1:
+        from .gpu_slots import this_process_gpu
+        from .tokens import cache_dir
+
+        index = this_process_gpu(torch.cuda.device_count(), cache_dir() / "gpu-slots")
+        torch.cuda.set_device(index)
+        return torch.device(f"cuda:{index}")
     return torch.device(name)
 
 
