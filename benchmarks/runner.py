@@ -281,7 +281,11 @@ class Run:
             created_at=provenance.utc_now(),
         )
         self.final_model = model  # what `run(save_model=...)` saves: the weights the row was measured on
-        sidecar = {"config": dataclasses.asdict(prep.cfg), "identity": prep.identity(), "dense_checkpoint": str(folder),
+        from prunebench.methods.registry import source
+
+        # "built-in", or "plugin <distribution> <version>": which release of an outside method made the row
+        sidecar = {"config": dataclasses.asdict(prep.cfg), "identity": prep.identity(), "method_source": source(prep.cfg.method),
+                   "dense_checkpoint": str(folder),
                    "dense_train_seconds": dense.get("train_seconds"), "efficiency": eff.extras(),
                    "train_loss": loss_curve, "dense_train_loss": dense.get("train_loss")}
         return record, sidecar

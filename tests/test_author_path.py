@@ -12,6 +12,7 @@ the guide does not say (a registry edit, a config entry, a file in this tree), t
 from __future__ import annotations
 
 import csv
+import json
 import textwrap
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def test_an_outside_method_runs_validates_and_reaches_the_leaderboard(installed,
 
     # 1. it is listed, with where it comes from
     assert main(["methods", "author-*"]) == 0
-    assert "[plugin author-wanda]" in capsys.readouterr().out
+    assert "[plugin author-wanda 0.1]" in capsys.readouterr().out
 
     # 2. one run, with the fast settings every method test uses (64 training examples: defaults must cope)
     code, row_path = run_cli(tiny_bert_dir, method="author-wanda", sparsity=0.5, extra=["--param", "calibration_sequences=32"])
@@ -107,6 +108,8 @@ def test_an_outside_method_runs_validates_and_reaches_the_leaderboard(installed,
     with open(row_path, newline="") as f:
         (row,) = list(csv.DictReader(f))
     assert row["method"] == "author-wanda" and abs(float(row["achieved_sparsity"]) - 0.5) < 0.005
+    # the run's sidecar names the release of the plugin that made it
+    assert json.loads(Path(row_path).with_suffix(".json").read_text())["method_source"] == "plugin author-wanda 0.1"
 
     # 3. a workflow grid that never names it: all_methods brings it in, every other method excluded
     others = [m for m in list_methods() if m not in ("dense", "author-wanda")]
