@@ -52,8 +52,8 @@ intro = ("Score by target sparsity and method for every (model, task, data regim
          "subset) and MNLI low-resource each get their own table. " + missing_tasks_note(set(df["task"])))
 listed = "\n".join(f"- {line}" for line in lines) if lines else "None: every expected cell is measured."
 sections = [to_markdown(t) for t in tables] + [f"## Pending runs\n\n{listed}\n"]
-COMPARISON_MD.write_text(markdown_document("Comparison tables", intro, sections, source))
-COMPARISON_TEX.write_text(latex_document([to_latex(t) for t in tables], source))
+COMPARISON_MD.write_text(markdown_document("Comparison tables", intro, sections, source, RESULTS))
+COMPARISON_TEX.write_text(latex_document([to_latex(t) for t in tables], source, RESULTS))
 items = "\n".join(rf"\item {latex_escape(line)}" for line in lines)
 PENDING_TEX.write_text(latex_document([rf"\begin{{itemize}}{items}\end{{itemize}}" if lines
-                                       else "Every expected cell is measured.\n"], source))
+                                       else "Every expected cell is measured.\n"], source, RESULTS))

@@ -40,4 +40,4 @@ values
 
 # %%
 NUMBERS_TEX.parent.mkdir(parents=True, exist_ok=True)
-NUMBERS_TEX.write_text(latex_document([to_tex(values)], "analysis/notebooks/paper_numbers.py"))
+NUMBERS_TEX.write_text(latex_document([to_tex(values)], "analysis/notebooks/paper_numbers.py", RESULTS))

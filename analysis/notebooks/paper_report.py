@@ -51,7 +51,7 @@ from prunebench.analysis.reference import load_design, load_reported
 from prunebench.analysis.results import CURVE, dense_baselines, load_results, pruning_methods
 from prunebench.analysis.runtimes import accuracy_table, load_accuracy, runtime_sentences, runtime_table
 from prunebench.analysis.speedup import load_efficiency
-from prunebench.analysis.tables import GENERATED_TEX, latex_escape, to_latex
+from prunebench.analysis.tables import GENERATED_TEX, latex_escape, project_path, to_latex
 
 df = load_results(RESULTS)
 curves = build_curves(df)
@@ -68,7 +68,7 @@ for folder in sorted(p for p in SWEEPS.iterdir() if p.is_dir()) if SWEEPS.is_dir
 sweeps = pd.concat(sweep_frames, ignore_index=True) if sweep_frames else pd.DataFrame()
 OUT.mkdir(parents=True, exist_ok=True)
 source = "analysis/notebooks/paper_report.py"
-header = GENERATED_TEX.format(source=source)
+header = GENERATED_TEX.format(source=source, results=project_path(RESULTS))
 print(f"{len(df)} rows, {len(curves)} curves, {len(pending)} pending cells, {len(sweeps)} sweep rows")
 
 
@@ -111,7 +111,7 @@ else:
     save_figure(figures.sweep_figure(sweeps, pruning_methods(df)), OUT / "sweeps")
     (OUT / "sweeps.tex").write_text(header + tex_figure(
         "sweeps", "What tuning the recipe moved: each recipe's seed-0 validation score minus the best recipe's, per sweep "
-        "and task (results/v1/sweeps.csv); star: the chosen recipe, diamond: the recipe before the sweep. Right: pruning "
+        f"and task ({project_path(SWEEPS)}.csv); star: the chosen recipe, diamond: the recipe before the sweep. Right: pruning "
         "methods whose own tuned sweep is still pending.", "fig:sweeps"))
 
 
