@@ -358,7 +358,7 @@ def main() -> int:
     if args.check:
         from prunebench.benchmarks.cli import main as prunebench
 
-        codes = [prunebench(["leaderboard-check", m, "--config", str(args.config), "--root", str(args.root)])
+        codes = [prunebench(["leaderboard-check", m, "--config", str(args.config[0]), "--root", str(args.root)])
                  for m in args.only.split(",") if m != "dense"]
         return 1 if failed else max(codes, default=0)
     return 1 if failed else 0

@@ -283,3 +283,16 @@ def test_a_run_starts_once_its_own_checkpoint_exists_and_not_when_it_failed(tmp_
     assert ended.index("slow-dense") < ended.index("pruned-a")
     codes = {Path(out).stem: code for out, code, _ in results}
     assert codes == {"slow-dense": 0, "fast-dense": 0, "pruned-b": 0, "broken-dense": 1, "pruned-c": -2, "pruned-a": 0}
+
+
+def test_run_grid_check_hands_its_config_to_leaderboard_check(tmp_path):
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
+                   "methods: {dense: {sparsities: [0.0]}, magnitude-global: {sparsities: [0.5]}}\ntrain: {epochs: 1}\n")
+    (tmp_path / "root").mkdir()
+    proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--root", str(tmp_path / "root"), "--deadline", "0",
+                           "--only", "magnitude-global", "--check"], cwd=ROOT, capture_output=True, text=True)
+    # nothing ran (deadline 0), so the check reads the config and finds the method's one row missing
+    assert "no such file" not in proc.stderr, proc.stderr
+    assert proc.returncode == 2  # leaderboard-check's code for problems with the rows
+    assert "results/v1/runs/t/minilm-l6/rte/magnitude-global/s0.50-seed0.csv: missing" in proc.stderr
