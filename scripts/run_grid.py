@@ -227,6 +227,8 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None) -
                     code = subprocess.run(job.cmd, cwd=ROOT, env=place, stdout=f, stderr=subprocess.STDOUT).returncode
         finally:
             slots.free.put(place)
+        if code < 0:  # killed by signal -code (the OOM killer: -9): 128 + signal, as a shell says, never -1 or -2 below
+            code = 128 - code
         line = f"{'ok ' if code == 0 else 'FAIL'} {time.time() - start:6.0f}s {out}"
         print(line + ("" if code == 0 else f"  (log: {log})"), flush=True)
         return code, time.time() - start
@@ -239,7 +241,12 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None) -
                 print(f"skip        {out} ({NOT_STARTED[code]})", flush=True)
                 finish(job, out, code, 0.0)
                 continue
-            finish(job, out, *execute(job))
+            try:
+                code, seconds = execute(job)
+            except Exception as exc:  # noqa: BLE001 - a command that cannot start fails; its thread must go on
+                print(f"FAIL      0s {out}  ({type(exc).__name__}: {exc})", flush=True)
+                code, seconds = 1, 0.0
+            finish(job, out, code, seconds)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(slots.size)]
     for thread in threads:

@@ -296,3 +296,28 @@ def test_run_grid_check_hands_its_config_to_leaderboard_check(tmp_path):
     assert "no such file" not in proc.stderr, proc.stderr
     assert proc.returncode == 2  # leaderboard-check's code for problems with the rows
     assert "results/v1/runs/t/minilm-l6/rte/magnitude-global/s0.50-seed0.csv: missing" in proc.stderr
+
+
+def test_a_run_killed_by_a_signal_or_that_cannot_start_is_a_failure_and_the_queue_goes_on(tmp_path, monkeypatch):
+    """A run the OOM killer ends has a negative return code (-9): it is a failure (137, as a shell says), never
+    'ok' nor mistaken for the queue's own not-started codes; a command that cannot even start fails the same way
+    instead of stopping its worker thread, which would leave its dependents waiting for ever."""
+    import threading
+
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import Job, Slots, run_jobs
+
+    killed = Job([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
+                  str(tmp_path / "killed.csv")], 1, provides="a")
+    missing = Job([str(tmp_path / "no-such-python"), str(tmp_path / "missing.csv")], 1, provides="b")
+    after = [Job([sys.executable, "-c", "pass", str(tmp_path / f"after-{k}.csv")], 3, needs=k) for k in ("a", "b")]
+    results = []
+    thread = threading.Thread(target=lambda: results.extend(
+        run_jobs([killed, missing, *after], Slots(workers=2, gpus=1, deadline=None), tmp_path / "logs", urgency=lambda j: j.rank)),
+        daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the queue hung"
+    codes = {Path(out).stem: code for out, code, _ in results}
+    assert codes["killed"] == 128 + 9 and codes["missing"] > 0
+    assert codes["after-a"] == codes["after-b"] == -2
