@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from prunebench.analysis.recipes import (choose, choose_params, collapsed_tasks, config_mismatches, load_sweep, swept_params,
-                                        tuning_effect, tuning_markdown)
+from prunebench.analysis.recipes import (choose, choose_params, collapsed_tasks, config_mismatches, load_sweep, params_markdown,
+                                        swept_params, tuning_effect, tuning_markdown)
 from prunebench.benchmarks.errors import UsageError
 from prunebench.benchmarks.grid import MAX_METHOD_SETTINGS, runs
 from prunebench.benchmarks.records import COLUMNS, write_atomic
@@ -103,6 +103,17 @@ def test_a_method_at_chance_under_every_setting_is_reported(sweep):
     df, _ = load_sweep(sweep)
     assert collapsed_tasks(df, "snip") == ["mrpc", "sst2"]  # MRPC's chance (F1/acc mean) is 74.8
     assert collapsed_tasks(df, "movement") == []
+
+
+def test_the_near_chance_line_of_a_sparsity_judges_that_sparsity_s_rows_only(sweep):
+    """A method swept at two sparsities: at chance everywhere at 80%, well above chance on SST-2 at 50% (its MRPC
+    run at 50% left no row). The 80% line names both tasks; the 50% table has none (it used to raise KeyError)."""
+    df, _ = load_sweep(sweep)
+    half = df[(df["method"] == "snip") & (df["task"] == "sst2")].assign(target_sparsity=0.5, score=85.0)
+    df = pd.concat([df, half], ignore_index=True)
+    table = params_markdown(df, choose_params(df, swept_params(df)))
+    assert "| snip | 0.80 | within 5 points of chance under every setting on: mrpc (chance 74.80), sst2 (chance 50.92) |" in table
+    assert "| snip | 0.50 | within" not in table
 
 
 def test_the_tuning_effect_compares_the_choice_with_the_methods_defaults_and_the_untuned_campaign(sweep):
