@@ -239,6 +239,9 @@ def tuning_effect(df: pd.DataFrame, chosen_params: pd.DataFrame, untuned: pd.Dat
             if untuned is not None:
                 u = untuned[(untuned["method"] == method) & (untuned["task"] == task) & (untuned["seed"].astype(int) == 0)
                             & ((untuned["target_sparsity"].astype(float) - sparsity).abs() < 1e-9)]
+                if "method_params" in u:  # the defaults' row, not a labelled variant of the method (distillation@...)
+                    u = u[[all(_same(defaults[k], v) for k, v in _method_params(text).items() if k in defaults)
+                           for text in u["method_params"].fillna("")]]
                 before = float(u["score"].iloc[0]) if len(u) else math.nan
             out.append({"method": method, "target_sparsity": sparsity, "task": task, "default": default_label,
                         "default_score": default, "chosen": row["recipe"], "chosen_score": chosen,

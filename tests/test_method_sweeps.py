@@ -131,6 +131,20 @@ def test_the_tuning_effect_compares_the_choice_with_the_methods_defaults_and_the
     assert "| movement | 0.80 | mrpc | score_lr0.01 | 78.00 | score_lr0.1 | 85.00 | +7.00 | — | — |" in table
 
 
+def test_the_untuned_row_is_the_one_the_methods_defaults_made_whatever_the_csv_order(sweep):
+    """v1's results.csv holds distillation three times per cell (its own base and two labelled variants): the
+    untuned score is the row run with the defaults, not whichever comes first."""
+    from prunebench.methods.registry import get
+
+    df, _ = load_sweep(sweep)
+    defaults = vars(get("movement").parse_params({}))
+    rows = [(70.0, {**defaults, "score_lr": 0.5, "_info": {"x": 1}}), (83.0, {**defaults, "_info": {"x": 1}})]
+    untuned = pd.DataFrame([{"method": "movement", "task": "sst2", "seed": 0, "target_sparsity": 0.8, "score": score,
+                             "method_params": json.dumps(params)} for score, params in rows])
+    effect = tuning_effect(df, choose_params(df, swept_params(df)), untuned).set_index(["method", "task"])
+    assert effect.loc[("movement", "sst2"), "untuned_score"] == 83.0
+
+
 def test_check_names_every_parameter_the_config_does_not_hold_as_chosen(sweep):
     df, swept = load_sweep(sweep)
     chosen_params = choose_params(df, swept_params(df))
