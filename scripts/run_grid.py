@@ -410,14 +410,26 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
             info = json.loads(Path(job.cmd[-1]).read_text())
             examples[info["task"]] = info["train_examples"]
 
+    return run_jobs(jobs, slots, logs, urgency_of(args.longest_first, examples), on_done)
+
+
+def urgency_of(longest_first: bool, examples: dict[str, int]):
+    """The scheduler's key (smallest first): prerequisites first; then each config's runs before the next one's;
+    then by default seed by seed (a deadline cuts the last seed, not every seed) or, with --longest-first, across
+    seeds; longest first. Each pick ranks every ready job, thousands in a campaign, and `cost` reads the method
+    registry (plugin entry points, milliseconds a call), so a job's cost is computed once per size of its task's
+    training set (`examples`, filled in as the tokenising jobs end), not on every pick under the queue's lock."""
+    costs: dict[tuple, float] = {}
+
     def urgency(job: Job) -> tuple:
-        """Prerequisites first; then each config's runs before the next one's; then by default seed by seed (a
-        deadline cuts the last seed, not every seed) or, with --longest-first, across seeds; longest first."""
         if job.rank == 0:
             return (0,)
-        return (job.rank, job.config_order, 0 if args.longest_first else job.run.seed, -cost(job.run, examples))
+        key = (tuple(job.cmd), examples.get(job.run.task))
+        if key not in costs:
+            costs[key] = cost(job.run, examples)
+        return (job.rank, job.config_order, 0 if longest_first else job.run.seed, -costs[key])
 
-    return run_jobs(jobs, slots, logs, urgency, on_done)
+    return urgency
 
 
 if __name__ == "__main__":

@@ -321,3 +321,24 @@ def test_a_run_killed_by_a_signal_or_that_cannot_start_is_a_failure_and_the_queu
     codes = {Path(out).stem: code for out, code, _ in results}
     assert codes["killed"] == 128 + 9 and codes["missing"] > 0
     assert codes["after-a"] == codes["after-b"] == -2
+
+
+def test_the_scheduler_costs_each_run_once_not_on_every_pick(monkeypatch):
+    """Every pick ranks all ready runs (thousands in the v2 grid) and `cost` reads the method registry: it is
+    computed once per run and task size, or the queue spends seconds per pick under its lock."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    import run_grid
+
+    calls = []
+    monkeypatch.setattr(run_grid, "cost", lambda run, examples: calls.append(run.method) or float(examples.get(run.task, 1)))
+    grid = [r for r in runs(config()) if r.method != "dense"]
+    jobs = [run_grid.Job([r.path], 3, run=r) for r in grid]
+    examples: dict[str, int] = {}
+    urgency = run_grid.urgency_of(False, examples)
+    for _ in range(5):
+        ranked = sorted(jobs, key=urgency)
+    assert len(calls) == len(jobs)
+    examples.update(sst2=100, rte=10)  # the tokenising jobs ended: the sizes are known, each run costed once more
+    ranked = sorted(jobs, key=urgency)
+    assert len(calls) == 2 * len(jobs)
+    assert [(r.run.seed, r.run.task) for r in ranked[:2]] == [(0, "sst2"), (0, "sst2")]  # seed 0 first, longest first
