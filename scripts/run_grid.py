@@ -132,6 +132,17 @@ class Worker:
             self.proc.wait()
 
 
+def place_gpus(gpus: int) -> list[str]:
+    """The CUDA_VISIBLE_DEVICES of each of `gpus` GPU places: the GPUs the caller left visible, in order
+    (CUDA_VISIBLE_DEVICES=2,3 with --gpus 2: GPUs 2 and 3, never 0 and 1, which may be another job's), or GPU i.
+    Raises UsageError where fewer GPUs are visible than asked for."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
+    ids = [v.strip() for v in visible.split(",") if v.strip()] if visible else [str(g) for g in range(gpus)]
+    if len(ids) < gpus:
+        raise UsageError(f"--gpus {gpus}, but CUDA_VISIBLE_DEVICES={visible} leaves {len(ids)} visible")
+    return ids[:gpus]
+
+
 class Slots:
     """Where a command runs: `workers` places per GPU, one CUDA_VISIBLE_DEVICES each, and a deadline after
     which no new command starts (so a time-limited session ends with finished rows, not killed runs).
@@ -140,9 +151,10 @@ class Slots:
     def __init__(self, workers: int, gpus: int, deadline: float | None, pool: bool = False):
         self.free: queue.Queue = queue.Queue()
         self.workers: list[Worker] = []
+        ids = place_gpus(gpus) if gpus > 1 else []
         for _ in range(workers):
             for gpu in range(gpus):
-                env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": str(gpu)} if gpus > 1 else {})}
+                env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": ids[gpu]} if gpus > 1 else {})}
                 if pool:
                     self.workers.append(Worker(env))
                 self.free.put(self.workers[-1] if pool else env)
@@ -322,6 +334,11 @@ def main() -> int:
     except UsageError as exc:  # one line and exit 2 before anything runs, as `prunebench validate` says it
         print(f"run_grid: config error: {exc}", file=sys.stderr)
         return 2
+    if args.gpus > 1:
+        try:
+            place_gpus(args.gpus)
+        except UsageError as exc:
+            parser.error(str(exc))
     tags = [c["tag"] for c in configs]
     if len(set(tags)) < len(tags):
         parser.error(f"two configs share a tag ({', '.join(tags)}): their rows and checkpoints would collide")

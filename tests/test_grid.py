@@ -342,3 +342,17 @@ def test_the_scheduler_costs_each_run_once_not_on_every_pick(monkeypatch):
     ranked = sorted(jobs, key=urgency)
     assert len(calls) == 2 * len(jobs)
     assert [(r.run.seed, r.run.task) for r in ranked[:2]] == [(0, "sst2"), (0, "sst2")]  # seed 0 first, longest first
+
+
+def test_gpu_places_use_the_gpus_the_caller_left_visible(monkeypatch):
+    """scripts/gpu_call.sh: 'set GPUS (with CUDA_VISIBLE_DEVICES) to use part of the machine'."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import Slots, place_gpus
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,3")
+    slots = Slots(workers=2, gpus=2, deadline=None)
+    assert sorted(slots.free.get()["CUDA_VISIBLE_DEVICES"] for _ in range(slots.size)) == ["2", "2", "3", "3"]
+    with pytest.raises(UsageError, match="leaves 2 visible"):
+        place_gpus(4)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert place_gpus(2) == ["0", "1"]
