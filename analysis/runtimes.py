@@ -208,16 +208,18 @@ def accuracy_table(acc: pd.DataFrame | None) -> Table:
                 else:
                     flip = "" if pd.isna(r.flipped) else f" ({100 * r.flipped:.1f}%)"
                     cells.append(f"{r.score_delta:+.2f}{flip}")
-            body.append([_weights_label(g["level"].iloc[0], g["series"].iloc[0]), task_label(task),
-                         f"{g['torch_score'].iloc[0]:.2f}", *cells])
+            row = [_weights_label(g["level"].iloc[0], g["series"].iloc[0]), task_label(task),
+                   f"{g['torch_score'].iloc[0]:.2f}", *cells]
+            if row not in body:  # one dense checkpoint that starts both series (same weights, same scores): once
+                body.append(row)
     has = set() if acc is None else set(zip(acc["series"], acc["level"] > 0))
     kinds = []
     if (FINE_TUNED, True) in has:
         kinds.append("fine-tuned: a run's final model (`prunebench run --save-model`), global magnitude pruning to that "
                      "sparsity, then recovery fine-tuning, so its PyTorch score already carries what pruning cost")
     if (ONE_SHOT, True) in has:
-        kinds.append("one-shot: the dense checkpoint listed above it magnitude-pruned (global) to that sparsity with no "
-                     "recovery training, so its PyTorch score shows what pruning alone cost")
+        kinds.append("one-shot: a dense checkpoint of that task (its dense row) magnitude-pruned (global) to that "
+                     "sparsity with no recovery training, so its PyTorch score shows what pruning alone cost")
     pending = _pending(acc)
     notes = ["int8: NNCF post-training quantization (OpenVINO IR, or QDQ ONNX for DeepSparse), calibrated on "
              "training sentences. Dense: a fine-tuned checkpoint" + "".join(f"; {k}" for k in kinds) + "; the columns: "

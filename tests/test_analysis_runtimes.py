@@ -108,6 +108,21 @@ def test_the_accuracy_table_lists_fine_tuned_runs_per_task_and_sparsity_before_t
     assert "pending" not in table.notes[0] and "fine-tuned: a run's final model" in table.notes[0]
 
 
+def test_a_dense_checkpoint_that_starts_both_series_is_listed_once(tmp_path):
+    dense = accuracy_csv(tmp_path)
+    dense = dense[dense["checkpoint"] == "ckpt"]
+    again = dense.assign(checkpoint="the same weights, saved by a run", weights="fine-tuned", sparsity=0.0)
+    assert [r[:3] for r in accuracy_table(load_accuracy_rows(tmp_path, pd.concat([dense, again]))).rows] == [
+        ["dense", "SST-2", "83.50"]]
+    other = again.assign(score_delta=again["score_delta"] + 1)  # other weights, other scores: both listed
+    assert len(accuracy_table(load_accuracy_rows(tmp_path, pd.concat([dense, other]))).rows) == 2
+
+
+def load_accuracy_rows(tmp_path, rows: pd.DataFrame):
+    rows.drop(columns=["variant", "level", "series"]).to_csv(tmp_path / "acc3.csv", index=False)
+    return load_accuracy(tmp_path / "acc3.csv")
+
+
 def test_the_sentences_give_the_fine_tuned_series_per_task(tmp_path):
     text = runtime_sentences(efficiency(), fine_tuned_csv(tmp_path))
     assert "openvino-int8 +0.00/-1.00/+2.00 (MRPC at 0/50/90%), +0.10/-0.50 (SST-2 at 0/80%)" in text
