@@ -32,6 +32,7 @@ LEADERBOARD_CONFIG = PROJECT_ROOT / "config" / "leaderboard.yaml"
 # FLIPS examples' worth of the task's dev set.
 TOLERANCE = {"score": 0.5, "dense_score": 0.5, "metrics": 0.005, "achieved_sparsity": 0.001}
 FLIPS = 4
+ROUNDING = 1e-9  # a gap of exactly the bound (x/n against (x - FLIPS)/n) is within it, whatever the float rounding
 
 
 def tolerance(task: str) -> dict[str, float]:
@@ -136,13 +137,13 @@ def compare_rows(first: Path, second: Path) -> list[str]:
     out, bound = [], tolerance(a["task"])
     for column in ("score", "dense_score", "achieved_sparsity"):
         gap = abs(float(a[column]) - float(b[column]))
-        if gap > bound[column]:
+        if gap > bound[column] + ROUNDING:
             out.append(f"{column} {a[column]} vs {b[column]}: {gap:.4g} apart, tolerance {bound[column]:.4g}")
     ma, mb = json.loads(a["metrics"]), json.loads(b["metrics"])
     for key in sorted(set(ma) | set(mb)):
         if key not in ma or key not in mb:
             out.append(f"metrics.{key} is in only one of the rows")
-        elif abs(ma[key] - mb[key]) > bound["metrics"]:
+        elif abs(ma[key] - mb[key]) > bound["metrics"] + ROUNDING:
             out.append(f"metrics.{key} {ma[key]} vs {mb[key]}: beyond {bound['metrics']:.4g}")
     return out
 
