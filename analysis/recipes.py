@@ -215,7 +215,7 @@ def tuning_effect(df: pd.DataFrame, chosen_params: pd.DataFrame, untuned: pd.Dat
     against the method's default setting (its registered ``Params`` defaults on the swept keys), both from the
     sweep's rows, so from the same dense checkpoint; and, where `untuned` holds it, against the seed-0 row of the
     campaign that ran the defaults (v1: its own checkpoint, so that difference also holds the GPU's run-to-run
-    spread, up to ~0.75 points on MRPC in results/v1/README.md).
+    spread, up to ~0.75 points on MRPC in results/v2/README.md).
 
     Columns: method, target_sparsity, task, default (label of the default setting, "" if the sweep lacks it),
     default_score, chosen, chosen_score, delta (chosen - default), untuned_score, delta_untuned. Scores in points."""

@@ -28,7 +28,8 @@ from .workflow_config import PROJECT_ROOT, check_config, load_yaml
 LEADERBOARD_CONFIG = PROJECT_ROOT / "config" / "leaderboard.yaml"
 # README.md, "Determinism on GPU": how far two GPU runs of one config may land apart. The floor holds on large
 # dev sets; on small ones a few borderline predictions decide more (v1's rows made twice on the same MRPC
-# checkpoints differed by up to 0.75 points, 3 of 408 examples: results/v2/README.md), so the bound is also
+# checkpoints differed by up to 0.75 points, a metric by 4 of 408 examples: results/v2/grid-throughput/
+# call3-agreement.csv), so the bound is also
 # FLIPS examples' worth of the task's dev set.
 TOLERANCE = {"score": 0.5, "dense_score": 0.5, "metrics": 0.005, "achieved_sparsity": 0.001}
 FLIPS = 4
