@@ -37,6 +37,8 @@ def main() -> int:
                         help="results CSV of a campaign that ran the methods' defaults (e.g. results/v1/results.csv): "
                              "the table also says how much tuning moved each method against its row there")
     args = parser.parse_args()
+    if args.untuned is not None and not args.untuned.is_file():  # one line before any table is computed or written
+        parser.error(f"--untuned {args.untuned}: no such file")
     df, swept = load_sweep(args.sweep)
     per_method = swept_params(df)
     chosen, chosen_params = choose(df, swept), choose_params(df, per_method)

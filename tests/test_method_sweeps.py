@@ -171,6 +171,14 @@ def test_select_recipe_check_exits_1_on_a_drifted_config_and_0_on_the_chosen_one
     assert check(right).returncode == 0
 
 
+def test_a_missing_untuned_csv_is_refused_in_one_line_before_any_table_is_written(sweep, tmp_path):
+    table = tmp_path / "recipes.md"
+    proc = subprocess.run([sys.executable, "scripts/select_recipe.py", str(sweep), "--untuned", str(tmp_path / "no.csv"),
+                           "--table", str(table)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines()[-1].endswith(f"--untuned {tmp_path / 'no.csv'}: no such file")
+    assert "Traceback" not in proc.stderr and not table.exists()
+
+
 def test_snakemake_refuses_a_method_sweep_config_in_one_line():
     proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "config/sweep-methods.yaml"],
                           cwd=ROOT, capture_output=True, text=True)
