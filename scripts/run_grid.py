@@ -306,7 +306,9 @@ def main() -> int:
                         help="workflow config(s); several share one queue, each config's runs started before the next one's "
                              "(within each phase: dense checkpoints, dense rows, pruned rows)")
     parser.add_argument("--workers", type=int, default=4, help="runs side by side (per GPU with --gpus)")
-    parser.add_argument("--gpus", type=int, default=1, help="GPUs to spread the runs over (CUDA_VISIBLE_DEVICES per run)")
+    parser.add_argument("--gpus", type=int, default=1,
+                        help="GPUs to spread the runs over (CUDA_VISIBLE_DEVICES per place); with 1 on a host of several "
+                             "visible GPUs each run claims the least-used one itself (benchmarks/gpu_slots.py)")
     parser.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
     parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/<version>/... and logs/")
     parser.add_argument("--device", default="auto")
@@ -327,6 +329,8 @@ def main() -> int:
     parser.add_argument("--check", action="store_true",
                         help="then check the --only methods' rows under --root against the grid (prunebench leaderboard-check)")
     args = parser.parse_args()
+    if args.workers < 1 or args.gpus < 1:
+        parser.error(f"--workers and --gpus must be >= 1, got {args.workers} and {args.gpus}")
     if args.check and (not args.only or len(args.config) > 1):
         parser.error("--check needs --only (the methods whose rows to check) and one config")
     try:

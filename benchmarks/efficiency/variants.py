@@ -109,9 +109,10 @@ def units_removed(share: float, units: int, what: str) -> int:
     a variant must time what its name says, never a silently capped or unpruned model."""
     k = round(share * units)
     if not 1 <= k <= units - 1:
-        valid = ", ".join(f"{n / units:.3g}" for n in range(1, units))
+        valid = ("are about " + ", ".join(f"{n / units:.3g}" for n in range(1, units)) if units <= 12
+                 else f"run from about {1 / units:.3g} to {(units - 1) / units:.3g}")
         raise UsageError(f"a share of {share:g} of {units} {what} removes {k}; a variant must remove at least one and "
-                         f"keep one: valid shares are about {valid}")
+                         f"keep one: valid shares {valid}")
     return k
 
 
