@@ -50,14 +50,27 @@ def test_the_saved_model_reloads_with_the_runs_sparsity_and_score(tiny_bert_dir,
     assert score == pytest.approx(float(row["score"]), abs=1e-9)
 
 
-def test_two_reloads_give_the_same_logits_and_keep_the_trained_head(tiny_bert_dir, run_cli, tmp_path):
+def test_the_reloaded_model_gives_the_logits_of_the_run_and_keeps_the_trained_head(tiny_bert_dir, run_cli, tmp_path,
+                                                                                    monkeypatch):
+    from prunebench.benchmarks import runner
+
+    ids = torch.randint(1000, 30000, (3, 10), generator=torch.Generator().manual_seed(0))
+    in_run = {}
+    real = runner.save_model
+
+    def save_and_remember(model, *args):  # the logits of the model the run ends with, before it is saved
+        with torch.inference_mode():
+            in_run["logits"] = model.eval()(input_ids=ids).logits.clone()
+        return real(model, *args)
+
+    monkeypatch.setattr(runner, "save_model", save_and_remember)
     saved = tmp_path / "model"
     code, _ = run_cli(tiny_bert_dir, method="dense", sparsity=0.0, extra=["--save-model", str(saved)])
     assert code == 0
-    ids = torch.randint(1000, 30000, (3, 10), generator=torch.Generator().manual_seed(0))
     first, second = _reload(saved), _reload(saved)
     with torch.inference_mode():
         a, b = first(input_ids=ids).logits, second(input_ids=ids).logits
+    torch.testing.assert_close(a, in_run["logits"], rtol=0, atol=0)
     torch.testing.assert_close(a, b, rtol=0, atol=0)  # no freshly drawn head: the saved one, both times
     head = {k: v for k, v in first.state_dict().items() if k.startswith("classifier.")}
     from safetensors.torch import load_file
