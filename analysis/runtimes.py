@@ -229,12 +229,32 @@ def accuracy_table(acc: pd.DataFrame | None) -> Table:
     return Table(columns, body, caption, "tab:runtime-accuracy", notes, align="ll" + "r" * (len(columns) - 2))
 
 
-def runtime_figure(df: pd.DataFrame | None) -> plt.Figure:
+TRADEOFF_BATCH = 1  # the deployer's latency: one request at a time
+
+
+def tradeoff_points(df: pd.DataFrame | None, acc: pd.DataFrame | None, batch: int = TRADEOFF_BATCH) -> pd.DataFrame:
+    """Per task, runtime path and sparsity: the fine-tuned checkpoint's dev score through that path (the accuracy
+    rows) beside that path's latency at `batch` for the same sparsity (the efficiency rows: latency depends on
+    the sparsity and the path, not on which weights were kept). Columns: task, path, sparsity, score, latency_ms.
+    Empty where either side is missing."""
+    rows = runtime_rows(df)
+    if rows.empty or acc is None or acc.empty:
+        return pd.DataFrame(columns=["task", "path", "sparsity", "score", "latency_ms"])
+    timed = rows[(rows["variant"] != REPEAT) & (rows["batch"].astype(int) == batch)].assign(
+        sparsity=lambda t: t["sparsity"].round(2))[["path", "sparsity", "latency_ms"]]
+    scored = acc[acc["series"] == FINE_TUNED].assign(sparsity=lambda a: a["level"])[["task", "path", "sparsity", "score"]]
+    return scored.merge(timed, on=["path", "sparsity"]).sort_values(["task", "path", "sparsity"]).reset_index(drop=True)
+
+
+def runtime_figure(df: pd.DataFrame | None, acc: pd.DataFrame | None = None) -> plt.Figure:
     """Latency against unstructured sparsity, one line per runtime path, one panel per batch (log scale):
     a sparse-aware runtime's line falls with sparsity, a dense one's stays flat; the gap between lines at 0%
-    is what precision and runtime buy without pruning."""
+    is what precision and runtime buy without pruning. Where fine-tuned checkpoints were scored through the
+    runtimes (`acc`), one more panel per task puts both axes together: dev score against latency at batch 1,
+    one line per path through its sparsities (`tradeoff_points`), the deployer's choice in one picture."""
     rows = runtime_rows(df)
     rows = rows[rows["variant"] != REPEAT] if not rows.empty else rows
+    points = tradeoff_points(df, acc)
     with plt.rc_context(STYLE), sns.axes_style("whitegrid"):
         if rows.empty:
             fig, ax = plt.subplots(figsize=(6.4, 1.2), layout="constrained")
@@ -243,19 +263,40 @@ def runtime_figure(df: pd.DataFrame | None) -> plt.Figure:
                     ha="center", va="center")
             return fig
         batches = sorted(rows["batch"].astype(int).unique())
-        fig, axes = plt.subplots(1, len(batches), figsize=(6.5, 2.6), layout="constrained", squeeze=False)
+        tasks = sorted(points["task"].unique())
+        # latency panels on top; below them, where fine-tuned checkpoints were scored, one trade-off panel per task
+        ncols = max(len(batches), len(tasks))
+        fig, axes = plt.subplots(2 if tasks else 1, ncols, figsize=(6.5, 5.0 if tasks else 2.6), layout="constrained",
+                                 squeeze=False)
         paths = [p for p in runtime_paths() if p in set(rows["path"])]
         colours = dict(zip(paths, sns.color_palette("colorblind", len(paths))))
+        style = lambda path: "--" if "fp32" in path or path == BASELINE else "-"  # noqa: E731
+        for ax in axes.flat[len(batches):ncols]:
+            ax.axis("off")
         for ax, batch in zip(axes[0], batches):
             for path in paths:
                 g = rows[(rows["path"] == path) & (rows["batch"] == batch)].sort_values("sparsity")
-                style = "--" if "fp32" in path or path == BASELINE else "-"
-                ax.plot(100 * g["sparsity"], g["latency_ms"], style, marker="o", markersize=3, color=colours[path],
+                ax.plot(100 * g["sparsity"], g["latency_ms"], style(path), marker="o", markersize=3, color=colours[path],
                         linewidth=1, label=path)
             ax.set_yscale("log")
-            ax.set_xlabel("unstructured sparsity of the encoder linears (%)", fontsize=7)
+            ax.set_xlabel("unstructured sparsity (%)", fontsize=7)
             ax.set_ylabel(f"latency at batch {batch} (ms)", fontsize=7)
             ax.set_title(f"batch {batch}", fontsize=8)
+            ax.tick_params(labelsize=6)
+        if tasks:
+            for ax in axes[1][len(tasks):]:
+                ax.axis("off")
+        for ax, task in zip(axes[1] if tasks else [], tasks):
+            for path in paths:
+                g = points[(points["task"] == task) & (points["path"] == path)].sort_values("sparsity")
+                ax.plot(g["latency_ms"], g["score"], style(path), marker="o", markersize=3, color=colours[path], linewidth=1)
+                for r in g.itertuples(index=False):
+                    if path == BASELINE:  # the sparsities, once, along the reference line
+                        ax.annotate(f"{100 * r.sparsity:.0f}%", (r.latency_ms, r.score), fontsize=5,
+                                    xytext=(2, 2), textcoords="offset points")
+            ax.set_xlabel(f"latency at batch {TRADEOFF_BATCH} (ms)", fontsize=7)
+            ax.set_ylabel("dev score through the runtime", fontsize=7)
+            ax.set_title(f"{task_label(task)}, fine-tuned", fontsize=8)
             ax.tick_params(labelsize=6)
         fig.legend(handles=axes[0][0].get_lines(), loc="outside right center", fontsize=6, frameon=False)
     return fig

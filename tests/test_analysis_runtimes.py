@@ -149,3 +149,26 @@ def test_rows_without_a_dense_repeat_claim_nothing():
 def test_the_figure_draws_one_line_per_path():
     fig = runtime_figure(efficiency())
     assert [line.get_label() for line in fig.axes[0].get_lines()] == [p for p, *_ in PATHS]
+
+
+def test_the_trade_off_pairs_each_fine_tuned_score_with_its_paths_latency_at_that_sparsity(tmp_path):
+    from prunebench.analysis.runtimes import tradeoff_points
+
+    rows = []
+    for sparsity, weights, torch_score in [(0.0, "fine-tuned", 84.0), (0.9, "fine-tuned", 70.0), (0.9, "", 60.0)]:
+        label = "ckpt" if sparsity == 0 else f"run at {sparsity}" if weights else "ckpt + magnitude-global@0.9 (one-shot)"
+        for path, delta in [("onnxruntime", 0.0), ("deepsparse-fp32", 0.0), ("openvino-int8", -1.0)]:
+            rows.append({"checkpoint": label, "task": "sst2", "path": path, "torch_score": torch_score,
+                         "score": torch_score + delta, "score_delta": delta, "flipped": 0.0, "sparsity": sparsity,
+                         "weights": weights})
+    pd.DataFrame(rows).to_csv(tmp_path / "acc.csv", index=False)
+    points = tradeoff_points(efficiency(), load_accuracy(tmp_path / "acc.csv")).set_index(["path", "sparsity"])
+    # the one-shot copy at 90% is not a fine-tuned checkpoint: it is not drawn
+    assert sorted(points.index) == [("deepsparse-fp32", 0.0), ("deepsparse-fp32", 0.9), ("onnxruntime", 0.0),
+                                    ("onnxruntime", 0.9), ("openvino-int8", 0.0), ("openvino-int8", 0.9)]
+    assert points.loc[("deepsparse-fp32", 0.9), "latency_ms"] == 40.0 / 3.00  # PATHS: 3x over its own dense at 90%
+    assert points.loc[("deepsparse-fp32", 0.9), "score"] == 70.0
+    assert points.loc[("openvino-int8", 0.0), "score"] == 83.0
+    fig = runtime_figure(efficiency(), load_accuracy(tmp_path / "acc.csv"))
+    trade = fig.axes[1]  # one latency panel (batch 1) on top, the SST-2 trade-off below it
+    assert [list(line.get_xdata()) for line in trade.get_lines()][0] == [30.0, 30.0 / 0.99]  # onnxruntime at 0 and 90%
