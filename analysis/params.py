@@ -19,3 +19,14 @@ def env_name(name: str) -> str:
 
 def param(name: str, default: str) -> Path:
     return Path(os.environ.get(env_name(name), default))
+
+
+PUBLISHED_RESULTS = "results/v1/results.csv"
+
+
+def results_label() -> str:
+    """How generated files name the results CSV they came from: the workflow passes ``results_label`` (its
+    version's ``results/<version>/results.csv``); by hand, the published one. A label, not the path the notebook
+    read, so that the same CSV gives the same bytes wherever it lies (tests/test_analysis_outputs.py)."""
+    label = param("results_label", PUBLISHED_RESULTS)
+    return os.path.relpath(label, Path.cwd()) if label.is_absolute() else str(label)

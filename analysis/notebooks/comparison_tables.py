@@ -21,7 +21,7 @@
 # Outputs: `results/v1/tables/comparison.md`, `paper/tables/comparison.tex`, `paper/generated/pending.tex`.
 
 # %% tags=["parameters"]
-from prunebench.analysis.params import param
+from prunebench.analysis.params import param, results_label
 
 RESULTS = param("results", "results/v1/results.csv")
 COMPARISON_MD = param("comparison_md", "results/v1/tables/comparison.md")
@@ -52,8 +52,8 @@ intro = ("Score by target sparsity and method for every (model, task, data regim
          "subset) and MNLI low-resource each get their own table. " + missing_tasks_note(set(df["task"])))
 listed = "\n".join(f"- {line}" for line in lines) if lines else "None: every expected cell is measured."
 sections = [to_markdown(t) for t in tables] + [f"## Pending runs\n\n{listed}\n"]
-COMPARISON_MD.write_text(markdown_document("Comparison tables", intro, sections, source, RESULTS))
-COMPARISON_TEX.write_text(latex_document([to_latex(t) for t in tables], source, RESULTS))
+COMPARISON_MD.write_text(markdown_document("Comparison tables", intro, sections, source, results_label()))
+COMPARISON_TEX.write_text(latex_document([to_latex(t) for t in tables], source, results_label()))
 items = "\n".join(rf"\item {latex_escape(line)}" for line in lines)
 PENDING_TEX.write_text(latex_document([rf"\begin{{itemize}}{items}\end{{itemize}}" if lines
-                                       else "Every expected cell is measured.\n"], source, RESULTS))
+                                       else "Every expected cell is measured.\n"], source, results_label()))

@@ -19,7 +19,7 @@
 # table per model and device). Outputs: `results/v1/tables/efficiency.md`, `paper/tables/efficiency.tex`.
 
 # %% tags=["parameters"]
-from prunebench.analysis.params import param
+from prunebench.analysis.params import param, results_label
 
 RESULTS = param("results", "results/v1/results.csv")
 EFFICIENCY_MD = param("efficiency_md", "results/v1/tables/efficiency.md")
@@ -39,5 +39,5 @@ for path in (EFFICIENCY_MD, EFFICIENCY_TEX):
     path.parent.mkdir(parents=True, exist_ok=True)
 source = "analysis/notebooks/efficiency.py"
 intro = "Efficiency per method and target sparsity; devices are never mixed in one table."
-EFFICIENCY_MD.write_text(markdown_document("Efficiency", intro, [to_markdown(t) for t in tables], source, RESULTS))
-EFFICIENCY_TEX.write_text(latex_document([to_latex(t) for t in tables] or ["No runs measured yet.\n"], source, RESULTS))
+EFFICIENCY_MD.write_text(markdown_document("Efficiency", intro, [to_markdown(t) for t in tables], source, results_label()))
+EFFICIENCY_TEX.write_text(latex_document([to_latex(t) for t in tables] or ["No runs measured yet.\n"], source, results_label()))

@@ -45,7 +45,7 @@ from prunebench.analysis.results import load_results
 from prunebench.analysis.runtimes import accuracy_table, load_accuracy, runtime_figure, runtime_sentences, runtime_table
 from prunebench.analysis.speedup import (NO_DATA, batch_summary, load_efficiency, probe_table, speedup_figure, speedup_points,
                               speedup_table)
-from prunebench.analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape, project_path, to_markdown
+from prunebench.analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape, to_markdown
 
 df = load_efficiency(EFFICIENCY)
 results = load_results(RESULTS) if RESULTS.is_file() else None
@@ -58,8 +58,8 @@ save_figure(speedup_figure(df), stem)
 source = "analysis/notebooks/efficiency_speedup.py"
 for path in (SPEEDUP_MD, SPEEDUP_TEX):
     path.parent.mkdir(parents=True, exist_ok=True)
-header_md = GENERATED_MD.format(source=source, results=project_path(EFFICIENCY))
-header_tex = GENERATED_TEX.format(source=source, results=project_path(EFFICIENCY))
+header_md = GENERATED_MD.format(source=source, results="results/v1/efficiency.csv")
+header_tex = GENERATED_TEX.format(source=source, results="results/v1/efficiency.csv")
 if points.empty:
     SPEEDUP_TEX.write_text(header_tex + latex_escape(NO_DATA.replace("`", "")) + "\n")
 else:

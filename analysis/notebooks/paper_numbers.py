@@ -18,7 +18,7 @@
 # (`paper/generated/numbers.tex`, `analysis/texnumbers.py`), from the same functions as the tables.
 
 # %% tags=["parameters"]
-from prunebench.analysis.params import param
+from prunebench.analysis.params import param, results_label
 
 RESULTS = param("results", "results/v1/results.csv")
 NUMBERS_TEX = param("numbers_tex", "paper/generated/numbers.tex")
@@ -40,4 +40,4 @@ values
 
 # %%
 NUMBERS_TEX.parent.mkdir(parents=True, exist_ok=True)
-NUMBERS_TEX.write_text(latex_document([to_tex(values)], "analysis/notebooks/paper_numbers.py", RESULTS))
+NUMBERS_TEX.write_text(latex_document([to_tex(values)], "analysis/notebooks/paper_numbers.py", results_label()))

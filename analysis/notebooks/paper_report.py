@@ -23,7 +23,9 @@
 # headline numbers the abstract quotes (`\pb{...}` keys in `report_numbers.tex`). Output folder: `paper/report/`.
 
 # %% tags=["parameters"]
-from prunebench.analysis.params import param
+from pathlib import Path
+
+from prunebench.analysis.params import param, results_label
 
 RESULTS = param("results", "results/v1/results.csv")
 EFFICIENCY = param("efficiency", "results/v1/efficiency.csv")
@@ -51,7 +53,7 @@ from prunebench.analysis.reference import load_design, load_reported
 from prunebench.analysis.results import CURVE, dense_baselines, load_results, pruning_methods
 from prunebench.analysis.runtimes import accuracy_table, load_accuracy, runtime_sentences, runtime_table
 from prunebench.analysis.speedup import load_efficiency
-from prunebench.analysis.tables import GENERATED_TEX, latex_escape, project_path, to_latex
+from prunebench.analysis.tables import GENERATED_TEX, latex_escape, to_latex
 
 df = load_results(RESULTS)
 curves = build_curves(df)
@@ -68,7 +70,7 @@ for folder in sorted(p for p in SWEEPS.iterdir() if p.is_dir()) if SWEEPS.is_dir
 sweeps = pd.concat(sweep_frames, ignore_index=True) if sweep_frames else pd.DataFrame()
 OUT.mkdir(parents=True, exist_ok=True)
 source = "analysis/notebooks/paper_report.py"
-header = GENERATED_TEX.format(source=source, results=project_path(RESULTS))
+header = GENERATED_TEX.format(source=source, results=results_label())
 print(f"{len(df)} rows, {len(curves)} curves, {len(pending)} pending cells, {len(sweeps)} sweep rows")
 
 
@@ -111,7 +113,7 @@ else:
     save_figure(figures.sweep_figure(sweeps, pruning_methods(df)), OUT / "sweeps")
     (OUT / "sweeps.tex").write_text(header + tex_figure(
         "sweeps", "What tuning the recipe moved: each recipe's seed-0 validation score minus the best recipe's, per sweep "
-        f"and task ({project_path(SWEEPS)}.csv); star: the chosen recipe, diamond: the recipe before the sweep. Right: pruning "
+        f"and task ({Path(results_label()).parent / 'sweeps.csv'}); star: the chosen recipe, diamond: the recipe before the sweep. Right: pruning "
         "methods whose own tuned sweep is still pending.", "fig:sweeps"))
 
 

@@ -22,7 +22,7 @@
 # (the LaTeX figure floats the paper inputs) and `README.md` (an index for GitHub).
 
 # %% tags=["parameters"]
-from prunebench.analysis.params import param
+from prunebench.analysis.params import param, results_label
 
 RESULTS = param("results", "results/v1/results.csv")
 FIGURES = param("figures", "paper/figures")
@@ -32,7 +32,7 @@ from prunebench.analysis.curves import build_curves
 from prunebench.analysis.labels import model_slug
 from prunebench.analysis.plots import method_styles, save_figure, sparsity_figure
 from prunebench.analysis.results import CURVE, curve_keys, dense_baselines, describe, load_results, pruning_methods
-from prunebench.analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape, project_path
+from prunebench.analysis.tables import GENERATED_MD, GENERATED_TEX, latex_escape
 
 df = load_results(RESULTS)
 curves = build_curves(df)
@@ -64,7 +64,7 @@ for model, task, regime in curve_keys(df):
 
 # %%
 source = "analysis/notebooks/sparsity_curves.py"
-(FIGURES / "figures.tex").write_text(GENERATED_TEX.format(source=source, results=project_path(RESULTS))
+(FIGURES / "figures.tex").write_text(GENERATED_TEX.format(source=source, results=results_label())
                                      + ("\n".join(floats) if floats else "No pruned runs have been measured yet.\n"))
-(FIGURES / "README.md").write_text(GENERATED_MD.format(source=source, results=project_path(RESULTS)) + "# Sparsity curves\n\n"
+(FIGURES / "README.md").write_text(GENERATED_MD.format(source=source, results=results_label()) + "# Sparsity curves\n\n"
                                    + ("\n".join(index) if index else "No pruned runs have been measured yet.") + "\n")

@@ -21,7 +21,7 @@
 # `results/v1/tables/phases.md` and `paper/tables/phases.tex`.
 
 # %% tags=["parameters"]
-from prunebench.analysis.params import param
+from prunebench.analysis.params import param, results_label
 
 RESULTS = param("results", "results/v1/results.csv")
 PHASES_CSV = param("phases_csv", "results/v1/phases.csv")
@@ -51,5 +51,5 @@ tables = phase_tables(phases, reference)
 source = "analysis/notebooks/three_phases.py"
 intro = ("Safe-zone end, knee and over-pruning start of every measured curve, by the rules of "
          "`analysis/phases.py`; the last table applies the same rules to seed 003's printed numbers.")
-PHASES_MD.write_text(markdown_document("Three-phase boundaries", intro, [to_markdown(t) for t in tables], source, RESULTS))
-PHASES_TEX.write_text(latex_document([to_latex(t) for t in tables], source, RESULTS))
+PHASES_MD.write_text(markdown_document("Three-phase boundaries", intro, [to_markdown(t) for t in tables], source, results_label()))
+PHASES_TEX.write_text(latex_document([to_latex(t) for t in tables], source, results_label()))

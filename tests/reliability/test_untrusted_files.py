@@ -252,7 +252,7 @@ def test_a_tag_cannot_name_another_folder(tag, tmp_path, capsys):
     path.write_text(yaml.safe_dump(_config("minilm-l6", tag=tag)))
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("prunebench: error: tag: ") and len(err.splitlines()) == 1
+    assert err.startswith(f"prunebench: error: {path}: tag: ") and len(err.splitlines()) == 1
     count("inputs")
 
 

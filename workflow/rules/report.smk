@@ -19,6 +19,9 @@ LIBRARY = sorted(
     str(p) for p in [*ANALYSIS.glob("*.py"), *(ANALYSIS / "reference").glob("*.csv")]
 )
 RUN = f"{PYTHON} {ANALYSIS / 'run.py'}"
+# how the generated files name the CSV they came from (analysis/params.py results_label); the published
+# version's is the notebooks' default
+LABEL = "" if VERSION == PUBLISHED else f" --param results_label={RESULTS_CSV}"
 
 
 rule sparsity_curves:
@@ -33,7 +36,7 @@ rule sparsity_curves:
     conda:
         "../../environment.yml"
     params:
-        run=f"{RUN} notebook sparsity_curves",
+        run=f"{RUN} notebook sparsity_curves{LABEL}",
     shell:
         "{params.run} --param results={input.results} --param figures={output}"
         " --executed {log.notebook} > {log.messages} 2>&1"
@@ -53,7 +56,7 @@ rule three_phases:
     conda:
         "../../environment.yml"
     params:
-        run=f"{RUN} notebook three_phases",
+        run=f"{RUN} notebook three_phases{LABEL}",
     shell:
         "{params.run} --param results={input.results} --param phases_csv={output.csv}"
         " --param phases_md={output.md} --param phases_tex={output.tex}"
@@ -74,7 +77,7 @@ rule comparison_tables:
     conda:
         "../../environment.yml"
     params:
-        run=f"{RUN} notebook comparison_tables",
+        run=f"{RUN} notebook comparison_tables{LABEL}",
     shell:
         "{params.run} --param results={input.results} --param comparison_md={output.md}"
         " --param comparison_tex={output.tex} --param pending_tex={output.pending}"
@@ -94,7 +97,7 @@ rule efficiency_table:
     conda:
         "../../environment.yml"
     params:
-        run=f"{RUN} notebook efficiency",
+        run=f"{RUN} notebook efficiency{LABEL}",
     shell:
         "{params.run} --param results={input.results} --param efficiency_md={output.md}"
         " --param efficiency_tex={output.tex} --executed {log.notebook} > {log.messages} 2>&1"
@@ -122,7 +125,7 @@ rule efficiency_speedup:
     conda:
         "../../environment.yml"
     params:
-        run=f"{RUN} notebook efficiency_speedup",
+        run=f"{RUN} notebook efficiency_speedup{LABEL}",
         efficiency=EFFICIENCY_CSV,
         probe=PROBE_CSV,
     shell:
@@ -147,7 +150,7 @@ rule leaderboard:
     conda:
         "../../environment.yml"
     params:
-        run=f"{RUN} notebook leaderboard",
+        run=f"{RUN} notebook leaderboard{LABEL}",
     shell:
         "{params.run} --param results={input.results} --param leaderboard_csv={output.csv}"
         " --param leaderboard_md={output.md} --param leaderboard_tex={output.tex}"
@@ -183,7 +186,7 @@ rule paper_numbers:
     conda:
         "../../environment.yml"
     params:
-        run=f"{RUN} notebook paper_numbers",
+        run=f"{RUN} notebook paper_numbers{LABEL}",
     shell:
         "{params.run} --param results={input.results} --param numbers_tex={output}"
         " --executed {log.notebook} > {log.messages} 2>&1"
@@ -205,7 +208,7 @@ rule paper_report:
     conda:
         "../../environment.yml"
     params:
-        run=f"{RUN} notebook paper_report",
+        run=f"{RUN} notebook paper_report{LABEL}",
         efficiency=EFFICIENCY_CSV,
     shell:
         "{params.run} --param results={input.results} --param efficiency={params.efficiency}"
@@ -227,7 +230,7 @@ rule leaderboard_page:
     conda:
         "../../environment.yml"
     params:
-        run=f"{RUN} notebook leaderboard_page",
+        run=f"{RUN} notebook leaderboard_page{LABEL}",
         efficiency=EFFICIENCY_CSV,
     shell:
         "{params.run} --param results={input.results} --param efficiency={params.efficiency}"
