@@ -8,7 +8,8 @@
 # SHA names the commit in the rows (the machine gets a copy of the tree without .git); LIMIT_S is the call's
 # wall-clock limit; TAG names the scratch root /tmp/TAG. PHASE_ARGS go to scripts/run_grid.py (configs:
 # $CONFIG, default config/v1-minilm.yaml; several, space-separated, share one queue). A phase starts runs only
-# until MARGIN seconds (default 200) before the limit, so the runs it starts can finish. `bench` times BENCH_MODEL (default minilm-l6, or e.g.
+# until MARGIN seconds (default 200) before the limit, and, once runs of its method have ended, only a run predicted to
+# end before the limit (run_grid.py --limit), so the runs it starts can finish. `bench` times BENCH_MODEL (default minilm-l6, or e.g.
 # shape:bert-base) at BENCH_BATCHES (default 1,32,128), with extra BENCH_ARGS, alone on GPU 0 for at most
 # BENCH_LIMIT seconds, before any grid phase starts. WORKERS (default 8) runs share each GPU. Needs the carry
 # folder of scripts/make_carry.py in .carry/.
@@ -39,7 +40,8 @@ while [ "${1:-}" = -- ]; do
   if [ "$L" -le "$MARGIN" ]; then echo "phase ${ARGS[*]}: not started, $L s left (MARGIN $MARGIN)"; continue; fi
   echo "phase ${ARGS[*]} with $L s"
   # shellcheck disable=SC2086  # CONFIG may name several configs
-  timeout -s INT "$L" python scripts/run_grid.py $CONFIG --gpus "$GPUS" --workers "${WORKERS:-8}" --deadline $((L - MARGIN)) \
+  # --limit: after the first runs of a method end, a run of it starts only if it can end before the timeout
+  timeout -s INT "$L" python scripts/run_grid.py $CONFIG --gpus "$GPUS" --workers "${WORKERS:-8}" --deadline $((L - MARGIN)) --limit $((L - 10)) \
      --root "/tmp/$TAG" "${ARGS[@]}" > "/tmp/$TAG-phase.log" 2>&1
   echo "rc=$? after $((SECONDS - START)) s"; tail -1 "/tmp/$TAG-phase.log"; grep "^FAIL" "/tmp/$TAG-phase.log" | head -5
 done

@@ -23,6 +23,7 @@ import json
 import os
 import queue
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -193,12 +194,13 @@ class Job:
 NOT_STARTED = {-1: "deadline", -2: "what it starts from failed"}
 
 
-def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None) -> list[tuple[str, int, float]]:
+def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, fits=None) -> list[tuple[str, int, float]]:
     """Run every job as soon as a place is free and what it needs is made, the most urgent ready job first
-    (`urgency(job)`, smallest first; `on_done(job, code)` is called as each ends): a pruned run starts when its
-    own dense checkpoint exists, never waiting for the slowest dense run of another task. A job whose need
-    failed is not started (code -2); one past the deadline, or whose need was, is not started either (code -1).
-    Returns (output, code, seconds) per job, in the order they ended."""
+    (`urgency(job)`, smallest first; `on_done(job, code, seconds)` is called as each ends): a pruned run starts
+    when its own dense checkpoint exists, never waiting for the slowest dense run of another task. A job whose
+    need failed is not started (code -2); one past the deadline, or whose need was, or that `fits(job)` says
+    would not end in time, is not started either (code -1). Returns (output, code, seconds) per job, in the
+    order they ended."""
     provided = {j.provides for j in jobs if j.provides is not None}
     pending = [dataclasses.replace(j, needs=j.needs if j.needs in provided else None) for j in jobs]
     made: dict[tuple, int] = {}  # provided key -> exit code of the job that made it
@@ -222,7 +224,7 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None) -
             if job.provides is not None:
                 made[job.provides] = code
             if on_done is not None:
-                on_done(job, code)
+                on_done(job, code, seconds)
             cond.notify_all()
 
     def execute(job: Job) -> tuple[int, float]:
@@ -252,6 +254,10 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None) -
                 code = -1 if code == -1 or slots.expired() else -2
                 print(f"skip        {out} ({NOT_STARTED[code]})", flush=True)
                 finish(job, out, code, 0.0)
+                continue
+            if fits is not None and not fits(job):  # it would be killed at the call's end: leave its place to one that fits
+                print(f"skip        {out} (would not end before --limit)", flush=True)
+                finish(job, out, -1, 0.0)
                 continue
             try:
                 code, seconds = execute(job)
@@ -310,6 +316,9 @@ def main() -> int:
                         help="GPUs to spread the runs over (CUDA_VISIBLE_DEVICES per place); with 1 on a host of several "
                              "visible GPUs each run claims the least-used one itself (benchmarks/gpu_slots.py)")
     parser.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
+    parser.add_argument("--limit", type=float, default=None,
+                        help="the call is killed this many seconds after it starts: a run starts only if the runs of its "
+                             "method that ended so far say it will end before then (scaled by its cost)")
     parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/<version>/... and logs/")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads per run")
@@ -331,6 +340,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.workers < 1 or args.gpus < 1:
         parser.error(f"--workers and --gpus must be >= 1, got {args.workers} and {args.gpus}")
+    if args.limit is not None and args.limit <= 0:
+        parser.error(f"--limit must be > 0 seconds, got {args.limit:g}")
     if args.check and (not args.only or len(args.config) > 1):
         parser.error("--check needs --only (the methods whose rows to check) and one config")
     try:
@@ -392,6 +403,23 @@ def main() -> int:
     return 1 if failed else 0
 
 
+class Durations:
+    """Seconds per unit of `cost`, per method, from the runs of this call that ended well: what a run not yet
+    started will take, so that near a call's hard end only runs that can finish start (a run killed at the end
+    is a place wasted for its whole length). Nothing is predicted for a method no run of which has ended."""
+
+    def __init__(self) -> None:
+        self.rates: dict[str, list[float]] = {}
+
+    def observe(self, method: str, size: float, seconds: float) -> None:
+        if size > 0 and seconds > 0:
+            self.rates.setdefault(method, []).append(seconds / size)
+
+    def predict(self, method: str, size: float) -> float | None:
+        rates = self.rates.get(method)
+        return None if not rates else statistics.median(rates) * size
+
+
 def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path) -> list[tuple[str, int, float]]:
     """Tokenise each (config, model, task) once, make each dense checkpoint once, run the dense rows and every
     pruned row: all as one queue of jobs (`run_jobs`), each started once what it starts from exists, of every
@@ -426,12 +454,22 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
                             config_order=order[id(config)]))
     examples: dict[str, int] = {}  # task -> training examples, read from each prepare job's output
 
-    def on_done(job: Job, code: int) -> None:
+    durations, end = Durations(), (time.time() + args.limit) if args.limit is not None else None
+
+    def on_done(job: Job, code: int, seconds: float) -> None:
         if job.rank == 0 and code == 0:
             info = json.loads(Path(job.cmd[-1]).read_text())
             examples[info["task"]] = info["train_examples"]
+        elif job.run is not None and code == 0:
+            durations.observe(registry_name(job.run.method), cost(job.run, examples), seconds)
 
-    return run_jobs(jobs, slots, logs, urgency_of(args.longest_first, examples), on_done)
+    def fits(job: Job) -> bool:
+        if end is None or job.run is None:
+            return True
+        expected = durations.predict(registry_name(job.run.method), cost(job.run, examples))
+        return expected is None or time.time() + expected <= end
+
+    return run_jobs(jobs, slots, logs, urgency_of(args.longest_first, examples), on_done, fits)
 
 
 def urgency_of(longest_first: bool, examples: dict[str, int]):
