@@ -8,6 +8,19 @@ DEFAULT_VERSION = "v1"  # a config without `results_version` belongs to the publ
 RESULTS_DIR = Path("results") / DEFAULT_VERSION
 
 
+# Published versions and the grids (config tags) whose rows they hold: nothing else may add rows to them
+FROZEN = {"v1": frozenset({"v1-minilm", "paper", "smoke", "methods-sst2", "bench-throughput", "sweep-dense",
+                           "sweep-recovery"})}
+
+
+def frozen_warning(tag: str, version: str) -> str | None:
+    """Why a grid should not write where it would (a published version it is not one of the grids of), or None."""
+    if version in FROZEN and tag not in FROZEN[version]:
+        return (f"results/{version}/ is published and frozen, and tag {tag!r} is not one of its grids: its rows would "
+                f"join the published results.csv; set results_version: v2 (or a later version) in the config")
+    return None
+
+
 def results_dir(version: str = DEFAULT_VERSION) -> Path:
     """The folder of one results version: ``results/v1`` (published, frozen), ``results/v2``, ...
 

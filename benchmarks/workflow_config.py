@@ -254,7 +254,17 @@ def check_model_entry(model: str) -> None:
 def validate_file(path: Path) -> str:
     from .grid import recipes, runs
 
+    from .grid import is_sweep, results_version
+    from .paths import frozen_warning
+
     config = check_config(load_yaml(path))
     sweep = f" ({len(recipes(config))} recipes)" if config.get("sweep") else ""
+    version = results_version(config)
+    warning = frozen_warning(config["tag"], version)
+    if warning:
+        import sys
+
+        print(f"prunebench: warning: {path}: {warning}", file=sys.stderr)
+    where = f"results/{version}/{'sweeps' if is_sweep(config) else 'runs'}/{config['tag']}/"
     return (f"{len(config['models'])} model(s), {len(config['tasks'])} task(s), {len(config['methods'])} method(s), "
-            f"{len(runs(config))} runs{sweep}")
+            f"{len(runs(config))} runs{sweep}, rows to {where}")

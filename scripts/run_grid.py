@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from prunebench.benchmarks.grid import GridRun, dense_key, registry_name, runs  # noqa: E402
-from prunebench.benchmarks.paths import model_slug  # noqa: E402
+from prunebench.benchmarks.grid import GridRun, dense_key, registry_name, results_version, runs  # noqa: E402
+from prunebench.benchmarks.paths import frozen_warning, model_slug  # noqa: E402
 from prunebench.benchmarks.errors import UsageError  # noqa: E402
 from prunebench.benchmarks.workflow_config import check_config, load_yaml  # noqa: E402
 
@@ -62,6 +62,31 @@ def prepare_commands(grid: list[tuple[GridRun, dict]], root: Path) -> list[list[
 def run_command(run: GridRun, config: dict, root: Path, device: str, threads: int, out: Path | None = None) -> list[str]:
     return [sys.executable, "-m", "prunebench.benchmarks.cli", "run", *run.argv(), "--data-source", config.get("data_source", "auto"),
             "--device", device, "--threads", str(threads), "--set", "progress=false", "--out", str(out or root / run.path)]
+
+
+def _same(recorded, wanted) -> bool:
+    """A recorded config value and the grid's: numbers by value (YAML 1e-4, JSON 0.0001, a --param string), the
+    rest by their text."""
+    try:
+        return float(recorded) == float(wanted)
+    except (TypeError, ValueError):
+        return str(recorded) == str(wanted)
+
+
+def stale(run: GridRun, row: Path) -> list[str]:
+    """How a present row's recipe and parameters (its sidecar's) differ from what the grid asks of that cell; an
+    edited config under the same tag would otherwise count the old rows as done. Empty when they agree, or when
+    the row has no readable sidecar (`prunebench validate` and the leaderboard check judge that)."""
+    try:
+        recorded = json.loads(row.with_suffix(".json").read_text())["config"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    train, params = recorded.get("train", {}), recorded.get("method_params", {})
+    out = [f"{k}={train.get(k)!r}, the config says {v!r}" for k, v in sorted(run.train.items())
+           if k in train and not _same(train[k], v)]
+    out += [f"--param {k}={params.get(k)!r}, the config says {v!r}" for k, v in sorted(run.params.items())
+            if not _same(params.get(k), v)]
+    return out
 
 
 def checkpoint_runs(todo: list[GridRun]) -> list[GridRun]:
@@ -355,6 +380,9 @@ def main() -> int:
         except UsageError as exc:
             parser.error(str(exc))
     tags = [c["tag"] for c in configs]
+    for config in configs:  # rows of another grid would join a published version's results.csv
+        if (warning := frozen_warning(config["tag"], results_version(config))) is not None:
+            print(f"run_grid: warning: {warning}", file=sys.stderr)
     if len(set(tags)) < len(tags):
         parser.error(f"two configs share a tag ({', '.join(tags)}): their rows and checkpoints would collide")
     grid = [(r, config) for config in configs for r in runs(config)]
@@ -365,8 +393,18 @@ def main() -> int:
         grid = [(r, c) for r, c in grid if str(r.seed) in args.seeds.split(",")]
     if args.tasks:
         grid = [(r, c) for r, c in grid if r.task in args.tasks.split(",")]
-    # a row committed in this checkout (it travels to the GPU machine with the tree) or already under --root is done
-    todo = [(r, c) for r, c in grid if not (args.root / r.path).exists() and not (ROOT / r.path).exists()]
+    # a row committed in this checkout (it travels to the GPU machine with the tree) or already under --root is done,
+    # if it was made by this cell's recipe and parameters: an edited config under the same tag must not reuse it
+    present = {id(r): (args.root / r.path if (args.root / r.path).exists() else ROOT / r.path) for r, _ in grid
+               if (args.root / r.path).exists() or (ROOT / r.path).exists()}
+    mismatched = [(r, problems) for r, _ in grid if id(r) in present and (problems := stale(r, present[id(r)]))]
+    if mismatched:
+        for r, problems in mismatched[:10]:
+            print(f"run_grid: error: {present[id(r)]}: made with {'; '.join(problems)}", file=sys.stderr)
+        print(f"run_grid: error: {len(mismatched)} present row(s) were made by another recipe than the config's; give the "
+              "config a new tag (rows of other recipes never share a folder) or move those rows away", file=sys.stderr)
+        return 2
+    todo = [(r, c) for r, c in grid if id(r) not in present]
     print(f"{len(grid)} rows in the grid, {len(grid) - len(todo)} present, {len(todo)} to run", flush=True)
     if args.dry_run:
         group = lambda pair: (pair[1]["tag"], pair[0].method, pair[0].task)  # noqa: E731

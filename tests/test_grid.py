@@ -1,5 +1,6 @@
 """A config as the rows it asks for: per-method tasks, seeds and recipes, sweeps, and the recipe choice."""
 
+import json
 import re
 import subprocess
 import sys
@@ -379,3 +380,24 @@ def test_near_the_calls_end_only_runs_that_can_finish_start(tmp_path, monkeypatc
                        urgency=lambda j: j.cmd[-1], fits=lambda j: "short" in j.cmd[-1])
     codes = {Path(out).stem: code for out, code, _ in results}
     assert codes == {"long": -1, "short": 0}  # not started, counted with the deadline's
+
+
+def test_a_present_row_made_by_another_recipe_stops_the_grid_instead_of_counting_as_done(tmp_path):
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
+                   "methods: {dense: {sparsities: [0.0]}, snip: {sparsities: [0.5], params: {batches: 2}}}\ntrain: {epochs: 2}\n")
+    row = tmp_path / "root/results/v1/runs/t/minilm-l6/rte/snip/s0.50-seed0.csv"
+    row.parent.mkdir(parents=True)
+    row.write_text("a row\n")
+    # the row's sidecar says it trained 1 epoch with 4 scoring batches: the config was edited since, same tag
+    row.with_suffix(".json").write_text(json.dumps({"config": {"train": {"epochs": 1.0, "lr": 2e-5},
+                                                               "method_params": {"batches": "4"}}}))
+    proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--root", str(tmp_path / "root"), "--dry-run"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert f"{row}: made with epochs=1.0, the config says 2; --param batches='4', the config says 2" in proc.stderr
+    assert "give the config a new tag" in proc.stderr
+    row.with_suffix(".json").write_text(json.dumps({"config": {"train": {"epochs": 2.0}, "method_params": {"batches": "2"}}}))
+    proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--root", str(tmp_path / "root"), "--dry-run"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and "2 rows in the grid, 1 present, 1 to run" in proc.stdout

@@ -7,7 +7,12 @@ from snakemake.utils import validate
 from prunebench.benchmarks.errors import UsageError
 from prunebench.benchmarks.grid import runs as grid_runs
 from prunebench.benchmarks.grid import registry_name, results_version, run_recipe
-from prunebench.benchmarks.paths import model_slug, results_dir, run_file
+from prunebench.benchmarks.paths import (
+    frozen_warning,
+    model_slug,
+    results_dir,
+    run_file,
+)
 from prunebench.benchmarks.workflow_config import check_config, load_yaml
 
 DEFAULT_CONFIG = Path(workflow.basedir) / "config" / "smoke.yaml"
@@ -35,6 +40,13 @@ TAG = config["tag"]
 MODELS = {model_slug(m): m for m in config["models"]}  # path-safe name -> model name
 PRUNING = [m for m in config["methods"] if m != "dense"]
 VERSION = results_version(config)
+if frozen_warning(
+    config["tag"], VERSION
+):  # rows of another grid would join a published version's results.csv
+    print(
+        f"prunebench: warning: {frozen_warning(config['tag'], VERSION)}",
+        file=sys.stderr,
+    )
 RESULTS = str(
     results_dir(VERSION)
 )  # results/v1 (published, frozen), results/v2, ...: rows, merged CSV, tables
