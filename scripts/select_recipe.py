@@ -39,7 +39,14 @@ def main() -> int:
     args = parser.parse_args()
     if args.untuned is not None and not args.untuned.is_file():  # one line before any table is computed or written
         parser.error(f"--untuned {args.untuned}: no such file")
-    df, swept = load_sweep(args.sweep)
+    if args.check is not None and not args.check.is_file():
+        parser.error(f"--check {args.check}: no such file")
+    if not args.sweep.is_dir():
+        parser.error(f"{args.sweep}: no such sweep folder (results/<version>/sweeps/<tag>)")
+    try:
+        df, swept = load_sweep(args.sweep)
+    except FileNotFoundError as exc:
+        parser.error(str(exc))
     per_method = swept_params(df)
     chosen, chosen_params = choose(df, swept), choose_params(df, per_method)
     tables = []
@@ -51,14 +58,17 @@ def main() -> int:
         tables.append("How much the choice moved each score (seed 0; the default setting is the method's own "
                       f"defaults):\n\n{tuning_markdown(tuning_effect(df, chosen_params, untuned), 'untuned')}")
     table = "\n".join(tables)
+    caption = f"Seed-0 validation scores of every recipe of `{args.sweep}`; the chosen one in bold.\n\n"
     if args.table:
-        write_atomic(args.table, f"Seed-0 validation scores of every recipe of `{args.sweep}`; the chosen one in bold.\n\n" + table)
+        write_atomic(args.table, caption + table)
     if args.check:
         wrong = config_mismatches(load_yaml(args.check), chosen, swept, chosen_params)
         for line in wrong:
             print(f"{args.check}: {line}", file=sys.stderr)
+        if not wrong:
+            print(f"{args.check}: every swept recipe and parameter is the choice of {args.sweep}")
         return 1 if wrong else 0
-    print(table)
+    print(caption + table)
     if swept:
         print("task_train:")
         for row in chosen[chosen["decides"]].to_dict("records"):
