@@ -386,6 +386,12 @@ def main() -> int:
     if len(set(tags)) < len(tags):
         parser.error(f"two configs share a tag ({', '.join(tags)}): their rows and checkpoints would collide")
     grid = [(r, config) for config in configs for r in runs(config)]
+    for flag, given, known in (("--only", args.only, {r.method for r, _ in grid}),
+                               ("--tasks", args.tasks, {r.task for r, _ in grid}),
+                               ("--seeds", args.seeds, {str(r.seed) for r, _ in grid})):
+        unknown = sorted(set(given.split(",")) - known) if given else []
+        if unknown:  # a filter that matches nothing would run only dense rows, or nothing, and say ok
+            parser.error(f"{flag} {','.join(unknown)}: not in the config's grid; it has {', '.join(sorted(known))}")
     if args.only:
         keep = set(args.only.split(",")) | {"dense"}
         grid = [(r, c) for r, c in grid if r.method in keep]

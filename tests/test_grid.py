@@ -401,3 +401,13 @@ def test_a_present_row_made_by_another_recipe_stops_the_grid_instead_of_counting
     proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--root", str(tmp_path / "root"), "--dry-run"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0 and "2 rows in the grid, 1 present, 1 to run" in proc.stdout
+
+
+def test_a_filter_that_matches_nothing_in_the_grid_is_refused_naming_what_is_there(tmp_path):
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
+                   "methods: {dense: {sparsities: [0.0]}, snip: {sparsities: [0.5]}}\ntrain: {epochs: 1}\n")
+    for flag, value, known in (("--only", "snipp", "dense, snip"), ("--tasks", "sst2", "rte"), ("--seeds", "5", "0")):
+        proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), flag, value, "--dry-run", "--root", str(tmp_path)],
+                              cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 2 and f"{flag} {value}: not in the config's grid; it has {known}" in proc.stderr
