@@ -40,13 +40,9 @@ TAG = config["tag"]
 MODELS = {model_slug(m): m for m in config["models"]}  # path-safe name -> model name
 PRUNING = [m for m in config["methods"] if m != "dense"]
 VERSION = results_version(config)
-if frozen_warning(
-    config["tag"], VERSION
-):  # rows of another grid would join a published version's results.csv
-    print(
-        f"prunebench: warning: {frozen_warning(config['tag'], VERSION)}",
-        file=sys.stderr,
-    )
+FROZEN_WARNING = frozen_warning(config["tag"], VERSION)
+if FROZEN_WARNING:  # rows of another grid would join a published version's results.csv
+    print(f"prunebench: warning: {FROZEN_WARNING}", file=sys.stderr)
 RESULTS = str(
     results_dir(VERSION)
 )  # results/v1 (published, frozen), results/v2, ...: rows, merged CSV, tables
