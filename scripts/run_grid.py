@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from prunebench.benchmarks.grid import GridRun, dense_key, registry_name, results_version, runs  # noqa: E402
-from prunebench.benchmarks.paths import frozen_warning, model_slug  # noqa: E402
+from prunebench.benchmarks.paths import format_sparsity, frozen_warning, model_slug  # noqa: E402
 from prunebench.benchmarks.errors import UsageError  # noqa: E402
 from prunebench.benchmarks.workflow_config import check_config, load_yaml  # noqa: E402
 
@@ -350,6 +350,8 @@ def main() -> int:
     parser.add_argument("--only", default=None, help="comma-separated methods to run (dense always runs)")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds to run now (default: the config's)")
     parser.add_argument("--tasks", default=None, help="comma-separated tasks to run now (default: the config's)")
+    parser.add_argument("--sparsities", default=None,
+                        help="comma-separated sparsities to run now, as in the row paths (0.8, 0.75; dense always runs)")
     parser.add_argument("--dry-run", action="store_true",
                         help="list the rows to run (per method, task and recipe count) and start nothing")
     parser.add_argument("--pool", action="store_true",
@@ -386,9 +388,16 @@ def main() -> int:
     if len(set(tags)) < len(tags):
         parser.error(f"two configs share a tag ({', '.join(tags)}): their rows and checkpoints would collide")
     grid = [(r, config) for config in configs for r in runs(config)]
+    if args.sparsities:  # 0.8 and 0.80 name the same cell
+        try:
+            args.sparsities = ",".join(format_sparsity(float(s)) for s in args.sparsities.split(","))
+        except ValueError:
+            parser.error(f"--sparsities {args.sparsities}: give numbers between 0 and 1, e.g. 0.5,0.8")
     for flag, given, known in (("--only", args.only, {r.method for r, _ in grid}),
                                ("--tasks", args.tasks, {r.task for r, _ in grid}),
-                               ("--seeds", args.seeds, {str(r.seed) for r, _ in grid})):
+                               ("--seeds", args.seeds, {str(r.seed) for r, _ in grid}),
+                               ("--sparsities", args.sparsities,
+                                {format_sparsity(r.sparsity) for r, _ in grid if r.method != "dense"})):
         unknown = sorted(set(given.split(",")) - known) if given else []
         if unknown:  # a filter that matches nothing would run only dense rows, or nothing, and say ok
             parser.error(f"{flag} {','.join(unknown)}: not in the config's grid; it has {', '.join(sorted(known))}")
@@ -399,6 +408,8 @@ def main() -> int:
         grid = [(r, c) for r, c in grid if str(r.seed) in args.seeds.split(",")]
     if args.tasks:
         grid = [(r, c) for r, c in grid if r.task in args.tasks.split(",")]
+    if args.sparsities:
+        grid = [(r, c) for r, c in grid if r.method == "dense" or format_sparsity(r.sparsity) in args.sparsities.split(",")]
     # a row committed in this checkout (it travels to the GPU machine with the tree) or already under --root is done,
     # if it was made by this cell's recipe and parameters: an edited config under the same tag must not reuse it
     present = {id(r): (args.root / r.path if (args.root / r.path).exists() else ROOT / r.path) for r, _ in grid

@@ -411,3 +411,17 @@ def test_a_filter_that_matches_nothing_in_the_grid_is_refused_naming_what_is_the
         proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), flag, value, "--dry-run", "--root", str(tmp_path)],
                               cwd=ROOT, capture_output=True, text=True)
         assert proc.returncode == 2 and f"{flag} {value}: not in the config's grid; it has {known}" in proc.stderr
+
+
+def test_sparsities_picks_cells_by_value_and_keeps_the_dense_rows_they_start_from(tmp_path):
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
+                   "methods: {dense: {sparsities: [0.0]}, snip: {sparsities: [0.5, 0.8, 0.875]}}\ntrain: {epochs: 1}\n")
+    def dry(value):
+        return subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--sparsities", value, "--dry-run",
+                               "--root", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    assert "3 rows in the grid, 0 present, 3 to run" in dry("0.8,0.875").stdout  # 0.8 is the cell "0.80"
+    assert "2 rows in the grid" in dry("0.80").stdout
+    proc = dry("0.9")
+    assert proc.returncode == 2 and "--sparsities 0.90: not in the config's grid; it has 0.50, 0.80, 0.875" in proc.stderr
+    assert dry("high").returncode == 2
