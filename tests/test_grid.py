@@ -361,17 +361,18 @@ def test_gpu_places_use_the_gpus_the_caller_left_visible(monkeypatch):
 
 def test_near_the_calls_end_only_runs_that_can_finish_start(tmp_path, monkeypatch):
     """A run killed at the call's hard end wastes its place for its whole length: `fits` keeps it from starting,
-    and the estimate comes from the runs of the same method that ended in this call, scaled by their cost."""
+    and the estimate comes from the runs of the same method and task that ended in this call, scaled by their cost."""
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))
     from run_grid import Durations, Job, Slots, run_jobs
 
     durations = Durations()
-    assert durations.predict("snip", 100.0) is None  # nothing seen yet: no reason to hold a run back
-    durations.observe("snip", 100.0, 20.0)
-    durations.observe("snip", 50.0, 30.0)
-    durations.observe("snip", 10.0, 0.0)  # a run that reported no time says nothing
-    assert durations.predict("snip", 10.0) == pytest.approx(10 * (0.2 + 0.6) / 2)  # median of 0.2 and 0.6 s per unit
-    assert durations.predict("grasp", 10.0) is None
+    assert durations.predict(("snip", "mrpc"), 100.0) is None  # nothing seen yet: no reason to hold a run back
+    durations.observe(("snip", "mrpc"), 100.0, 20.0)
+    durations.observe(("snip", "mrpc"), 50.0, 30.0)
+    durations.observe(("snip", "mrpc"), 10.0, 0.0)  # a run that reported no time says nothing
+    assert durations.predict(("snip", "mrpc"), 10.0) == pytest.approx(10 * (0.2 + 0.6) / 2)  # median of 0.2 and 0.6 s per unit
+    assert durations.predict(("grasp", "mrpc"), 10.0) is None
+    assert durations.predict(("snip", "sst2"), 10.0) is None  # another task's runs do not say how long this one takes
 
     def job(name):
         return Job([sys.executable, "-c", "pass", str(tmp_path / f"{name}.csv")], 3)
