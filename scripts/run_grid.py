@@ -153,9 +153,23 @@ class Worker:
         return json.loads(answer)["code"] if answer else -9  # no answer: the worker died mid-run (e.g. killed)
 
     def close(self) -> None:
+        """End of input: the worker returns from its loop and exits."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.stdin.close()
+
+    def reap(self, timeout: float) -> bool:
+        """Wait for a closed worker to exit; kill it after `timeout` seconds (it has answered every run, so its
+        rows are written: a worker that hangs in CUDA/MPS teardown must not hold the call until its hard end, as
+        one did in results/v2/calls/call7-phase.log). Returns whether it had to be killed."""
+        if self.proc is None:
+            return False
+        try:
+            self.proc.wait(timeout=max(timeout, 0.1))
+            return False
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
             self.proc.wait()
+            return True
 
 
 def place_gpus(gpus: int) -> list[str]:
@@ -190,9 +204,13 @@ class Slots:
     def expired(self) -> bool:
         return self.deadline is not None and time.time() > self.deadline
 
-    def close(self) -> None:
+    def close(self, grace: float = 30.0) -> None:
         for worker in self.workers:
             worker.close()
+        until = time.time() + grace
+        killed = sum(worker.reap(until - time.time()) for worker in self.workers)
+        if killed:
+            print(f"pool: {killed} worker(s) did not exit {grace:g} s after their last run; killed", flush=True)
 
 
 def log_name(out: Path) -> str:
@@ -436,6 +454,7 @@ def main() -> int:
     slots = Slots(args.workers, args.gpus, args.deadline, pool=args.pool)
     try:
         results = run_phases(todo, args, slots, logs)
+        seconds = time.time() - begin  # the queue's time, not the workers' exit
     finally:
         slots.close()
         if mps:
@@ -444,7 +463,6 @@ def main() -> int:
     skipped = sum(r[1] == -1 for r in results)
     orphaned = sum(r[1] == -2 for r in results)
     rows = sum(code == 0 and ("/runs/" in out or "/sweeps/" in out) for out, code, _ in results)
-    seconds = time.time() - begin
     print(f"{len(results) - len(failed) - skipped - orphaned} commands ok, {len(failed)} failed, {skipped} not started (deadline)"
           + (f", {orphaned} not started (what they start from failed)" if orphaned else ""))
     print(f"{rows} rows in {seconds:.0f} s on {args.gpus} GPU(s): {rows * 60 / (seconds * args.gpus):.2f} rows per GPU-minute"

@@ -1,6 +1,7 @@
 """A config as the rows it asks for: per-method tasks, seeds and recipes, sweeps, and the recipe choice."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -426,3 +427,21 @@ def test_sparsities_picks_cells_by_value_and_keeps_the_dense_rows_they_start_fro
     proc = dry("0.9")
     assert proc.returncode == 2 and "--sparsities 0.90: not in the config's grid; it has 0.50, 0.80, 0.875" in proc.stderr
     assert dry("high").returncode == 2
+
+
+def test_a_pool_worker_that_hangs_after_its_last_run_is_killed_not_waited_for(monkeypatch):
+    """Workers answer every run before the queue ends, so their rows are written; one stuck at exit (seen in CUDA/MPS
+    teardown) would otherwise hold the call until its hard end."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import Worker
+
+    def worker(code: str) -> Worker:
+        w = Worker(dict(os.environ))
+        w.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, text=True)
+        return w
+
+    polite, stuck = worker("import sys; sys.stdin.read()"), worker("import time; time.sleep(600)")
+    for w in (polite, stuck):
+        w.close()
+    assert polite.reap(30.0) is False and polite.proc.returncode == 0
+    assert stuck.reap(0.5) is True and stuck.proc.returncode != 0
