@@ -94,6 +94,20 @@ def _params(text: str) -> dict:
     return {k: v for k, v in value.items() if k != "_info"} if isinstance(value, dict) else {}
 
 
+def _distinguishing(keys: list[str], sets: list[dict]) -> list[str]:
+    """`keys` less those the others already tell apart (distillation's ``base_params`` follow its ``base``), so a
+    label names what varies, not everything that comes with it; the longest values are dropped first."""
+    def labels(ks: list[str]) -> int:
+        return len({tuple(json.dumps(p.get(k), sort_keys=True) for k in ks) for p in sets})
+
+    needed = labels(keys)
+    for key in sorted(keys, key=lambda k: -max(len(json.dumps(p.get(k))) for p in sets)):
+        fewer = [k for k in keys if k != key]
+        if fewer and labels(fewer) == needed:
+            keys = fewer
+    return keys
+
+
 def method_variants(df: pd.DataFrame) -> pd.Series:
     """The method name each row is shown under: the registry name, or, when a method ran with more than one
     parameter set (e.g. distillation on two base methods), ``name(key=value, ...)`` with the parameters that
@@ -106,6 +120,7 @@ def method_variants(df: pd.DataFrame) -> pd.Series:
         if len(set(encoded)) < 2:
             continue
         keys = sorted(k for k in set().union(*sets) if len({json.dumps(p.get(k), sort_keys=True) for p in sets}) > 1)
+        keys = _distinguishing(keys, sets)
         for i, p in zip(index, sets):
             names[i] = f"{method}(" + ", ".join(f"{k}={p.get(k)}" for k in keys) + ")"
     return names

@@ -11,7 +11,9 @@ layer only, so it applies to any pruning method that keeps the hidden size, laye
 
 Composable: ``--method distillation --param base=<method>`` runs the base method's hooks unchanged
 (its masks, schedules, structural changes) and adds the distillation terms; the teacher is the same
-dense checkpoint the row's ``dense_score`` comes from. The base method runs with its default parameters.
+dense checkpoint the row's ``dense_score`` comes from. The base method runs with its default parameters unless
+``base_params`` gives others (``--param base_params=damp=0.1,calibration_sequences=128``), so distillation can
+wrap a base method's tuned recipe, and the row's ``method_params`` records which one it wrapped.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Params:
     temperature: float = 2.0  # softens both distributions (T)
     kd_weight: float = 1.0  # weight of the soft-target term next to the gold-label loss (weight 1)
     hidden_weight: float = 0.0  # weight of the last-layer hidden-state MSE (0 = off)
+    base_params: str = ""  # the base method's own parameters, "key=value,key=value" (empty: its defaults)
 
     def check(self) -> None:
         from prunebench.benchmarks.errors import UsageError
@@ -40,9 +43,20 @@ class Params:
             raise UsageError("distillation weights must be >= 0")
         if self.base == "distillation":
             raise UsageError("distillation cannot wrap itself; choose a pruning method as base")
-        from .registry import get
+        base_params(self)  # an unknown base, or a key or value it does not take, fails here, naming the valid ones
 
-        get(self.base)  # an unknown base fails here, naming the valid methods
+
+def base_params(params: Params):
+    """The base method's ``Params`` from ``params.base_params``; raises UsageError (via the registry and the base's
+    own parsing) on an unknown base, a malformed pair, an unknown key or an ill-typed value."""
+    from prunebench.benchmarks.config import split_pair
+
+    from .registry import get
+
+    base_cls = get(params.base)
+    pairs = [p for p in params.base_params.split(",") if p.strip()]
+    what = f"distillation base_params ({params.base})"
+    return base_cls.parse_params(dict(split_pair(p, what) for p in pairs))
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float,
@@ -71,8 +85,7 @@ class Distillation(Method):
         super().__init__(params)
         from .registry import get
 
-        base_cls = get(self.params.base)
-        self.base = base_cls(base_cls.Params())
+        self.base = get(self.params.base)(base_params(self.params))
         self._teacher = None
 
     @classmethod

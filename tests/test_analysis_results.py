@@ -191,3 +191,17 @@ def test_a_method_run_with_two_parameter_sets_is_two_methods():
                      "magnitude-global", "distillation(base=magnitude-global)"]  # what a run reports (_info) never splits
     assert method_kind(names[1]) == "distillation"
     assert list(method_variants(df.iloc[[0, 3]])) == ["distillation", "distillation"]  # one parameter set: its plain name
+
+
+def test_a_variant_label_names_what_varies_not_the_parameters_that_come_with_it():
+    from prunebench.analysis.results import method_variants
+
+    params = ['{"base":"obert","base_params":"initial_fraction=0.5","kd_weight":2.0}',
+              '{"base":"sparsegpt","base_params":"damp=0.1","kd_weight":2.0}',
+              '{"base":"sparsegpt","base_params":"damp=0.1","kd_weight":1.0}']
+    df = pd.DataFrame({"method": ["distillation"] * 3, "method_params": params})
+    assert list(method_variants(df)) == ["distillation(base=obert, kd_weight=2.0)", "distillation(base=sparsegpt, kd_weight=2.0)",
+                                         "distillation(base=sparsegpt, kd_weight=1.0)"]
+    # base_params alone tells two rows apart: then it stays
+    df = pd.DataFrame({"method": ["distillation"] * 2, "method_params": params[1:2] + [params[1].replace("0.1", "0.01")]})
+    assert list(method_variants(df)) == ["distillation(base_params=damp=0.1)", "distillation(base_params=damp=0.01)"]

@@ -54,3 +54,14 @@ def test_distillation_takes_the_base_methods_place():
         cls.parse_params({"base": "magnitude"})
     with pytest.raises(UsageError, match="cannot wrap itself"):
         cls.parse_params({"base": "distillation"})
+
+
+def test_distillation_wraps_the_base_methods_tuned_parameters_not_only_its_defaults():
+    cls = get("distillation")
+    method = cls(cls.parse_params({"base": "sparsegpt", "base_params": "damp=0.1, calibration_sequences=64"}))
+    assert (method.base.params.damp, method.base.params.calibration_sequences) == (0.1, 64)
+    assert cls(cls.parse_params({"base": "sparsegpt"})).base.params.damp == get("sparsegpt").Params().damp
+    with pytest.raises(UsageError, match="unknown key 'dmp'.*valid keys: calibration_sequences, damp, block_size"):
+        cls.parse_params({"base": "sparsegpt", "base_params": "dmp=0.1"})
+    with pytest.raises(UsageError, match="expected key=value, got 'damp'"):
+        cls.parse_params({"base": "sparsegpt", "base_params": "damp"})
