@@ -8,16 +8,17 @@
 # SHA names the commit in the rows (the machine gets a copy of the tree without .git); LIMIT_S is the call's
 # wall-clock limit; TAG names the scratch root /tmp/TAG. PHASE_ARGS go to scripts/run_grid.py (configs:
 # $CONFIG, default config/v1-minilm.yaml; several, space-separated, share one queue). A phase starts runs only
-# until MARGIN seconds (default 200) before the limit, and, once runs of its method have ended, only a run predicted to
+# until MARGIN seconds (default 200) before the limit, and, once runs of its method and task have ended, only a run predicted to
 # end before the limit (run_grid.py --limit), so the runs it starts can finish. `bench` times BENCH_MODEL (default minilm-l6, or e.g.
 # shape:bert-base) at BENCH_BATCHES (default 1,32,128), with extra BENCH_ARGS, alone on GPU 0 for at most
-# BENCH_LIMIT seconds, before any grid phase starts. WORKERS (default 8) runs share each GPU. Needs the carry
+# BENCH_LIMIT seconds, before any grid phase starts. WORKERS (default 8) runs share each GPU. HISTORY (e.g.
+# results/v2/calls) gives run_grid earlier calls' queue logs, so a run no call has time for is not started. Needs the carry
 # folder of scripts/make_carry.py in .carry/.
 # Afterwards, here: unpack rows.tgz, copy TAG/results/<version>/... into results/<version>/ BEFORE the next call
 # (run_grid skips only rows present in the checkout or under its --root), then `prunebench merge`.
 set -u
 cd "$(dirname "$0")/.."
-if [ $# -lt 3 ]; then sed -n 2,17p "$0"; exit 2; fi
+if [ $# -lt 3 ]; then sed -n 2,18p "$0"; exit 2; fi
 SHA=$1 LIMIT=$2 TAG=$3; shift 3
 START=$SECONDS MARGIN=${MARGIN:-200} CONFIG=${CONFIG:-config/v1-minilm.yaml} OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
@@ -42,7 +43,7 @@ while [ "${1:-}" = -- ]; do
   # shellcheck disable=SC2086  # CONFIG may name several configs
   # --limit: after the first runs of a method end, a run of it starts only if it can end before the timeout
   timeout -s INT "$L" python scripts/run_grid.py $CONFIG --gpus "$GPUS" --workers "${WORKERS:-8}" --deadline $((L - MARGIN)) --limit $((L - 10)) \
-     --root "/tmp/$TAG" "${ARGS[@]}" > "/tmp/$TAG-phase.log" 2>&1
+     ${HISTORY:+--history $HISTORY} --root "/tmp/$TAG" "${ARGS[@]}" > "/tmp/$TAG-phase.log" 2>&1
   echo "rc=$? after $((SECONDS - START)) s"; tail -1 "/tmp/$TAG-phase.log"; grep "^FAIL" "/tmp/$TAG-phase.log" | head -5
 done
 [ -d "/tmp/$TAG" ] && tar czf "$OUT/rows.tgz" -C /tmp "$TAG/results" "$TAG/logs" 2>/dev/null

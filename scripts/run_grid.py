@@ -22,6 +22,7 @@ import itertools
 import json
 import os
 import queue
+import re
 import shutil
 import statistics
 import subprocess
@@ -362,6 +363,9 @@ def main() -> int:
     parser.add_argument("--limit", type=float, default=None,
                         help="the call is killed this many seconds after it starts: a run starts only if the runs of its "
                              "method that ended so far say it will end before then (scaled by its cost)")
+    parser.add_argument("--history", type=Path, nargs="*", default=[],
+                        help="queue logs of earlier calls (files, or folders of *-phase.log): with --limit, how long a run "
+                             "took there predicts it before one has ended in this call")
     parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/<version>/... and logs/")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads per run")
@@ -389,6 +393,10 @@ def main() -> int:
         parser.error(f"--limit must be > 0 seconds, got {args.limit:g}")
     if args.check and (not args.only or len(args.config) > 1):
         parser.error("--check needs --only (the methods whose rows to check) and one config")
+    try:
+        args.history_seconds = Durations.read_history(history_logs(args.history))
+    except UsageError as exc:
+        parser.error(str(exc))
     try:
         configs = [check_config(load_yaml(path)) for path in args.config]
     except UsageError as exc:  # one line and exit 2 before anything runs, as `prunebench validate` says it
@@ -476,16 +484,41 @@ def main() -> int:
     return 1 if failed else 0
 
 
-class Durations:
-    """Seconds per unit of `cost`, per (method, task), from the runs of this call that ended well: what a run not
-    yet started will take, so that near a call's hard end only runs that can finish start (a run killed at the end
-    is a place wasted for its whole length). Nothing is predicted for a (method, task) no run of which has ended:
-    `cost` scales with the training examples, which misjudges across tasks the methods whose time goes into
-    pruning steps instead (oBERT's MRPC runs predicted its SST-2 runs at 2-3x their length; they were held back
-    and the call ended with half its time unused, results/v2/calls/call5-phase.log)."""
+LOG_LINE = re.compile(r"^(ok|FAIL)\s+(\d+)s\s+(\S+/(?:runs|sweeps)/\S+\.csv)")
 
-    def __init__(self) -> None:
+
+class Durations:
+    """Seconds per unit of `cost`, per (method label, task), from the runs of this call that ended well: what a run
+    not yet started will take, so that near a call's hard end only runs that can finish start (a run killed at the
+    end is a place wasted for its whole length). The key is the config's label (``distillation@obert``, not
+    ``distillation``) and the task: `cost` scales with training examples, which misjudges across tasks the methods
+    whose time goes into pruning steps (oBERT's MRPC runs predicted its SST-2 runs at 2-3x their length; they were
+    held back and the call ended with half its time unused, results/v2/calls/call5-phase.log).
+
+    Before any run of a key has ended here, earlier calls' queue logs (`history`) say how long it took there: the
+    median of its finished runs, or, if longer, the longest it ran before being killed (it needs at least that).
+    With neither, nothing is predicted and the run starts."""
+
+    def __init__(self, history: dict[tuple[str, str], float] | None = None) -> None:
         self.rates: dict[tuple[str, str], list[float]] = {}
+        self.history = history or {}
+
+    @staticmethod
+    def read_history(logs: list[Path]) -> dict[tuple[str, str], float]:
+        """(method label, task) -> expected seconds from queue logs (`ok`/`FAIL` lines of result rows)."""
+        ended: dict[tuple[str, str], list[float]] = {}
+        killed: dict[tuple[str, str], float] = {}
+        for log in logs:
+            for line in log.read_text(errors="replace").splitlines():
+                if (m := LOG_LINE.match(line)) is None:
+                    continue
+                parts = Path(m.group(3)).parts
+                key, seconds = (parts[-2], parts[-3]), float(m.group(2))
+                if m.group(1) == "ok":
+                    ended.setdefault(key, []).append(seconds)
+                else:
+                    killed[key] = max(killed.get(key, 0.0), seconds)
+        return {key: max(statistics.median(ended.get(key, [0.0])), killed.get(key, 0.0)) for key in {*ended, *killed}}
 
     def observe(self, kind: tuple[str, str], size: float, seconds: float) -> None:
         if size > 0 and seconds > 0:
@@ -493,7 +526,22 @@ class Durations:
 
     def predict(self, kind: tuple[str, str], size: float) -> float | None:
         rates = self.rates.get(kind)
-        return None if not rates else statistics.median(rates) * size
+        if rates:
+            return statistics.median(rates) * size
+        return self.history.get(kind)
+
+
+def history_logs(paths: list[Path]) -> list[Path]:
+    """The queue logs (`*-phase.log`) named by `paths`: files as given, folders searched (not recursively)."""
+    logs = []
+    for path in paths:
+        if path.is_dir():
+            logs += sorted(path.glob("*-phase.log"))
+        elif path.is_file():
+            logs.append(path)
+        else:
+            raise UsageError(f"--history {path}: no such file or folder")
+    return logs
 
 
 def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path) -> list[tuple[str, int, float]]:
@@ -530,19 +578,20 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
                             config_order=order[id(config)]))
     examples: dict[str, int] = {}  # task -> training examples, read from each prepare job's output
 
-    durations, end = Durations(), (time.time() + args.limit) if args.limit is not None else None
+    durations = Durations(getattr(args, "history_seconds", {}))
+    end = (time.time() + args.limit) if args.limit is not None else None
 
     def on_done(job: Job, code: int, seconds: float) -> None:
         if job.rank == 0 and code == 0:
             info = json.loads(Path(job.cmd[-1]).read_text())
             examples[info["task"]] = info["train_examples"]
         elif job.run is not None and code == 0:
-            durations.observe((registry_name(job.run.method), job.run.task), cost(job.run, examples), seconds)
+            durations.observe((job.run.method, job.run.task), cost(job.run, examples), seconds)
 
     def fits(job: Job) -> bool:
         if end is None or job.run is None:
             return True
-        expected = durations.predict((registry_name(job.run.method), job.run.task), cost(job.run, examples))
+        expected = durations.predict((job.run.method, job.run.task), cost(job.run, examples))
         return expected is None or time.time() + expected <= end
 
     return run_jobs(jobs, slots, logs, urgency_of(args.longest_first, examples), on_done, fits)

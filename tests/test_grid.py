@@ -384,6 +384,37 @@ def test_near_the_calls_end_only_runs_that_can_finish_start(tmp_path, monkeypatc
     assert codes == {"long": -1, "short": 0}  # not started, counted with the deadline's
 
 
+def test_earlier_calls_logs_predict_a_run_before_one_has_ended_in_this_call(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import Durations, history_logs
+
+    (tmp_path / "call1-phase.log").write_text(
+        "ok     193s /tmp/c2/results/v2/sweeps/sweep-methods/steps7/minilm-l6/sst2/obert/s0.80-seed0.csv\n"
+        "ok     220s /tmp/c2/results/v2/runs/v2-minilm/minilm-l6/sst2/obert/s0.80-seed1.csv\n"
+        "ok      60s /tmp/c2/checkpoints/v2-minilm/sst2-minilm-l6-seed1-1.csv\n"
+        "FAIL    418s /tmp/c1/results/v2/runs/v2-minilm/minilm-l6/sst2/distillation@obert/s0.80-seed2.csv  (log: x)\n")
+    (tmp_path / "call2-phase.log").write_text(
+        "ok     440s /tmp/c6/results/v2/runs/v2-minilm/minilm-l6/sst2/distillation@obert/s0.90-seed0.csv\n"
+        "FAIL     89s /tmp/c6/results/v2/runs/v2-minilm/minilm-l6/cola/soft-movement/s0.50-seed0.csv  (log: x)\n")
+    durations = Durations(Durations.read_history(history_logs([tmp_path])))
+    assert durations.predict(("obert", "sst2"), 1.0) == pytest.approx(206.5)  # median of the runs that ended
+    assert durations.predict(("distillation@obert", "sst2"), 1.0) == 440.0  # the label, not "distillation"
+    assert durations.predict(("soft-movement", "cola"), 1.0) == 89.0  # killed after 89 s: it needs at least that
+    assert durations.predict(("obert", "mrpc"), 1.0) is None
+    durations.observe(("obert", "sst2"), 10.0, 50.0)
+    assert durations.predict(("obert", "sst2"), 20.0) == 100.0  # this call's own runs, once there are some
+
+
+def test_a_history_path_that_does_not_exist_is_refused_before_anything_runs(tmp_path):
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
+                   "methods: {dense: {sparsities: [0.0]}}\ntrain: {epochs: 1}\n")
+    proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--history", str(tmp_path / "calls"),
+                           "--root", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "--history" in proc.stderr and "no such file or folder" in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
 def test_a_present_row_made_by_another_recipe_stops_the_grid_instead_of_counting_as_done(tmp_path):
     cfg = tmp_path / "grid.yaml"
     cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
