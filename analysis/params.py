@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 PREFIX = "PRUNEBENCH_NB_"
+TEXT_PARAMS = {"progress"}  # passed as given; every other parameter is a path, resolved against the notebook's folder
 
 
 def env_name(name: str) -> str:
@@ -30,3 +31,10 @@ def results_label() -> str:
     read, so that the same CSV gives the same bytes wherever it lies (tests/test_analysis_outputs.py)."""
     label = param("results_label", PUBLISHED_RESULTS)
     return os.path.relpath(label, Path.cwd()) if label.is_absolute() else str(label)
+
+
+def progress_note() -> str:
+    """A sentence for a report built mid-campaign (the workflow's ``partial=True`` passes ``progress``: how many
+    rows of the grid exist), printed under every generated markdown file's title so that no table of a campaign in
+    progress is read as its result; empty for a complete campaign."""
+    return os.environ.get(env_name("progress"), "").strip()

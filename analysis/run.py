@@ -41,7 +41,7 @@ def execute_notebook(name: str, params: dict[str, str], executed: Path | None = 
     import jupytext
     from nbclient import NotebookClient
 
-    from prunebench.analysis.params import env_name
+    from prunebench.analysis.params import TEXT_PARAMS, env_name
 
     cwd = Path(cwd or Path.cwd()).resolve()
     cwd.mkdir(parents=True, exist_ok=True)
@@ -49,7 +49,7 @@ def execute_notebook(name: str, params: dict[str, str], executed: Path | None = 
     saved = dict(os.environ)
     try:
         for key, value in params.items():
-            os.environ[env_name(key)] = str(Path(cwd, value)) if value else ""
+            os.environ[env_name(key)] = value if key in TEXT_PARAMS else str(Path(cwd, value)) if value else ""
         os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), saved.get("PYTHONPATH", "")) if p)
         os.environ["MPLBACKEND"] = "Agg"
         client = NotebookClient(nb, timeout=TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})

@@ -173,8 +173,12 @@ PUBLISHED_RESULTS = "results/v1/results.csv"
 
 
 def markdown_document(title: str, intro: str, sections: list[str], source: str, results: str = PUBLISHED_RESULTS) -> str:
-    """A whole markdown file: provenance comment (the results CSV and the code it came from), title, intro, sections."""
-    return GENERATED_MD.format(source=source, results=results) + f"# {title}\n\n{intro}\n\n" + "\n".join(sections)
+    """A whole markdown file: provenance comment (the results CSV and the code it came from), title, the campaign's
+    progress where it is not complete (`params.progress_note`), intro, sections."""
+    from .params import progress_note
+
+    note = f"**{progress_note()}**\n\n" if progress_note() else ""
+    return GENERATED_MD.format(source=source, results=results) + f"# {title}\n\n{note}{intro}\n\n" + "\n".join(sections)
 
 
 def latex_document(parts: list[str], source: str, results: str = PUBLISHED_RESULTS) -> str:

@@ -207,3 +207,14 @@ def test_the_leaderboard_sentences_give_the_real_reason_nothing_is_ranked_and_na
     assert ("9 of the 9 complete weight-pruning methods have as few as 1 seed on a task, fewer than the 3 a rank "
             "needs, so none is ranked yet") in text
     assert "gradual-magnitude-global and gradual-magnitude-layerwise tie for first of 4 complete" in text
+
+
+def test_a_report_of_a_campaign_in_progress_says_so_under_its_title(monkeypatch):
+    from prunebench.analysis.params import env_name
+    from prunebench.analysis.tables import markdown_document
+
+    plain = markdown_document("Leaderboard", "Ranked methods.", [], source="x.py", results="results/v2/results.csv")
+    assert plain.splitlines()[1:4] == ["# Leaderboard", "", "Ranked methods."]
+    monkeypatch.setenv(env_name("progress"), "Campaign in progress: 247 of the 2,031 rows.")
+    noted = markdown_document("Leaderboard", "Ranked methods.", [], source="x.py", results="results/v2/results.csv")
+    assert noted.splitlines()[1:5] == ["# Leaderboard", "", "**Campaign in progress: 247 of the 2,031 rows.**", ""]

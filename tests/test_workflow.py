@@ -179,3 +179,17 @@ def test_a_committed_results_csv_does_not_hide_missing_rows(tmp_path, tiny_bert_
     assert done.returncode == 0, done.stderr
     counts = job_counts(done.stdout)
     assert counts["dense_run"] == 1 and counts["prune_run"] == 4 and counts["merge_results"] == 1
+
+
+def test_a_partial_report_merges_the_rows_present_and_runs_none(tmp_path, tiny_bert_dir):
+    """A campaign in progress: `--config partial=True` builds the report from the rows there are; without it the
+    same workflow plans every missing row."""
+    config = tiny_config(tmp_path / "c.yaml", tiny_bert_dir)
+    plan = snakemake(tmp_path, "-n", "-p", "--cores", "1", "--configfile", str(config), "--config", "partial=True")
+    assert plan.returncode == 0, plan.stderr
+    counts = job_counts(plan.stdout)
+    assert "prune_run" not in counts and "dense_run" not in counts and counts["merge_results"] == 1
+    # every report notebook is told, and says under its title, how much of the grid its tables cover
+    assert "progress=Campaign in progress: 0 of the 5 rows of grid test are measured" in plan.stdout
+    full = job_counts(snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(config)).stdout)
+    assert full["prune_run"] == 4 and full["dense_run"] == 1

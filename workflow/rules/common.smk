@@ -135,6 +135,8 @@ def final_outputs():
     """What `snakemake` with no target builds: this config's rows, the merged CSV and the report.
 
     The rows are named here, not only as inputs of the merge: the merged CSV is committed, and Snakemake
-    would otherwise take a present, newer CSV as up to date and never build the missing rows.
+    would otherwise take a present, newer CSV as up to date and never build the missing rows. With
+    `partial=True` (a campaign in progress) only the report of the rows present, none run.
     """
-    return [*grid(), f"{RESULTS}/results.csv", *REPORT_OUTPUTS, *SWEEP_OUTPUTS]
+    rows = [] if config.get("partial") else grid()
+    return [*rows, f"{RESULTS}/results.csv", *REPORT_OUTPUTS, *SWEEP_OUTPUTS]

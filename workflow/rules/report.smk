@@ -6,6 +6,7 @@
 # analysis library are inputs too, so editing either rebuilds what depends on it.
 #   snakemake --cores 2                 # results.csv and every report output below
 #   snakemake --cores 2 paper           # also paper/main.pdf (needs latexmk; see paper/README.md)
+import shlex
 import sys
 from pathlib import Path
 
@@ -22,6 +23,13 @@ RUN = f"{PYTHON} {ANALYSIS / 'run.py'}"
 # how the generated files name the CSV they came from (analysis/params.py results_label); the published
 # version's is the notebooks' default
 LABEL = "" if VERSION == PUBLISHED else f" --param results_label={RESULTS_CSV}"
+if config.get("partial"):  # a report mid-campaign says so under every title (analysis/params.py progress_note)
+    _rows = grid()
+    _present = sum(Path(path).exists() for path in _rows)
+    LABEL += " --param " + shlex.quote(
+        f"progress=Campaign in progress: {_present:,} of the {len(_rows):,} rows of grid {TAG} are measured;"
+        " what is ranked, complete or best here is so among those rows only."
+    )
 
 
 rule sparsity_curves:
