@@ -22,7 +22,12 @@ if [ $# -lt 3 ]; then sed -n 2,18p "$0"; exit 2; fi
 SHA=$1 LIMIT=$2 TAG=$3; shift 3
 START=$SECONDS MARGIN=${MARGIN:-200} CONFIG=${CONFIG:-config/v1-minilm.yaml} OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
-export GLUE_DIR=$PWD/.carry/glue HF_HUB_OFFLINE=1 PRUNEBENCH_MINILM_DIR=$PWD/.carry/minilm-l6 \
+MODEL_DIR=$PWD/.carry/minilm-l6
+if [ -f "$MODEL_DIR/model.safetensors.planes" ]; then  # packed by make_carry.py: rebuild the same bytes in /tmp
+  rm -rf /tmp/minilm-l6 && cp -r "$MODEL_DIR" /tmp/minilm-l6 && chmod -R u+w /tmp/minilm-l6 && MODEL_DIR=/tmp/minilm-l6
+  python scripts/carry_model.py unpack "$MODEL_DIR" || exit 2
+fi
+export GLUE_DIR=$PWD/.carry/glue HF_HUB_OFFLINE=1 PRUNEBENCH_MINILM_DIR=$MODEL_DIR \
        PRUNEBENCH_CACHE=$PWD/.pbcache PRUNEBENCH_GIT_COMMIT=$SHA TOKENIZERS_PARALLELISM=false
 nvidia-smi --query-gpu=index,name,memory.used --format=csv,noheader
 GPUS=${GPUS:-$(nvidia-smi -L | wc -l)}  # or set GPUS (with CUDA_VISIBLE_DEVICES) to use part of the machine
