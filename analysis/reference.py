@@ -39,6 +39,15 @@ def load_design(path: str | Path = REFERENCE_DIR / "seed003_design.csv") -> pd.D
     return pd.DataFrame(rows, columns=["model", "task", "method", "target_sparsity", "source"])
 
 
+def design_for(results: str) -> pd.DataFrame | None:
+    """Seed 003's grid where `results` (a ``params.results_label``) is the published version, which reproduces that
+    study; None for a later version, whose own config is its whole grid (the DistilBERT cells of seed 003 are not
+    pending there)."""
+    from .params import PUBLISHED_RESULTS
+
+    return load_design() if results == PUBLISHED_RESULTS else None
+
+
 def reported_curve(reported: pd.DataFrame, model: str, task: str) -> pd.DataFrame:
     """Reported rows of one (model, task); empty when seed 003 did not run it."""
     return reported[(reported["model"] == model) & (reported["task"] == task)]

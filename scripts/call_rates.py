@@ -35,14 +35,14 @@ def call_rates(folder: Path) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path)
+    parser.add_argument("folder", type=Path, help="folder of calls.csv and the call<N>-phase.log queue logs")
     args = parser.parse_args(argv)
     try:
         calls = call_rates(args.folder)
     except (OSError, KeyError) as exc:
         print(f"call_rates: {exc}", file=sys.stderr)
         return 2
-    print("| call | session | device | what | rows | wall s | rows per GPU-minute |")
+    print("| call | session | device | queue asked for | rows made | wall s | rows per GPU-minute |")
     print("|--:|--:|---|---|--:|--:|--:|")
     for c in calls.itertuples(index=False):
         print(f"| {c.call} | {c.session} | `{c.device}` | {c.what} | {c.rows} | {c.wall_s:.1f} | {c.rows_per_gpu_minute:.2f} |")

@@ -9,6 +9,9 @@ rebuilt file against the one recorded at packing, so a damaged pack fails instea
 
     python scripts/carry_model.py pack .carry/minilm-l6      # model.safetensors -> model.safetensors.planes
     python scripts/carry_model.py unpack .carry/minilm-l6    # the reverse (scripts/gpu_call.sh runs it)
+
+`pack` replaces the folder's model.safetensors by the pack (the file is removed, so the pack alone travels);
+`unpack` writes model.safetensors beside the pack and keeps the pack.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ def pack(folder: Path) -> Path:
 
     Layout: MAGIC, one JSON line (lengths and the model's sha256), the safetensors header as it is, the xz of the
     high bytes, the low bytes. Raises ValueError where the file is not a safetensors file of 16-bit tensors."""
+    if not (folder / MODEL).is_file():
+        hint = "; it is already packed" if (folder / PACKED).is_file() else ""
+        raise ValueError(f"{folder}: no {MODEL} to pack{hint}")
     raw = (folder / MODEL).read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
     header, body = raw[: 8 + n], raw[8 + n :]
@@ -47,6 +53,8 @@ def pack(folder: Path) -> Path:
 def unpack(folder: Path) -> Path:
     """Rebuild `folder/MODEL` from `folder/PACKED` (kept); returns the model's path. Raises ValueError on a pack that
     is not one, or whose rebuilt bytes do not have the recorded sha256."""
+    if not (folder / PACKED).is_file():
+        raise ValueError(f"{folder}: no {PACKED} to unpack (scripts/make_carry.py writes it)")
     data = (folder / PACKED).read_bytes()
     if not data.startswith(MAGIC):
         raise ValueError(f"{folder / PACKED}: not a pack of scripts/carry_model.py")
@@ -70,7 +78,7 @@ def unpack(folder: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["pack", "unpack"])
-    parser.add_argument("folder", type=Path)
+    parser.add_argument("folder", type=Path, help="folder holding model.safetensors (pack) or model.safetensors.planes (unpack)")
     args = parser.parse_args(argv)
     try:
         out = (pack if args.action == "pack" else unpack)(args.folder)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,8 +25,10 @@ MODEL_FILES = ("config.json", "special_tokens_map.json", "tokenizer.json", "toke
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--glue", type=Path, default=ROOT.parent / "shared" / "data" / "glue", help="offline GLUE folder")
-    parser.add_argument("--out", type=Path, default=ROOT / ".carry")
+    parser.add_argument("--glue", type=Path, default=Path(os.environ.get("GLUE_DIR") or ROOT.parent / "shared" / "data" / "glue"),
+                        help="offline GLUE folder (default: $GLUE_DIR, else ../shared/data/glue beside the repository)")
+    parser.add_argument("--out", type=Path, default=ROOT / ".carry",
+                        help="carry folder to (re)build: its glue/ and minilm-l6/ are replaced (default .carry)")
     parser.add_argument("--no-pack", action="store_true",
                         help="keep model.safetensors as it is (default: packed by scripts/carry_model.py, 43.3 -> 36.9 MiB; "
                              "scripts/gpu_call.sh unpacks it)")

@@ -362,8 +362,8 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
     parser.add_argument("--limit", type=float, default=None,
                         help="the call is killed this many seconds after it starts: a run starts only if the runs of its "
-                             "method that ended so far say it will end before then (scaled by its cost)")
-    parser.add_argument("--history", type=Path, nargs="*", default=[],
+                             "method and task that ended so far (or, before any has, --history) say it will end before then")
+    parser.add_argument("--history", type=Path, nargs="+", default=[],
                         help="queue logs of earlier calls (files, or folders of *-phase.log): with --limit, how long a run "
                              "took there predicts it before one has ended in this call")
     parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/<version>/... and logs/")
@@ -393,6 +393,8 @@ def main() -> int:
         parser.error(f"--limit must be > 0 seconds, got {args.limit:g}")
     if args.check and (not args.only or len(args.config) > 1):
         parser.error("--check needs --only (the methods whose rows to check) and one config")
+    if args.history and args.limit is None:
+        parser.error("--history predicts runs for --limit; give --limit too (gpu_call.sh passes both)")
     try:
         args.history_seconds = Durations.read_history(history_logs(args.history))
     except UsageError as exc:
@@ -414,11 +416,15 @@ def main() -> int:
     if len(set(tags)) < len(tags):
         parser.error(f"two configs share a tag ({', '.join(tags)}): their rows and checkpoints would collide")
     grid = [(r, config) for config in configs for r in runs(config)]
+    if args.seeds and not all(seed.strip().isdigit() for seed in args.seeds.split(",")):
+        parser.error(f"--seeds {args.seeds}: give whole numbers, e.g. 0,1,2")
     if args.sparsities:  # 0.8 and 0.80 name the same cell
         try:
             args.sparsities = ",".join(format_sparsity(float(s)) for s in args.sparsities.split(","))
         except ValueError:
-            parser.error(f"--sparsities {args.sparsities}: give numbers between 0 and 1, e.g. 0.5,0.8")
+            parser.error(f"--sparsities {args.sparsities}: give fractions between 0 and 1, e.g. 0.5,0.8")
+        if any(not 0 <= float(x) < 1 for x in args.sparsities.split(",")):
+            parser.error(f"--sparsities {args.sparsities}: give fractions between 0 and 1 (0.8 for 80%)")
     for flag, given, known in (("--only", args.only, {r.method for r, _ in grid}),
                                ("--tasks", args.tasks, {r.task for r, _ in grid}),
                                ("--seeds", args.seeds, {str(r.seed) for r, _ in grid}),
@@ -537,8 +543,10 @@ def history_logs(paths: list[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             logs += sorted(path.glob("*-phase.log"))
-        elif path.is_file():
+        elif path.is_file() and path.name.endswith("-phase.log"):
             logs.append(path)
+        elif path.is_file():
+            raise UsageError(f"--history {path}: not a queue log (call<N>-phase.log, as scripts/gpu_call.sh writes)")
         else:
             raise UsageError(f"--history {path}: no such file or folder")
     return logs

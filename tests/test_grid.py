@@ -409,9 +409,15 @@ def test_a_history_path_that_does_not_exist_is_refused_before_anything_runs(tmp_
     cfg = tmp_path / "grid.yaml"
     cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
                    "methods: {dense: {sparsities: [0.0]}}\ntrain: {epochs: 1}\n")
-    proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--history", str(tmp_path / "calls"),
-                           "--root", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+    def run(*flags):
+        return subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), *flags, "--root", str(tmp_path)],
+                              cwd=ROOT, capture_output=True, text=True)
+
+    proc = run("--limit", "500", "--history", str(tmp_path / "calls"))
     assert proc.returncode == 2 and "--history" in proc.stderr and "no such file or folder" in proc.stderr
+    (tmp_path / "notes.md").write_text("# not a log\n")
+    assert "not a queue log" in run("--limit", "500", "--history", str(tmp_path / "notes.md")).stderr
+    assert "give --limit too" in run("--history", str(tmp_path)).stderr  # it predicts for --limit, nothing else
     assert not (tmp_path / "results").exists()
 
 
@@ -444,6 +450,9 @@ def test_a_filter_that_matches_nothing_in_the_grid_is_refused_naming_what_is_the
         proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), flag, value, "--dry-run", "--root", str(tmp_path)],
                               cwd=ROOT, capture_output=True, text=True)
         assert proc.returncode == 2 and f"{flag} {value}: not in the config's grid; it has {known}" in proc.stderr
+    proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--seeds", "x", "--dry-run", "--root", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "--seeds x: give whole numbers" in proc.stderr
 
 
 def test_sparsities_picks_cells_by_value_and_keeps_the_dense_rows_they_start_from(tmp_path):
@@ -458,6 +467,7 @@ def test_sparsities_picks_cells_by_value_and_keeps_the_dense_rows_they_start_fro
     proc = dry("0.9")
     assert proc.returncode == 2 and "--sparsities 0.90: not in the config's grid; it has 0.50, 0.80, 0.875" in proc.stderr
     assert dry("high").returncode == 2
+    assert "(0.8 for 80%)" in dry("80").stderr
 
 
 def test_a_pool_worker_that_hangs_after_its_last_run_is_killed_not_waited_for(monkeypatch):

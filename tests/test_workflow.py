@@ -191,5 +191,7 @@ def test_a_partial_report_merges_the_rows_present_and_runs_none(tmp_path, tiny_b
     assert "prune_run" not in counts and "dense_run" not in counts and counts["merge_results"] == 1
     # every report notebook is told, and says under its title, how much of the grid its tables cover
     assert "progress=Campaign in progress: 0 of the 5 rows of grid test are measured" in plan.stdout
+    lowercase = snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(config), "--config", "partial=true")
+    assert lowercase.returncode != 0 and "partial=true: write --config partial=True" in lowercase.stderr
     full = job_counts(snakemake(tmp_path, "-n", "--cores", "1", "--configfile", str(config)).stdout)
     assert full["prune_run"] == 4 and full["dense_run"] == 1

@@ -32,12 +32,12 @@ PENDING_TEX = param("pending_tex", "paper/generated/pending.tex")
 from prunebench.analysis.comparison import comparison_tables
 from prunebench.analysis.grid import pending_cells, pending_lines
 from prunebench.analysis.labels import missing_tasks_note
-from prunebench.analysis.reference import load_design, load_reported
+from prunebench.analysis.reference import design_for, load_reported
 from prunebench.analysis.results import load_results
 from prunebench.analysis.tables import latex_document, latex_escape, markdown_document, to_latex, to_markdown
 
 df = load_results(RESULTS)
-design = load_design()
+design = design_for(results_label())
 pending = pending_cells(df, design)
 tables = comparison_tables(df, load_reported(), design, pending)
 lines = pending_lines(pending)

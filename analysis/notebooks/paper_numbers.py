@@ -27,7 +27,7 @@ NUMBERS_TEX = param("numbers_tex", "paper/generated/numbers.tex")
 from prunebench.analysis.curves import build_curves, phase_table, reference_curves
 from prunebench.analysis.grid import pending_cells
 from prunebench.analysis.ranking import leaderboard
-from prunebench.analysis.reference import load_design, load_reported
+from prunebench.analysis.reference import design_for, load_reported
 from prunebench.analysis.results import load_results
 from prunebench.analysis.tables import latex_document
 from prunebench.analysis.texnumbers import macros, to_tex
@@ -35,7 +35,7 @@ from prunebench.analysis.texnumbers import macros, to_tex
 df = load_results(RESULTS)
 curves = build_curves(df)
 values = macros(df, leaderboard(df, curves), phase_table(curves), phase_table(reference_curves(load_reported())),
-                pending_cells(df, load_design()))
+                pending_cells(df, design_for(results_label())))
 values
 
 # %%

@@ -49,7 +49,7 @@ from prunebench.analysis.labels import model_label, model_slug
 from prunebench.analysis.plots import save_figure
 from prunebench.analysis.ranking import leaderboard
 from prunebench.analysis.recipes import load_sweep
-from prunebench.analysis.reference import load_design, load_reported
+from prunebench.analysis.reference import design_for, load_reported
 from prunebench.analysis.results import CURVE, dense_baselines, load_results, pruning_methods
 from prunebench.analysis.runtimes import accuracy_table, load_accuracy, runtime_sentences, runtime_table
 from prunebench.analysis.speedup import load_efficiency
@@ -59,7 +59,7 @@ df = load_results(RESULTS)
 curves = build_curves(df)
 dense = dense_baselines(df).set_index(CURVE)
 reported = load_reported()
-design = load_design()
+design = design_for(results_label())
 pending = pending_cells(df, design)
 board = leaderboard(df, curves)
 efficiency = load_efficiency(EFFICIENCY)

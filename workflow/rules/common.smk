@@ -22,6 +22,14 @@ if (
     config.update({**load_yaml(DEFAULT_CONFIG), **config})
 
 # One line and a non-zero exit before any job, for every malformed config (prunebench validate says the same).
+if isinstance(
+    config.get("partial"), str
+):  # Snakemake's --config reads True/False as booleans, true as text
+    print(
+        f"prunebench: config error: partial={config['partial']}: write --config partial=True (or False)",
+        file=sys.stderr,
+    )
+    sys.exit(2)
 try:
     check_config(config)
 except UsageError as exc:
@@ -129,6 +137,15 @@ def if_present(path: str):
     """An input function: `path` when it exists, else nothing. For files measured outside the workflow (the
     efficiency bench, the 2:4 probe): the report builds without them and says so."""
     return lambda wildcards: [path] if Path(path).is_file() else []
+
+
+def merged_rows():
+    """The rows results.csv merges: every row of the grid (running what is missing), or with `--config
+    partial=True` only those present now (a campaign in progress: the report shows what exists and its notes what
+    is pending); a present row is never redone for its mtime (ancient)."""
+    if config.get("partial"):
+        return [ancient(path) for path in grid() if Path(path).exists()]
+    return grid()
 
 
 def final_outputs():

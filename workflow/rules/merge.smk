@@ -2,15 +2,6 @@
 # the folders smoke/ and cli/ and, whatever their folder, rows of sample-size or embedded-data runs (decided from
 # each row: benchmarks/merge.py why_not_published), unless the config sets merge_sample_rows: true (check grids).
 
-# With `--config partial=True` only the rows present now (a campaign in progress: the report shows what exists and
-# its notes what is pending); a present row is never redone for its mtime (ancient).
-
-
-def merged_rows():
-    if config.get("partial"):
-        return [ancient(path) for path in grid() if Path(path).exists()]
-    return grid()
-
 
 rule merge_results:
     input:

@@ -23,13 +23,15 @@ RUN = f"{PYTHON} {ANALYSIS / 'run.py'}"
 # how the generated files name the CSV they came from (analysis/params.py results_label); the published
 # version's is the notebooks' default
 LABEL = "" if VERSION == PUBLISHED else f" --param results_label={RESULTS_CSV}"
-if config.get("partial"):  # a report mid-campaign says so under every title (analysis/params.py progress_note)
+# a report mid-campaign says so under every title (analysis/params.py progress_note)
+if config.get("partial"):
     _rows = grid()
     _present = sum(Path(path).exists() for path in _rows)
-    LABEL += " --param " + shlex.quote(
+    _progress = (
         f"progress=Campaign in progress: {_present:,} of the {len(_rows):,} rows of grid {TAG} are measured;"
         " what is ranked, complete or best here is so among those rows only."
     )
+    LABEL = f"{LABEL} --param {shlex.quote(_progress)}"
 
 
 rule sparsity_curves:
