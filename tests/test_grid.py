@@ -442,16 +442,20 @@ def test_a_present_row_made_by_another_recipe_stops_the_grid_instead_of_counting
     assert proc.returncode == 0 and "2 rows in the grid, 1 present, 1 to run" in proc.stdout
 
 
+def dry_run(cfg: Path, *flags: str) -> subprocess.CompletedProcess:
+    """`run_grid.py CFG FLAGS --dry-run`, its rows and logs under CFG's folder."""
+    return subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), *flags, "--dry-run", "--root", str(cfg.parent)],
+                          cwd=ROOT, capture_output=True, text=True)
+
+
 def test_a_filter_that_matches_nothing_in_the_grid_is_refused_naming_what_is_there(tmp_path):
     cfg = tmp_path / "grid.yaml"
     cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
                    "methods: {dense: {sparsities: [0.0]}, snip: {sparsities: [0.5]}}\ntrain: {epochs: 1}\n")
     for flag, value, known in (("--only", "snipp", "dense, snip"), ("--tasks", "sst2", "rte"), ("--seeds", "5", "0")):
-        proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), flag, value, "--dry-run", "--root", str(tmp_path)],
-                              cwd=ROOT, capture_output=True, text=True)
+        proc = dry_run(cfg, flag, value)
         assert proc.returncode == 2 and f"{flag} {value}: not in the config's grid; it has {known}" in proc.stderr
-    proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--seeds", "x", "--dry-run", "--root", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = dry_run(cfg, "--seeds", "x")
     assert proc.returncode == 2 and "--seeds x: give whole numbers" in proc.stderr
 
 
@@ -460,8 +464,7 @@ def test_sparsities_picks_cells_by_value_and_keeps_the_dense_rows_they_start_fro
     cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
                    "methods: {dense: {sparsities: [0.0]}, snip: {sparsities: [0.5, 0.8, 0.875]}}\ntrain: {epochs: 1}\n")
     def dry(value):
-        return subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--sparsities", value, "--dry-run",
-                               "--root", str(tmp_path)], cwd=ROOT, capture_output=True, text=True)
+        return dry_run(cfg, "--sparsities", value)
     assert "3 rows in the grid, 0 present, 3 to run" in dry("0.8,0.875").stdout  # 0.8 is the cell "0.80"
     assert "2 rows in the grid" in dry("0.80").stdout
     proc = dry("0.9")
