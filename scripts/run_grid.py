@@ -393,7 +393,7 @@ def main() -> int:
         parser.error(f"--limit must be > 0 seconds, got {args.limit:g}")
     if args.check and (not args.only or len(args.config) > 1):
         parser.error("--check needs --only (the methods whose rows to check) and one config")
-    if args.history and args.limit is None:
+    if args.history and args.limit is None and not args.dry_run:
         parser.error("--history predicts runs for --limit; give --limit too (gpu_call.sh passes both)")
     try:
         args.history_seconds = Durations.read_history(history_logs(args.history))
@@ -457,10 +457,14 @@ def main() -> int:
     print(f"{len(grid)} rows in the grid, {len(grid) - len(todo)} present, {len(todo)} to run", flush=True)
     if args.dry_run:
         group = lambda pair: (pair[1]["tag"], pair[0].method, pair[0].task)  # noqa: E731
+        known = args.history_seconds
         for (tag, method, task), rows in itertools.groupby(sorted(todo, key=group), key=group):
             rows = [r for r, _ in rows]
             where = f"{tag:<16} " if len(configs) > 1 else ""
-            print(f"  {where}{method:<28} {task:<6} {len(rows):>4} rows, {len({r.recipe for r in rows})} recipe(s)")
+            each = f", ~{known[(method, task)]:.0f} s each" if (method, task) in known else ""
+            print(f"  {where}{method:<28} {task:<6} {len(rows):>4} rows, {len({r.recipe for r in rows})} recipe(s){each}")
+        if args.history:
+            print(planned_time(todo, known, args.workers * args.gpus))
         return 0
     logs = args.root / "logs" / "+".join(tags)
     begin = time.time()
@@ -550,6 +554,19 @@ def history_logs(paths: list[Path]) -> list[Path]:
         else:
             raise UsageError(f"--history {path}: no such file or folder")
     return logs
+
+
+def planned_time(todo: list[tuple[GridRun, dict]], known: dict[tuple[str, str], float], places: int) -> str:
+    """What `--history` says of a queue before it runs: its run-seconds where earlier calls timed the (method, task),
+    and the least wall time `places` concurrent places need for them (their sum over the places, or the longest run,
+    whichever is more; dense checkpoints, made first in every call, not counted)."""
+    pruned = [r for r, _ in todo if r.method != "dense"]
+    timed = [known[(r.method, r.task)] for r in pruned if (r.method, r.task) in known]
+    untimed = sorted({f"{r.method} on {r.task}" for r in pruned if (r.method, r.task) not in known})
+    floor = max(sum(timed) / places, max(timed, default=0.0))
+    text = (f"history: {len(timed)} of {len(pruned)} pruned runs timed by earlier calls, {sum(timed):,.0f} run-seconds; "
+            f"at least {floor:,.0f} s on {places} places (checkpoints not counted)")
+    return text + (f"; no earlier run of {', '.join(untimed[:6])}{' ...' if len(untimed) > 6 else ''}" if untimed else "")
 
 
 def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path) -> list[tuple[str, int, float]]:

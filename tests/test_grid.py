@@ -489,3 +489,16 @@ def test_a_pool_worker_that_hangs_after_its_last_run_is_killed_not_waited_for(mo
         w.close()
     assert polite.reap(30.0) is False and polite.proc.returncode == 0
     assert stuck.reap(0.5) is True and stuck.proc.returncode != 0
+
+
+def test_a_dry_run_with_history_says_how_long_the_queue_needs_at_least(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import planned_time
+
+    config = {"tag": "t", "models": ["minilm-l6"], "tasks": ["sst2", "rte"], "seeds": [0, 1], "data_source": "embedded",
+              "methods": {"dense": {"sparsities": [0.0]}, "snip": {"sparsities": [0.5]}}, "train": {"epochs": 1}}
+    todo = [(r, config) for r in runs(check_config(config))]
+    text = planned_time(todo, {("snip", "sst2"): 100.0}, places=4)
+    assert "2 of 4 pruned runs timed by earlier calls, 200 run-seconds; at least 100 s on 4 places" in text
+    assert text.endswith("no earlier run of snip on rte")
+    assert "at least 200 s on 1 places" in planned_time(todo, {("snip", "sst2"): 100.0}, places=1)
