@@ -502,3 +502,31 @@ def test_a_dry_run_with_history_says_how_long_the_queue_needs_at_least(monkeypat
     assert "2 of 4 pruned runs timed by earlier calls, 200 run-seconds; at least 100 s on 4 places" in text
     assert text.endswith("no earlier run of snip on rte")
     assert "at least 200 s on 1 places" in planned_time(todo, {("snip", "sst2"): 100.0}, places=1)
+
+
+WEIGHT_KINDS = {"unstructured", "semi-structured", "distillation", "combined"}
+CAMPAIGNS = [p for p in sorted((ROOT / "config").glob("*.yaml"))
+             if p.name != "schema.yaml" and not p.name.startswith("sweep-")
+             and load_yaml(p).get("results_version", "v1") != "v1"]  # v1 is published as it ran
+
+
+@pytest.mark.parametrize("path", CAMPAIGNS, ids=lambda p: p.name)
+def test_every_weight_pruning_cell_of_a_campaign_has_its_baselines_beside_it(path):
+    """A comparison is only as good as its weakest baseline: wherever a campaign prunes weights (task, seed,
+    sparsity of 50/70/80/90%), random and one-shot magnitude from the fine-tuned model run too, and
+    magnitude from the pre-trained model wherever a method starts from the pre-trained model."""
+    from prunebench.benchmarks.grid import registry_name
+    from prunebench.methods.registry import get
+
+    grid = list(runs(check_config(load_yaml(path))))
+    cells = {(r.method, r.task, r.seed, round(r.sparsity, 3)) for r in grid}
+    missing = set()
+    for r in grid:
+        cls = get(registry_name(r.method))
+        method = cls(cls.parse_params({k: str(v) for k, v in r.params.items()}))
+        if cls.kind not in WEIGHT_KINDS or round(r.sparsity, 3) not in {0.5, 0.7, 0.8, 0.9}:
+            continue
+        needed = ["random", "magnitude-global"] + (["magnitude-pretrained"] if method.starts_from == "pretrained" else [])
+        missing |= {f"{b} on {r.task} seed {r.seed} at {r.sparsity:g} (for {r.method})" for b in needed
+                    if (b, r.task, r.seed, round(r.sparsity, 3)) not in cells}
+    assert not missing, sorted(missing)[:10]
