@@ -245,7 +245,7 @@ def page(df: pd.DataFrame, board: pd.DataFrame, efficiency: pd.DataFrame | None,
     date = max(df["created_at"])[:10] if len(df) else "no runs yet"
     from .params import progress_note, results_label
 
-    progress = f"\n<p><strong>{html.escape(progress_note())}</strong></p>" if progress_note() else ""
+    progress = f"\n<p><strong>{html.escape(note)}</strong></p>" if (note := progress_note()) else ""
     spec_json = json.dumps(spec, sort_keys=True).replace("</", "<\\/")
     return f"""<!DOCTYPE html>
 <html lang="en">

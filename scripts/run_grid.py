@@ -420,11 +420,12 @@ def main() -> int:
         parser.error(f"--seeds {args.seeds}: give whole numbers, e.g. 0,1,2")
     if args.sparsities:  # 0.8 and 0.80 name the same cell
         try:
-            args.sparsities = ",".join(format_sparsity(float(s)) for s in args.sparsities.split(","))
+            values = [float(s) for s in args.sparsities.split(",")]
         except ValueError:
             parser.error(f"--sparsities {args.sparsities}: give fractions between 0 and 1, e.g. 0.5,0.8")
-        if any(not 0 <= float(x) < 1 for x in args.sparsities.split(",")):
-            parser.error(f"--sparsities {args.sparsities}: give fractions between 0 and 1 (0.8 for 80%)")
+        if any(not 0 <= v < 1 for v in values):
+            parser.error(f"--sparsities {','.join(map(format_sparsity, values))}: give fractions between 0 and 1 (0.8 for 80%)")
+        args.sparsities = ",".join(map(format_sparsity, values))
     for flag, given, known in (("--only", args.only, {r.method for r, _ in grid}),
                                ("--tasks", args.tasks, {r.task for r, _ in grid}),
                                ("--seeds", args.seeds, {str(r.seed) for r, _ in grid}),
@@ -444,8 +445,8 @@ def main() -> int:
         grid = [(r, c) for r, c in grid if r.method == "dense" or format_sparsity(r.sparsity) in args.sparsities.split(",")]
     # a row committed in this checkout (it travels to the GPU machine with the tree) or already under --root is done,
     # if it was made by this cell's recipe and parameters: an edited config under the same tag must not reuse it
-    present = {id(r): (args.root / r.path if (args.root / r.path).exists() else ROOT / r.path) for r, _ in grid
-               if (args.root / r.path).exists() or (ROOT / r.path).exists()}
+    found = {id(r): next((base / r.path for base in (args.root, ROOT) if (base / r.path).exists()), None) for r, _ in grid}
+    present = {key: path for key, path in found.items() if path is not None}
     mismatched = [(r, problems) for r, _ in grid if id(r) in present and (problems := stale(r, present[id(r)]))]
     if mismatched:
         for r, problems in mismatched[:10]:
@@ -603,7 +604,7 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
                             config_order=order[id(config)]))
     examples: dict[str, int] = {}  # task -> training examples, read from each prepare job's output
 
-    durations = Durations(getattr(args, "history_seconds", {}))
+    durations = Durations(args.history_seconds)
     end = (time.time() + args.limit) if args.limit is not None else None
 
     def on_done(job: Job, code: int, seconds: float) -> None:

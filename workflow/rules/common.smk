@@ -139,12 +139,18 @@ def if_present(path: str):
     return lambda wildcards: [path] if Path(path).is_file() else []
 
 
+# with `--config partial=True`: the grid's rows present now, which results.csv merges and every report counts
+PRESENT_ROWS = (
+    [path for path in grid() if Path(path).exists()] if config.get("partial") else []
+)
+
+
 def merged_rows():
     """The rows results.csv merges: every row of the grid (running what is missing), or with `--config
     partial=True` only those present now (a campaign in progress: the report shows what exists and its notes what
     is pending); a present row is never redone for its mtime (ancient)."""
     if config.get("partial"):
-        return [ancient(path) for path in grid() if Path(path).exists()]
+        return [ancient(path) for path in PRESENT_ROWS]
     return grid()
 
 

@@ -25,10 +25,8 @@ RUN = f"{PYTHON} {ANALYSIS / 'run.py'}"
 LABEL = "" if VERSION == PUBLISHED else f" --param results_label={RESULTS_CSV}"
 # a report mid-campaign says so under every title (analysis/params.py progress_note)
 if config.get("partial"):
-    _rows = grid()
-    _present = sum(Path(path).exists() for path in _rows)
     _progress = (
-        f"progress=Campaign in progress: {_present:,} of the {len(_rows):,} rows of grid {TAG} are measured;"
+        f"progress=Campaign in progress: {len(PRESENT_ROWS):,} of the {len(grid()):,} rows of grid {TAG} are measured;"
         " what is ranked, complete or best here is so among those rows only."
     )
     LABEL = f"{LABEL} --param {shlex.quote(_progress)}"
