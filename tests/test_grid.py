@@ -346,6 +346,25 @@ def test_the_scheduler_costs_each_run_once_not_on_every_pick(monkeypatch):
     assert [(r.run.seed, r.run.task) for r in ranked[:2]] == [(0, "sst2"), (0, "sst2")]  # seed 0 first, longest first
 
 
+def test_longest_first_ranks_by_the_seconds_earlier_calls_measured(monkeypatch):
+    """`cost` (examples x epochs) rates oBERT and distillation on oBERT alike on SST-2, but the second takes twice
+    as long: with timings, the longer one starts first; a run nothing has timed is put at its cost times the
+    timed runs' median seconds per unit of cost."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    import run_grid
+
+    monkeypatch.setattr(run_grid, "cost", lambda run, examples: 1.0)  # every run looks alike to the rough cost
+    three = {m: {"sparsities": [0.5]} for m in ("magnitude-global", "magnitude-layerwise", "random")}
+    a, b, c = [r for r in runs(config(tasks=["sst2"], seeds=[0], task_train={}, methods={"dense": {"sparsities": [0.0]}, **three}))
+               if r.method != "dense"]
+    durations = run_grid.Durations({(a.method, "sst2"): 200.0, (b.method, "sst2"): 440.0})
+    jobs = [run_grid.Job([r.path], 3, run=r) for r in (a, b, c)]
+    ranked = sorted(jobs, key=run_grid.urgency_of(True, {}, durations, jobs))
+    assert [j.run for j in ranked] == [b, c, a]  # 440 s, then 320 s (the median rate: an estimate), then 200 s
+    without = sorted(jobs, key=run_grid.urgency_of(True, {}))  # no timings: the rough cost (a tie) keeps the order
+    assert [j.run for j in without] == [a, b, c]
+
+
 def test_gpu_places_use_the_gpus_the_caller_left_visible(monkeypatch):
     """scripts/gpu_call.sh: 'set GPUS (with CUDA_VISIBLE_DEVICES) to use part of the machine'."""
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))
