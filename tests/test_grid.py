@@ -403,6 +403,32 @@ def test_near_the_calls_end_only_runs_that_can_finish_start(tmp_path, monkeypatc
     assert codes == {"long": -1, "short": 0}  # not started, counted with the deadline's
 
 
+def test_with_ranks_in_turn_no_run_takes_a_place_before_the_checkpoints_are_made(tmp_path, monkeypatch):
+    """A run from the pre-trained model needs no checkpoint; left alone it takes a place at once and the long runs
+    that wait for a checkpoint start late. In turn, it starts only after the checkpoint (rank 1) has ended."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import Job, Slots, run_jobs
+
+    made = tmp_path / "checkpoint.csv"
+    checkpoint = Job([sys.executable, "-c", "import time; time.sleep(1)", str(made)], 1, provides=("dense",))
+    # the pruned run succeeds only if the checkpoint's job has already ended (its time measured)
+    early = Job([sys.executable, "-c", f"import sys; sys.exit(0 if open({str(tmp_path / 'ended')!r}).read() else 1)",
+                 str(tmp_path / "pretrained-start.csv")], 3)
+
+    def on_done(job, code, seconds):
+        if job is checkpoint or job.rank == 1:
+            (tmp_path / "ended").write_text("yes")
+
+    (tmp_path / "ended").write_text("")
+    results = run_jobs([checkpoint, early], Slots(workers=2, gpus=1, deadline=None), tmp_path / "logs",
+                       urgency=lambda j: j.rank, on_done=on_done, ranks_in_turn=True)
+    assert {Path(out).stem: code for out, code, _ in results} == {"checkpoint": 0, "pretrained-start": 0}
+    (tmp_path / "ended").write_text("")
+    results = run_jobs([checkpoint, early], Slots(workers=2, gpus=1, deadline=None), tmp_path / "logs2",
+                       urgency=lambda j: j.rank, on_done=on_done)
+    assert {Path(out).stem: code for out, code, _ in results}["pretrained-start"] == 1  # it ran alongside
+
+
 def test_earlier_calls_logs_predict_a_run_before_one_has_ended_in_this_call(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))
     from run_grid import Durations, history_logs
