@@ -239,39 +239,51 @@ NOT_STARTED = {-1: "deadline", -2: "what it starts from failed"}
 
 
 def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, fits=None,
-             ranks_in_turn: bool = False) -> list[tuple[str, int, float]]:
+             reserve: bool = False) -> list[tuple[str, int, float]]:
     """Run every job as soon as a place is free and what it needs is made, the most urgent ready job first
     (`urgency(job)`, smallest first; `on_done(job, code, seconds)` is called as each ends): a pruned run starts
     when its own dense checkpoint exists, never waiting for the slowest dense run of another task. A job whose
     need failed is not started (code -2); one past the deadline, or whose need was, or that `fits(job)` says
-    would not end in time, is not started either (code -1). With `ranks_in_turn`, a job starts only once every
-    job of a lower rank has ended: runs that start from the pre-trained model need no checkpoint, so they took
-    the places while the checkpoints were made, and the longest runs, which wait for a checkpoint, started late
-    and were killed at the call's end (results/v2/calls/call9-phase.log). Returns (output, code, seconds) per job,
-    in the order they ended."""
+    would not end in time, is not started either (code -1). With `reserve`, a ready job leaves a free place to
+    each more urgent job still waiting for what it needs: runs from the pre-trained model need no checkpoint, so
+    they took every place while the checkpoints were made, and the longest runs, which wait for one, started late
+    and were killed at the call's end (results/v2/calls/call9-phase.log); waiting instead for every checkpoint to
+    end (call 10) idled the places behind the slowest task's. Returns (output, code, seconds) per job, in the
+    order they ended."""
     provided = {j.provides for j in jobs if j.provides is not None}
     pending = [dataclasses.replace(j, needs=j.needs if j.needs in provided else None) for j in jobs]
     made: dict[tuple, int] = {}  # provided key -> exit code of the job that made it
     results: list[tuple[str, int, float]] = []
     cond = threading.Condition()
-    unended = [j.rank for j in jobs]  # the ranks of the jobs not yet ended (pending or running)
+    free = 0  # places free: threads in take() (there is one thread per place)
+
+    def waiting_ahead(job: Job) -> int:
+        """Pending jobs more urgent than `job` that wait for something not yet made: each will want a place."""
+        first = urgency(job)
+        return sum(1 for k in pending if k.needs is not None and k.needs not in made and urgency(k) < first)
 
     def take() -> Job | None:
+        nonlocal free
         with cond:
-            while pending:
-                lowest = min(unended) if ranks_in_turn else None
-                ready = [j for j in pending if (j.needs is None or j.needs in made) and (lowest is None or j.rank <= lowest)]
-                if ready:
-                    job = min(ready, key=urgency)
-                    pending.remove(job)
-                    return job
-                cond.wait()
-            return None
+            free += 1
+            try:
+                while pending:
+                    ready = [j for j in pending if j.needs is None or j.needs in made]
+                    if ready:
+                        job = min(ready, key=urgency)
+                        # a job's providers rank before it (prepare, checkpoint, run), so the most urgent waiting
+                        # job's chain ends in a ready job that nothing outranks: holding never stalls the queue
+                        if not reserve or free > waiting_ahead(job):
+                            pending.remove(job)
+                            return job
+                    cond.wait()
+                return None
+            finally:
+                free -= 1
 
     def finish(job: Job, out: Path, code: int, seconds: float) -> None:
         with cond:
             results.append((str(out), code, seconds))
-            unended.remove(job.rank)
             if job.provides is not None:
                 made[job.provides] = code
             if on_done is not None:
@@ -390,8 +402,8 @@ def main() -> int:
                         help="start NVIDIA MPS for the call, so the runs sharing a GPU execute concurrently (falls back, with a "
                              "message, where MPS is unavailable)")
     parser.add_argument("--longest-first", action="store_true",
-                        help="start pruned runs longest first across seeds, once every dense checkpoint is made (default: seed by "
-                             "seed, so a deadline cuts the last seed)")
+                        help="start pruned runs longest first across seeds, keeping places free for longer runs whose "
+                             "checkpoint is being made (default: seed by seed, so a deadline cuts the last seed)")
     parser.add_argument("--check", action="store_true",
                         help="then check the --only methods' rows under --root against the grid (prunebench leaderboard-check)")
     args = parser.parse_args()
@@ -629,7 +641,7 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
         return expected is None or time.time() + expected <= end
 
     return run_jobs(jobs, slots, logs, urgency_of(args.longest_first, examples, durations, jobs), on_done, fits,
-                    ranks_in_turn=args.longest_first)
+                    reserve=args.longest_first)
 
 
 def urgency_of(longest_first: bool, examples: dict[str, int], durations: Durations | None = None,

@@ -403,30 +403,32 @@ def test_near_the_calls_end_only_runs_that_can_finish_start(tmp_path, monkeypatc
     assert codes == {"long": -1, "short": 0}  # not started, counted with the deadline's
 
 
-def test_with_ranks_in_turn_no_run_takes_a_place_before_the_checkpoints_are_made(tmp_path, monkeypatch):
-    """A run from the pre-trained model needs no checkpoint; left alone it takes a place at once and the long runs
-    that wait for a checkpoint start late. In turn, it starts only after the checkpoint (rank 1) has ended."""
+def test_a_short_ready_run_leaves_its_place_to_a_longer_one_whose_checkpoint_is_being_made(tmp_path, monkeypatch):
+    """A run from the pre-trained model needs no checkpoint: on two places it would start beside the checkpoint and
+    hold the place the long run wants once the checkpoint exists. With `reserve` it starts only once the
+    checkpoint has ended (with the long run); without, it runs alongside the checkpoint."""
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))
     from run_grid import Job, Slots, run_jobs
 
-    made = tmp_path / "checkpoint.csv"
-    checkpoint = Job([sys.executable, "-c", "import time; time.sleep(1)", str(made)], 1, provides=("dense",))
-    # the pruned run succeeds only if the checkpoint's job has already ended (its time measured)
-    early = Job([sys.executable, "-c", f"import sys; sys.exit(0 if open({str(tmp_path / 'ended')!r}).read() else 1)",
-                 str(tmp_path / "pretrained-start.csv")], 3)
+    ended = tmp_path / "checkpoint-ended"
+    checkpoint = Job([sys.executable, "-c", "import time; time.sleep(1)", str(tmp_path / "checkpoint.csv")], 1,
+                     provides=("dense",))
+    long = Job([sys.executable, "-c", "pass", str(tmp_path / "long.csv")], 3, needs=("dense",))
+    # exits 0 only if it starts after the checkpoint's job has ended
+    short = Job([sys.executable, "-c", f"import os, sys; sys.exit(0 if os.path.exists({str(ended)!r}) else 1)",
+                 str(tmp_path / "short.csv")], 3)
+    order = {"checkpoint": 0, "long": 1, "short": 2}  # urgency: the long run before the short one
 
     def on_done(job, code, seconds):
-        if job is checkpoint or job.rank == 1:
-            (tmp_path / "ended").write_text("yes")
+        if job.provides is not None:
+            ended.touch()
 
-    (tmp_path / "ended").write_text("")
-    results = run_jobs([checkpoint, early], Slots(workers=2, gpus=1, deadline=None), tmp_path / "logs",
-                       urgency=lambda j: j.rank, on_done=on_done, ranks_in_turn=True)
-    assert {Path(out).stem: code for out, code, _ in results} == {"checkpoint": 0, "pretrained-start": 0}
-    (tmp_path / "ended").write_text("")
-    results = run_jobs([checkpoint, early], Slots(workers=2, gpus=1, deadline=None), tmp_path / "logs2",
-                       urgency=lambda j: j.rank, on_done=on_done)
-    assert {Path(out).stem: code for out, code, _ in results}["pretrained-start"] == 1  # it ran alongside
+    for reserve, short_code in ((True, 0), (False, 1)):
+        ended.unlink(missing_ok=True)
+        results = run_jobs([checkpoint, long, short], Slots(workers=2, gpus=1, deadline=None),
+                           tmp_path / f"logs-{reserve}", urgency=lambda j: order[Path(j.cmd[-1]).stem],
+                           on_done=on_done, reserve=reserve)
+        assert {Path(out).stem: code for out, code, _ in results} == {"checkpoint": 0, "long": 0, "short": short_code}
 
 
 def test_earlier_calls_logs_predict_a_run_before_one_has_ended_in_this_call(tmp_path, monkeypatch):
