@@ -656,7 +656,8 @@ def urgency_of(longest_first: bool, examples: dict[str, int], durations: Duratio
     earlier calls' logs) ranks by those seconds. `cost` alone ranked oBERT (~200 s on SST-2) level with
     distillation on oBERT (~440 s), so the long runs started last and were killed at the call's end
     (results/v2/calls/call8-phase.log). A run nothing times is put at its `cost` times the median seconds per
-    unit of cost of the timed runs among `jobs`."""
+    unit of cost of the timed runs among `jobs`. A job others wait for (tokenising, a checkpoint) ranks as the
+    most urgent of them, within its own rank."""
     costs: dict[tuple, float] = {}
     rates: dict[tuple, float | None] = {}
 
@@ -677,15 +678,30 @@ def urgency_of(longest_first: bool, examples: dict[str, int], durations: Duratio
             rates[state] = statistics.median(ratios) if ratios else None
         return rates[state]
 
-    def urgency(job: Job) -> tuple:
-        if job.rank == 0:
-            return (0,)
+    def own(job: Job) -> tuple | None:
+        if job.run is None:  # tokenising a task: only what waits for it makes it urgent
+            return None
         length = -cost_of(job)
         if durations is not None and (seconds := timed(job)) is None and (per := rate()) is not None:
             seconds = per * cost_of(job)
         if durations is not None and seconds is not None:
             length = -seconds
-        return (job.rank, job.config_order, 0 if longest_first else job.run.seed, length)
+        return (job.config_order, 0 if longest_first else job.run.seed, length)
+
+    dependents: dict[tuple, list[Job]] = {}
+    for j in jobs:
+        if j.needs is not None:
+            dependents.setdefault(j.needs, []).append(j)
+
+    def downstream(job: Job) -> tuple | None:
+        """The most urgent of the job and of everything that waits for it, directly or not: the checkpoint that
+        distillation on oBERT waits for outranks one that only short runs wait for, and so does its task's
+        tokenising (call 10 made SST-2's checkpoints last, behind four small tasks')."""
+        keys = [k for k in (own(job), *(downstream(d) for d in dependents.get(job.provides, ()))) if k is not None]
+        return min(keys, default=None)
+
+    def urgency(job: Job) -> tuple:
+        return (job.rank, *(downstream(job) or ()))
 
     return urgency
 

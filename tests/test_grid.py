@@ -403,6 +403,28 @@ def test_near_the_calls_end_only_runs_that_can_finish_start(tmp_path, monkeypatc
     assert codes == {"long": -1, "short": 0}  # not started, counted with the deadline's
 
 
+def test_what_the_longest_run_waits_for_is_made_first(monkeypatch):
+    """Tokenising and checkpoints rank as the most urgent run waiting for them: SST-2's checkpoint, which a
+    440 s run needs, before RTE's, which only a 50 s run needs, whatever their own cost."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    import run_grid
+
+    monkeypatch.setattr(run_grid, "cost", lambda run, examples: 1.0)
+    grid = runs(config(tasks=["sst2", "rte"], seeds=[0], task_train={},
+                       methods={"dense": {"sparsities": [0.0]}, "random": {"sparsities": [0.5]}}))
+    by = {(r.task, r.method): r for r in grid}
+    jobs = []
+    for task in ("rte", "sst2"):
+        jobs += [run_grid.Job([f"prepare-{task}"], 0, provides=("prepare", task)),
+                 run_grid.Job([f"checkpoint-{task}"], 1, provides=("dense", task), needs=("prepare", task),
+                              run=by[(task, "dense")]),
+                 run_grid.Job([f"random-{task}"], 3, needs=("dense", task), run=by[(task, "random")])]
+    durations = run_grid.Durations({("random", "sst2"): 440.0, ("random", "rte"): 50.0})
+    ranked = sorted(jobs, key=run_grid.urgency_of(True, {}, durations, jobs))
+    assert [j.cmd[0] for j in ranked] == ["prepare-sst2", "prepare-rte", "checkpoint-sst2", "checkpoint-rte",
+                                         "random-sst2", "random-rte"]
+
+
 def test_a_short_ready_run_leaves_its_place_to_a_longer_one_whose_checkpoint_is_being_made(tmp_path, monkeypatch):
     """A run from the pre-trained model needs no checkpoint: on two places it would start beside the checkpoint and
     hold the place the long run wants once the checkpoint exists. With `reserve` it starts only once the
