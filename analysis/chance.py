@@ -11,7 +11,7 @@ prediction reaches under the task's primary GLUE metrics (``benchmarks.tasks``):
 
 The label counts below are facts about the datasets, not results: the evaluation split of each task in the
 Hugging Face ``glue`` dataset (MNLI: validation_matched; QQP-subset runs: the 23,497-row training sample
-they hold their evaluation split out of). ``tests/test_analysis_chance.py`` recounts them from ``GLUE_DIR``
+they hold their evaluation split out of). ``tests/test_analysis_results.py`` recounts them from ``GLUE_DIR``
 when it is present. A subsampled evaluation split has nearly the same distribution; the over-pruning
 margin of ``phases`` (5 points by default) is wider than that difference.
 """
@@ -50,21 +50,28 @@ def _metric_of_constant(metric: str, constant: int, counts: tuple[int, ...]) -> 
     raise ValueError(f"no chance level defined for metric {metric!r}")
 
 
+def constant_scores(task: str, metrics: tuple[str, ...] | None = None, qqp_subset: bool = False) -> list[float]:
+    """The 0-100 score of each constant prediction on `task`, one per class index (regression: one, 0); empty
+    for a task we have no label counts for. A row scoring one of these exactly has collapsed to that constant.
+
+    `metrics` defaults to the task's primary metrics (what the `score` column averages).
+    """
+    if metrics is None:
+        if task not in TASKS:
+            return []
+        metrics = TASKS[task].primary
+    if all(m in ZERO_AT_CHANCE for m in metrics):
+        return [0.0]
+    counts = QQP_SUBSET_LABEL_COUNTS if qqp_subset and task == "qqp" else EVAL_LABEL_COUNTS.get(task)
+    if counts is None:
+        return []
+    return [100.0 * sum(_metric_of_constant(m, c, counts) for m in metrics) / len(metrics) for c in range(len(counts))]
+
+
 def chance_score(task: str, metrics: tuple[str, ...] | None = None, qqp_subset: bool = False) -> float:
     """Best 0-100 score of a constant prediction on `task` (NaN for a task we have no label counts for).
 
     `metrics` defaults to the task's primary metrics (what the `score` column averages); pass
     ``("accuracy",)`` for numbers reported as plain accuracy, such as seed 003's.
     """
-    if metrics is None:
-        if task not in TASKS:
-            return math.nan
-        metrics = TASKS[task].primary
-    if all(m in ZERO_AT_CHANCE for m in metrics):
-        return 0.0
-    counts = QQP_SUBSET_LABEL_COUNTS if qqp_subset and task == "qqp" else EVAL_LABEL_COUNTS.get(task)
-    if counts is None:
-        return math.nan
-    return 100.0 * max(
-        sum(_metric_of_constant(m, c, counts) for m in metrics) / len(metrics) for c in range(len(counts))
-    )
+    return max(constant_scores(task, metrics, qqp_subset), default=math.nan)

@@ -6,7 +6,7 @@
    loss near that level means the pruned network did not fit its training set, whatever the dev metric says.
 2. Where one global magnitude threshold puts the sparsity: per encoder linear weight of the model the rows
    started from (here MiniLM-L6's pre-trained weights, which fine-tuning moves little), its share pruned, and how
-   many output rows lose every weight.
+   many output rows lose every weight; and how many do when every matrix is pruned to the same share (layer-wise).
 
     python scripts/diagnose_global_collapse.py --task stsb --sparsities 0.8,0.9 \\
         --rows results/v2/runs/v2-minilm/minilm-l6/stsb > results/v2/diagnosis-stsb-global-magnitude.txt
@@ -37,6 +37,11 @@ def loss_of_no_input(task: str) -> tuple[str, float]:
     return "entropy of the training labels (cross-entropy of the class priors, nats)", float(-(p * p.map(math.log)).sum())
 
 
+def empty_rows(masks: dict) -> int:
+    """Output rows (dim 0 of an nn.Linear weight [out, in]) whose every weight is pruned."""
+    return sum(int((m.sum(dim=1) == 0).sum()) for m in masks.values())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", required=True)
@@ -65,16 +70,20 @@ def main() -> int:
 
     model = load_model(resolve(args.model), get_task(args.task))
     weights = {name: w.detach() for name, w in prunable_weights(model).items()}
+    rows = sum(w.shape[0] for w in weights.values())
     for s in sparsities:
         masks = masks_from_scores({n: w.abs() for n, w in weights.items()}, s, "global")
         share = {n: 1 - masks[n].float().mean().item() for n in weights}
-        empty = sum(int((masks[n].sum(dim=1) == 0).sum()) for n in weights)
-        rows = sum(w.shape[0] for w in weights.values())
-        print(f"\none global magnitude threshold at {s:.2f} on {args.model}'s weights: {empty} of {rows} output rows "
-              f"left with no weight; most pruned matrices:")
+        print(f"\none global magnitude threshold at {s:.2f} on {args.model}'s weights: {empty_rows(masks)} of {rows} "
+              f"output rows left with no weight; most pruned matrices:")
         for name, value in sorted(share.items(), key=lambda kv: -kv[1])[:6]:
             print(f"  {name:<55} {value:.3f}")
         print(f"  least pruned: {min(share, key=share.get)} {min(share.values()):.3f}")
+        # layer-wise magnitude prunes every matrix to the same share: if emptied matrices were the whole cause of
+        # a global collapse, the layer-wise rows at the same sparsity would not collapse
+        layer = masks_from_scores({n: w.abs() for n, w in weights.items()}, s, "layer")
+        print(f"the same sparsity per matrix (layer-wise magnitude): {empty_rows(layer)} of {rows} output rows left "
+              f"with no weight")
     return 0
 
 
