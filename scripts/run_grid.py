@@ -248,8 +248,10 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, f
     each more urgent job still waiting for what it needs: runs from the pre-trained model need no checkpoint, so
     they took every place while the checkpoints were made, and the longest runs, which wait for one, started late
     and were killed at the call's end (results/v2/calls/call9-phase.log); waiting instead for every checkpoint to
-    end (call 10) idled the places behind the slowest task's. Returns (output, code, seconds) per job, in the
-    order they ended."""
+    end (call 10) idled the places behind the slowest task's. Each job that ran prints one line,
+    ``ok|FAIL <seconds>s <output>  (from <seconds after the queue began> s)``. Returns (output, code, seconds) per
+    job, in the order they ended."""
+    begin = time.time()
     provided = {j.provides for j in jobs if j.provides is not None}
     pending = [dataclasses.replace(j, needs=j.needs if j.needs in provided else None) for j in jobs]
     made: dict[tuple, int] = {}  # provided key -> exit code of the job that made it
@@ -306,7 +308,9 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, f
             slots.free.put(place)
         if code < 0:  # killed by signal -code (the OOM killer: -9): 128 + signal, as a shell says, never -1 or -2 below
             code = 128 - code
-        line = f"{'ok ' if code == 0 else 'FAIL'} {time.time() - start:6.0f}s {out}"
+        # when it started, counted from the queue's start: the order a call really ran in, which the scheduler's
+        # fixes of calls 8-10 had to be inferred without
+        line = f"{'ok ' if code == 0 else 'FAIL'} {time.time() - start:6.0f}s {out}  (from {start - begin:.0f} s)"
         print(line + ("" if code == 0 else f"  (log: {log})"), flush=True)
         return code, time.time() - start
 

@@ -453,6 +453,19 @@ def test_a_short_ready_run_leaves_its_place_to_a_longer_one_whose_checkpoint_is_
         assert {Path(out).stem: code for out, code, _ in results} == {"checkpoint": 0, "long": 0, "short": short_code}
 
 
+def test_each_ended_run_says_when_it_started_and_the_history_still_reads_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import Durations, Job, Slots, run_jobs
+
+    out = tmp_path / "results/v2/runs/t/minilm-l6/rte/snip/s0.50-seed0.csv"
+    run_jobs([Job([sys.executable, "-c", "pass", str(out)], 3)], Slots(workers=1, gpus=1, deadline=None),
+             tmp_path / "logs", urgency=lambda j: 0)
+    line = capsys.readouterr().out.strip()
+    assert re.fullmatch(rf"ok\s+\d+s {re.escape(str(out))}  \(from \d+ s\)", line)
+    (tmp_path / "call1-phase.log").write_text(line + "\n")
+    assert set(Durations.read_history([tmp_path / "call1-phase.log"])) == {("snip", "rte")}
+
+
 def test_earlier_calls_logs_predict_a_run_before_one_has_ended_in_this_call(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))
     from run_grid import Durations, history_logs
