@@ -1,15 +1,15 @@
 """Cells at chance level: which (task, method, sparsity) cells score like a constant prediction, and whether they are one.
 
 Issue 23 checks every device call's rows for scores at chance level that nothing explains: a collapse must be a
-finding, not a bug. A seed mean within ``phases.MARGIN`` points of the task's chance level (`chance.chance_score`)
+finding, not a bug. A seed mean at most ``phases.MARGIN`` points above the task's chance level (or below it) (`chance.chance_score`)
 can mean two different things, and two facts per cell tell them apart without per-example predictions:
 
 - ``constant``: how many of the cell's seeds score exactly what a constant prediction scores (any class,
   `chance.constant_scores`, within ``EXACT`` points): that network predicts one class, or for MCC and
   correlations a constant; a collapse, to be diagnosed;
 - ``room``: dense minus chance, the points the task leaves between a constant and the dense model. Where it is
-  small (MRPC: 7.7 points on MiniLM-L6; RTE: 7.0), a method that loses a few points is "near chance" without
-  having collapsed.
+  small (on MiniLM-L6 in results/v2: MRPC 6.8-7.5 points, RTE 6.7), a method that loses a few points is "near
+  chance" without having collapsed.
 """
 
 from __future__ import annotations

@@ -45,10 +45,14 @@ class ResultsError(ValueError):
 def load_results(path: str | Path) -> pd.DataFrame:
     """The merged CSV as a DataFrame with typed columns plus regime and label columns."""
     path = Path(path)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path}: not a results CSV ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from exc
     if tuple(df.columns) != COLUMNS:
         missing = [c for c in COLUMNS if c not in df.columns]
-        raise ResultsError(f"{path}: columns are not schema v{SCHEMA_VERSION} (missing: {missing or 'none; order differs'})")
+        shown = f"{missing[:4]}{' and %d more' % (len(missing) - 4) if len(missing) > 4 else ''}"
+        raise ResultsError(f"{path}: columns are not schema v{SCHEMA_VERSION} (missing: {shown if missing else 'none; order differs'})")
     wrong = df.index[df["schema_version"] != str(SCHEMA_VERSION)]
     if len(wrong):
         raise ResultsError(f"{path}: row {wrong[0] + 2} has schema_version {df.at[wrong[0], 'schema_version']!r}")

@@ -29,7 +29,7 @@ def audit_table(cells) -> Table:
              f"{c.room:.2f}", f"{c.constant} of {c.n}"] for c in cells.itertuples(index=False)]
     return Table(["Task", "Regime", "Method", "Sparsity", "Seeds", "Score [min, max]", "Chance", "Dense", "Room",
                   "Constant seeds"], rows,
-                 caption=f"Cells within {MARGIN:g} points of chance. Score: seed mean [lowest, highest seed]; Dense: "
+                 caption=f"Cells at most {MARGIN:g} points above chance (or below it). Score: seed mean [lowest, highest seed]; Dense: "
                          "seed mean of the dense checkpoints the rows started from; Room: Dense minus Chance; Constant "
                          "seeds: seeds whose score is exactly a constant prediction's (one class; MCC or correlation 0).",
                  label="tab:near-chance")
@@ -43,14 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         df = load_results(args.results)
     except (OSError, ResultsError) as exc:
-        print(f"chance_audit: {args.results}: {exc}", file=sys.stderr)
+        print(f"chance_audit: {exc}", file=sys.stderr)
         return 2
     cells = near_chance_cells(df)
     per_task = cells.groupby("task").agg(cells=("n", "size"), constant=("constant", lambda c: int((c > 0).sum())))
     summary = "\n".join(f"- {task_label(t)}: {r.cells} cell(s) near chance, {r.constant} with a seed that predicts "
                         f"a constant" for t, r in per_task.iterrows()) or "- no cell is near chance"
-    body = (f"{len(cells)} of the pruned cells of `{args.results}` score within {MARGIN:g} points of their task's "
-            "chance level (the best constant prediction). A seed that scores exactly a constant prediction has "
+    body = (f"{len(cells)} of the pruned cells of `{args.results}` score at most {MARGIN:g} points above their "
+            "task's chance level (the best constant prediction), or below it. A seed that scores exactly a constant prediction has "
             "collapsed to it; a cell near chance with no such seed sits where the task leaves little room between a "
             "constant and the dense model (Room).\n\n" + summary + "\n\n" + to_markdown(audit_table(cells), heading="##"))
     write_script_markdown("scripts/chance_audit.py", argv if argv is not None else sys.argv[1:], str(args.results),

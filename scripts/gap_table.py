@@ -1,7 +1,7 @@
 """Write the gap-to-dense tables of some methods at some sparsities, one per task, and the best method at each.
 
     python scripts/gap_table.py results/v2/results.csv --tasks sst2,mrpc,stsb --sparsities 0.5,0.7,0.8,0.9 \\
-        --methods obert,sparsegpt,sparsegpt-2of4,distillation@obert,distillation@sparsegpt,gradual-magnitude-global,soft-movement,magnitude-global \\
+        --methods 'obert,sparsegpt,sparsegpt-2of4,distillation(base=obert),distillation(base=sparsegpt),gradual-magnitude-global,soft-movement,magnitude-global' \\
         --out results/v2/tables/second-order.md
 
 Every number is computed from the CSV by `analysis/gaps.py` (seed means, 95% bootstrap intervals over seeds,

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from prunebench.benchmarks.grid import GridRun, dense_key, registry_name, results_version, runs  # noqa: E402
+from prunebench.benchmarks.grid import GridRun, dense_key, recipe_label, registry_name, results_version, runs  # noqa: E402
 from prunebench.benchmarks.paths import format_sparsity, frozen_warning, model_slug  # noqa: E402
 from prunebench.benchmarks.errors import UsageError  # noqa: E402
 from prunebench.benchmarks.workflow_config import check_config, load_yaml  # noqa: E402
@@ -387,8 +387,9 @@ def main() -> int:
                         help="the call is killed this many seconds after it starts: a run starts only if the runs of its "
                              "method and task that ended so far (or, before any has, --history) say it will end before then")
     parser.add_argument("--history", type=Path, nargs="+", default=[],
-                        help="queue logs of earlier calls (files, or folders of *-phase.log): with --limit, how long a run "
-                             "took there predicts it before one has ended in this call")
+                        help="queue logs of earlier calls (files, or folders of *-phase.log): how long a run took there "
+                             "predicts it before one has ended in this call, for --limit and for --longest-first's order "
+                             "(grid rows' times; a sweep's only where no grid row of that method and task was timed)")
     parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/<version>/... and logs/")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads per run")
@@ -406,8 +407,10 @@ def main() -> int:
                         help="start NVIDIA MPS for the call, so the runs sharing a GPU execute concurrently (falls back, with a "
                              "message, where MPS is unavailable)")
     parser.add_argument("--longest-first", action="store_true",
-                        help="start pruned runs longest first across seeds, keeping places free for longer runs whose "
-                             "checkpoint is being made (default: seed by seed, so a deadline cuts the last seed)")
+                        help="start pruned runs longest first across seeds (default: seed by seed, so a deadline cuts the last "
+                             "seed). Longest by the seconds this call's finished runs or --history measured for the "
+                             "method and task, else by training examples x epochs; the tokenising and checkpoint a long "
+                             "run waits for go first, and shorter runs leave it a free place meanwhile")
     parser.add_argument("--check", action="store_true",
                         help="then check the --only methods' rows under --root against the grid (prunebench leaderboard-check)")
     args = parser.parse_args()
@@ -420,7 +423,7 @@ def main() -> int:
     if args.history and args.limit is None and not args.dry_run:
         parser.error("--history predicts runs for --limit; give --limit too (gpu_call.sh passes both)")
     try:
-        args.history_seconds = Durations.read_history(history_logs(args.history))
+        logs_of_history = history_logs(args.history)
     except UsageError as exc:
         parser.error(str(exc))
     try:
@@ -480,6 +483,7 @@ def main() -> int:
         return 2
     todo = [(r, c) for r, c in grid if id(r) not in present]
     print(f"{len(grid)} rows in the grid, {len(grid) - len(todo)} present, {len(todo)} to run", flush=True)
+    args.history_seconds = Durations.read_history(logs_of_history, [r for r, _ in todo])
     if args.dry_run:
         group = lambda pair: (pair[1]["tag"], pair[0].method, pair[0].task)  # noqa: E731
         known = args.history_seconds
@@ -531,7 +535,8 @@ class Durations:
     held back and the call ended with half its time unused, results/v2/calls/call5-phase.log).
 
     Before any run of a key has ended here, earlier calls' queue logs (`history`) say how long it took there: the
-    median of its finished runs, or, if longer, the longest it ran before being killed (it needs at least that).
+    median of its finished runs, or, if longer, the longest it ran before being killed (it needs at least that);
+    grid rows' times, or a sweep's where no grid row of the key was timed (`read_history`).
     With neither, nothing is predicted and the run starts."""
 
     def __init__(self, history: dict[tuple[str, str], float] | None = None) -> None:
@@ -539,21 +544,42 @@ class Durations:
         self.history = history or {}
 
     @staticmethod
-    def read_history(logs: list[Path]) -> dict[tuple[str, str], float]:
-        """(method label, task) -> expected seconds from queue logs (`ok`/`FAIL` lines of result rows)."""
-        ended: dict[tuple[str, str], list[float]] = {}
-        killed: dict[tuple[str, str], float] = {}
+    def read_history(logs: list[Path], runs: list[GridRun] = ()) -> dict[tuple[str, str], float]:
+        """(method label, task) -> expected seconds from queue logs (`ok`/`FAIL` lines of result rows).
+
+        Grid rows' times first. A sweep's stand in only for a (method, task) no grid row has timed: the setting
+        of `runs`' recipe for it (a sweep folder named by its parameters, `grid.recipe_label`) where that setting
+        was timed, else the median of the sweep runs that ended, whatever their setting (a killed one only if
+        none ended). A sweep tries settings the grid does not use: head pruning's slowest SST-2 setting was
+        killed at 415 s, the chosen one ended in 308 s, the others in about a minute."""
+        ended: dict[tuple, list[float]] = {}
+        killed: dict[tuple, float] = {}
         for log in logs:
             for line in log.read_text(errors="replace").splitlines():
                 if (m := LOG_LINE.match(line)) is None:
                     continue
                 parts = Path(m.group(3)).parts
-                key, seconds = (parts[-2], parts[-3]), float(m.group(2))
+                # a grid row: (label, task); a sweep row: (label, task, setting), its setting folder sits above
+                # the model's: sweeps/<tag>/<setting>/<model>/<task>/<method>/<file>
+                key = (parts[-2], parts[-3], parts[-5]) if "sweeps" in parts else (parts[-2], parts[-3])
                 if m.group(1) == "ok":
-                    ended.setdefault(key, []).append(seconds)
+                    ended.setdefault(key, []).append(float(m.group(2)))
                 else:
-                    killed[key] = max(killed.get(key, 0.0), seconds)
-        return {key: max(statistics.median(ended.get(key, [0.0])), killed.get(key, 0.0)) for key in {*ended, *killed}}
+                    killed[key] = max(killed.get(key, 0.0), float(m.group(2)))
+        grid = {k: max(statistics.median(ended.get(k, [0.0])), killed.get(k, 0.0))
+                for k in {*ended, *killed} if len(k) == 2}
+        wanted = {(r.method, r.task): recipe_label(r.params) for r in runs}
+        sweeps: dict[tuple[str, str], float] = {}
+        for pair in sorted({k[:2] for k in {*ended, *killed} if len(k) == 3} - set(grid)):
+            settings = [k for k in {*ended, *killed} if k[:2] == pair]
+            own = [k for k in settings if pair in wanted and wanted[pair] and (k[2] == wanted[pair] or k[2].endswith("-" + wanted[pair]))]
+            if own:
+                sweeps[pair] = max(statistics.median(ended.get(own[0], [0.0])), killed.get(own[0], 0.0))
+            elif finished := [t for k in settings for t in ended.get(k, [])]:
+                sweeps[pair] = statistics.median(finished)
+            else:
+                sweeps[pair] = max(killed[k] for k in settings)
+        return sweeps | grid
 
     def observe(self, kind: tuple[str, str], size: float, seconds: float) -> None:
         if size > 0 and seconds > 0:
@@ -590,7 +616,8 @@ def planned_time(todo: list[tuple[GridRun, dict]], known: dict[tuple[str, str], 
     untimed = sorted({f"{r.method} on {r.task}" for r in pruned if (r.method, r.task) not in known})
     floor = max(sum(timed) / places, max(timed, default=0.0))
     text = (f"history: {len(timed)} of {len(pruned)} pruned runs timed by earlier calls, {sum(timed):,.0f} run-seconds; "
-            f"at least {floor:,.0f} s on {places} places (checkpoints not counted)")
+            f"at least {floor:,.0f} s on {places} places (checkpoints not counted)" if timed else
+            f"history: none of {len(pruned)} pruned runs timed by earlier calls")
     return text + (f"; no earlier run of {', '.join(untimed[:6])}{' ...' if len(untimed) > 6 else ''}" if untimed else "")
 
 

@@ -477,11 +477,22 @@ def test_earlier_calls_logs_predict_a_run_before_one_has_ended_in_this_call(tmp_
         "FAIL    418s /tmp/c1/results/v2/runs/v2-minilm/minilm-l6/sst2/distillation@obert/s0.80-seed2.csv  (log: x)\n")
     (tmp_path / "call2-phase.log").write_text(
         "ok     440s /tmp/c6/results/v2/runs/v2-minilm/minilm-l6/sst2/distillation@obert/s0.90-seed0.csv\n"
-        "FAIL     89s /tmp/c6/results/v2/runs/v2-minilm/minilm-l6/cola/soft-movement/s0.50-seed0.csv  (log: x)\n")
+        "FAIL     89s /tmp/c6/results/v2/runs/v2-minilm/minilm-l6/cola/soft-movement/s0.50-seed0.csv  (log: x)\n"
+        "ok     300s /tmp/c6/results/v2/sweeps/sweep-methods/step0.1/minilm-l6/sst2/head-pruning/s0.75-seed0.csv\n"
+        "ok     310s /tmp/c6/results/v2/sweeps/sweep-methods/step0.2/minilm-l6/sst2/head-pruning/s0.75-seed0.csv\n"
+        "FAIL   415s /tmp/c6/results/v2/sweeps/sweep-methods/step0.05/minilm-l6/sst2/head-pruning/s0.75-seed0.csv  (log: x)\n")
     durations = Durations(Durations.read_history(history_logs([tmp_path])))
-    assert durations.predict(("obert", "sst2"), 1.0) == pytest.approx(206.5)  # median of the runs that ended
+    assert durations.predict(("obert", "sst2"), 1.0) == 220.0  # the grid row's; the sweep (193 s) tried another setting
     assert durations.predict(("distillation@obert", "sst2"), 1.0) == 440.0  # the label, not "distillation"
     assert durations.predict(("soft-movement", "cola"), 1.0) == 89.0  # killed after 89 s: it needs at least that
+    assert durations.predict(("head-pruning", "sst2"), 1.0) == 305.0  # no grid row timed: the median of the sweep
+    # runs that ended; the one killed after 415 s tried another setting
+    from prunebench.benchmarks.grid import GridRun
+
+    chosen = GridRun(tag="v2-minilm", model="minilm-l6", task="sst2", method="head-pruning", sparsity=0.5, seed=0,
+                     train={}, params={"step": 0.05}, recipe=None, version="v2")
+    # the grid's recipe is the setting killed after 415 s: that is what its runs will take, at least
+    assert Durations.read_history(history_logs([tmp_path]), [chosen])[("head-pruning", "sst2")] == 415.0
     assert durations.predict(("obert", "mrpc"), 1.0) is None
     durations.observe(("obert", "sst2"), 10.0, 50.0)
     assert durations.predict(("obert", "sst2"), 20.0) == 100.0  # this call's own runs, once there are some

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from prunebench.analysis.chance import chance_score, constant_scores
 from prunebench.analysis.near_chance import near_chance_cells
@@ -47,10 +48,15 @@ def test_the_committed_audit_is_what_its_command_writes(tmp_path):
     assert (tmp_path / "again.md").read_text().split("\n", 1)[1] == committed.split("\n", 1)[1]
 
 
-def test_a_missing_csv_is_one_line_and_exit_2_and_nothing_written(tmp_path):
-    out = tmp_path / "audit.md"
-    proc = subprocess.run([sys.executable, "scripts/chance_audit.py", str(tmp_path / "none.csv"), "--out", str(out)],
+@pytest.mark.parametrize("content", [None, "", "a,b\n1,2,3\n", b"\xd0\xcf\x11"], ids=["missing", "empty", "not-csv", "binary"])
+def test_bad_input_is_one_line_and_exit_2_and_nothing_written(tmp_path, content):
+    given, out = tmp_path / "results.csv", tmp_path / "audit.md"
+    if isinstance(content, bytes):
+        given.write_bytes(content)
+    elif content is not None:
+        given.write_text(content)
+    proc = subprocess.run([sys.executable, "scripts/chance_audit.py", str(given), "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2
-    assert len(proc.stderr.strip().splitlines()) == 1 and "none.csv" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "results.csv" in proc.stderr
     assert not out.exists()
