@@ -257,12 +257,15 @@ def leaderboard(df: pd.DataFrame, curves: list[Curve] | None = None) -> pd.DataF
                  for key, g in board[board["complete"]].groupby(group)}
     board["comparable"] = [bool(r.complete and one_range[(r.model, r.regime_family, r.grid)]) for r in board.itertuples()]
     board["grid_order"] = board["grid"].map(GRIDS.index)
+    # ranked methods first, then complete ones short of seeds, then partial ones: an unranked method listed above
+    # rank 1 (a campaign in progress, one cell short of its third seed) reads as the leader
+    board["rankable"] = board["comparable"] & (board["seeds"] >= MIN_SEEDS)
     last = retained_column(LEADERBOARD_SPARSITIES[-1])
-    board = board.sort_values(["model", "regime_family", "grid_order", "complete", "auc", last, "method"],
-                              ascending=[True, True, True, False, False, False, True], na_position="last")
+    board = board.sort_values(["model", "regime_family", "grid_order", "rankable", "complete", "auc", last, "method"],
+                              ascending=[True, True, True, False, False, False, False, True], na_position="last")
     # ranked: comparable and with MIN_SEEDS seeds on every task; methods tied with the leader share rank 1
     board["rank"], board["tied"] = pd.Series(pd.NA, index=board.index, dtype="Int64"), False
-    for _, g in board[board["comparable"] & (board["seeds"] >= MIN_SEEDS)].groupby(group, sort=False):
+    for _, g in board[board["rankable"]].groupby(group, sort=False):
         ranks, tied = tie_ranks(g["auc"], g["auc_ci_low"], g["auc_ci_high"])
         board.loc[g.index, "rank"], board.loc[g.index, "tied"] = ranks, tied & (tied.sum() > 1)  # a lone leader ties no one
     board = board[LEADERBOARD_COLUMNS].reset_index(drop=True)

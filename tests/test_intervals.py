@@ -107,6 +107,10 @@ def test_a_missing_seed_on_one_task_unranks_a_method(tmp_path):
     board = _board(tmp_path, drop=lambda r: r.method == "user-method" and r.task == "rte" and r.seed == 2)
     user = board[(board["regime_family"] == "n1000") & (board["method"] == "user-method")].iloc[0]
     assert user.seeds == 2 and pd.isna(user["rank"])
+    # listed after every ranked method of its table, whatever its AUC: above rank 1 it would read as the leader
+    table = board[(board["regime_family"] == "n1000") & (board["grid"] == user.grid)]
+    ranked = list(table.loc[table["rank"].notna(), "method"])
+    assert ranked and list(table["method"])[:len(ranked)] == ranked
 
 
 def test_each_method_is_compared_with_its_family_best_baseline_on_the_same_seeds(tmp_path):
