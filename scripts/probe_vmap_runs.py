@@ -1,0 +1,175 @@
+"""Issue 18's open question, measured before building on it: do K runs trained as one vmapped step beat K runs apart?
+
+The grid's runs of one method and task differ only in seed, sparsity (their masks) and data order, and a
+22M-parameter model at batch 32 leaves most of an H200 idle. `torch.func.vmap` over K copies of the model's
+parameters (stacked, `torch.func.stack_module_state`) computes K runs' forward and backward passes in the same
+kernels; one AdamW over the stacked tensors updates them all (AdamW is elementwise, so slice k of the update is
+run k's own update). This probe times one training step (forward, loss, backward, AdamW) of MiniLM-L6's shape
+(6 layers, hidden 384, 12 heads, FFN 1,536; random weights: speed does not depend on their values) alone and
+vmapped over K runs, each with its own batch, and prints run-steps per second (K x steps per second) for each K.
+
+    python scripts/probe_vmap_runs.py --device cuda --ks 1,4,8,16 --out $OUT/vmap.json
+
+Attention goes through transformers' eager path under vmap: its mask builder branches on tensor values, which
+vmap cannot trace, so each run's padding mask is given as the additive 4-D mask the layers use. Issue 18's
+earlier probe (one H200, batch 32, 64 tokens, each run's step a CUDA graph) is the bar: 258 steps/s alone,
+462 run-steps/s for 8 runs on 8 CUDA streams; 3x the v1 way needs about 3 x 277 = 830.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MINILM_SHAPE = dict(vocab_size=30522, hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+                    intermediate_size=1536, max_position_embeddings=512)
+TINY_SHAPE = dict(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                  max_position_embeddings=64)
+
+
+def make_models(k: int, shape: dict, dropout: float, device: str, seed: int = 0) -> list[torch.nn.Module]:
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig(**shape, num_labels=2, hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
+                        attn_implementation="eager")
+    torch.manual_seed(seed)
+    return [BertForSequenceClassification(config).to(device).train() for _ in range(k)]
+
+
+def additive_mask(mask: torch.Tensor) -> torch.Tensor:
+    """[batch, tokens] 1/0 padding mask -> the [batch, 1, 1, tokens] additive mask BERT's layers add to scores."""
+    return (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+
+
+def batches(k: int, batch: int, tokens: int, vocab: int, device: str, seed: int = 1) -> tuple[torch.Tensor, ...]:
+    """K runs' batches: ids [K, batch, tokens], mask [K, batch, tokens] (a tenth of each row padding), labels [K, batch]."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, vocab, (k, batch, tokens), generator=g)
+    mask = torch.ones_like(ids)
+    mask[..., tokens - max(1, tokens // 10):] = 0
+    labels = torch.randint(0, 2, (k, batch), generator=g)
+    return ids.to(device), mask.to(device), labels.to(device)
+
+
+class SeparateSteps:
+    """K runs stepped one after the other, each its own model and AdamW: what K runs apart compute."""
+
+    def __init__(self, models, lr: float, bf16: bool):
+        self.models, self.bf16 = models, bf16
+        fused = next(models[0].parameters()).is_cuda
+        self.optimizers = [torch.optim.AdamW(m.parameters(), lr=lr, fused=fused) for m in models]
+
+    def __call__(self, ids, mask, labels) -> torch.Tensor:
+        losses = []
+        for k, (model, opt) in enumerate(zip(self.models, self.optimizers)):
+            opt.zero_grad(set_to_none=False)
+            with torch.autocast(ids.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                logits = model(input_ids=ids[k], attention_mask=additive_mask(mask[k])).logits
+            loss = F.cross_entropy(logits.float(), labels[k])
+            loss.backward()
+            opt.step()
+            losses.append(loss.detach())
+        return torch.stack(losses)
+
+
+class VmappedSteps:
+    """K runs in one step: their parameters stacked ([K, ...] leaves), forward and backward under `vmap`, one AdamW."""
+
+    def __init__(self, models, lr: float, bf16: bool):
+        from torch.func import functional_call, grad_and_value, stack_module_state, vmap
+
+        params, self.buffers = stack_module_state(models)
+        self.params = {n: p.detach().requires_grad_(False) for n, p in params.items()}
+        self.leaves = list(self.params.values())
+        for p in self.leaves:
+            p.grad = torch.zeros_like(p)
+        fused = self.leaves[0].is_cuda
+        self.optimizer = torch.optim.AdamW(self.leaves, lr=lr, fused=fused)
+        base, self.bf16 = models[0], bf16
+
+        def loss_of(p, b, ids, mask, labels):
+            with torch.autocast(ids.device.type, dtype=torch.bfloat16, enabled=bf16):
+                logits = functional_call(base, (p, b), (), {"input_ids": ids, "attention_mask": additive_mask(mask)}).logits
+            return F.cross_entropy(logits.float(), labels)
+
+        # each run draws its own dropout masks
+        self.grads = vmap(grad_and_value(loss_of), randomness="different")
+
+    def __call__(self, ids, mask, labels) -> torch.Tensor:
+        grads, losses = self.grads(self.params, self.buffers, ids, mask, labels)
+        for name, p in self.params.items():
+            p.grad.copy_(grads[name])
+        self.optimizer.step()
+        return losses.detach()
+
+
+def time_steps(step, data, steps: int, warmup: int, device: str) -> float:
+    """Seconds per step, after `warmup` untimed steps."""
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    for _ in range(warmup):
+        step(*data)
+    sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(*data)
+    sync()
+    return (time.perf_counter() - start) / steps
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--ks", default="1,4,8,16", help="runs per vmapped step, comma-separated")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--tiny", action="store_true", help="a tiny BERT instead of MiniLM-L6's shape (CPU checks)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures (default: print only)")
+    args = parser.parse_args(argv)
+    try:
+        ks = [int(k) for k in args.ks.split(",")]
+    except ValueError:
+        parser.error(f"--ks {args.ks}: give whole numbers, e.g. 1,4,8")
+    if any(k < 1 for k in ks):
+        parser.error(f"--ks {args.ks}: every K must be >= 1")
+    shape = TINY_SHAPE if args.tiny else MINILM_SHAPE
+    bf16 = args.device.startswith("cuda")
+    figures = {"device": torch.cuda.get_device_name(0) if bf16 else "cpu", "torch": torch.__version__,
+               "batch": args.batch, "tokens": args.tokens, "dropout": args.dropout, "shape": shape, "rows": []}
+    alone = None
+    for k in ks:
+        for way, cls in (("separate", SeparateSteps), ("vmap", VmappedSteps)):
+            if way == "separate" and k > 1:
+                continue  # K runs apart in one process are K times one run: timed once, at K = 1
+            models = make_models(k, shape, args.dropout, args.device)
+            step = cls(models, lr=1e-4, bf16=bf16)
+            seconds = time_steps(step, batches(k, args.batch, args.tokens, shape["vocab_size"], args.device),
+                                 args.steps, args.warmup, args.device)
+            run_steps = k / seconds
+            alone = alone or run_steps
+            row = {"way": way, "k": k, "seconds_per_step": seconds, "run_steps_per_s": run_steps,
+                   "vs_one_run": run_steps / alone}
+            figures["rows"].append(row)
+            print(f"{way:<8} K={k:<3} {run_steps:8.1f} run-steps/s  ({run_steps / alone:.2f}x one run alone)", flush=True)
+            del models, step
+            if bf16:
+                torch.cuda.empty_cache()
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(figures, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
