@@ -2,7 +2,6 @@
 leaves each copy where its own step alone would (no dropout; CPU, float32)."""
 
 import copy
-import sys
 from pathlib import Path
 
 import pytest
