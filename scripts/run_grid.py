@@ -519,8 +519,13 @@ def main() -> int:
     rows = sum(code == 0 and ("/runs/" in out or "/sweeps/" in out) for out, code, _ in results)
     print(f"{len(results) - len(failed) - skipped - orphaned} commands ok, {len(failed)} failed, {skipped} not started (deadline)"
           + (f", {orphaned} not started (what they start from failed)" if orphaned else ""))
-    print(f"{rows} rows in {seconds:.0f} s on {args.gpus} GPU(s): {rows * 60 / (seconds * args.gpus):.2f} rows per GPU-minute"
-          f" ({'pool' if args.pool else 'one process per run'}, {args.workers} per GPU{', MPS' if mps else ''})", flush=True)
+    way = 'pool' if args.pool else 'one process per run'
+    if args.device == "cpu":  # no GPU to count: the rate is per minute of the machine
+        print(f"{rows} rows in {seconds:.0f} s on CPU: {rows * 60 / seconds:.2f} rows per minute ({way}, {args.workers} "
+              "at once)", flush=True)
+    else:
+        print(f"{rows} rows in {seconds:.0f} s on {args.gpus} GPU(s): {rows * 60 / (seconds * args.gpus):.2f} rows per "
+              f"GPU-minute ({way}, {args.workers} per GPU{', MPS' if mps else ''})", flush=True)
     if args.check:
         from prunebench.benchmarks.cli import main as prunebench
 
