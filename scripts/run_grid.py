@@ -578,15 +578,17 @@ class Durations:
                     ended.setdefault(key, []).append(float(m.group(2)))
                 else:
                     killed[key] = max(killed.get(key, 0.0), float(m.group(2)))
-        grid = {k: max(statistics.median(ended.get(k, [0.0])), killed.get(k, 0.0))
-                for k in {*ended, *killed} if len(k) == 2}
+        def expected(key: tuple) -> float:  # the median that ended, or the longest killed if that is longer
+            return max(statistics.median(ended.get(key, [0.0])), killed.get(key, 0.0))
+
+        grid = {k: expected(k) for k in {*ended, *killed} if len(k) == 2}
         wanted = {(r.method, r.task): recipe_label(r.params) for r in runs}
         sweeps: dict[tuple[str, str], float] = {}
         for pair in sorted({k[:2] for k in {*ended, *killed} if len(k) == 3} - set(grid)):
             settings = [k for k in {*ended, *killed} if k[:2] == pair]
             own = [k for k in settings if pair in wanted and wanted[pair] and (k[2] == wanted[pair] or k[2].endswith("-" + wanted[pair]))]
             if own:
-                sweeps[pair] = max(statistics.median(ended.get(own[0], [0.0])), killed.get(own[0], 0.0))
+                sweeps[pair] = expected(own[0])
             elif finished := [t for k in settings for t in ended.get(k, [])]:
                 sweeps[pair] = statistics.median(finished)
             else:
@@ -703,6 +705,7 @@ def urgency_of(longest_first: bool, examples: dict[str, int], durations: Duratio
     most urgent of them, within its own rank."""
     costs: dict[tuple, float] = {}
     rates: dict[tuple, float | None] = {}
+    reached: dict[tuple, tuple | None] = {}  # (provided key, state) -> `downstream` of the job that provides it
 
     def cost_of(job: Job) -> float:
         key = (tuple(job.cmd), examples.get(job.run.task))
@@ -713,22 +716,26 @@ def urgency_of(longest_first: bool, examples: dict[str, int], durations: Duratio
     def timed(job: Job) -> float | None:
         return durations.predict((job.run.method, job.run.task), cost_of(job))
 
+    def state() -> tuple:
+        """What a job's length depends on besides the job: the task sizes known, and the runs this call timed."""
+        return (tuple(sorted(examples.items())), sum(map(len, durations.rates.values())) if durations is not None else 0)
+
     def rate() -> float | None:  # once per state of what is known, not once per job
-        state = (tuple(sorted(examples.items())), sum(map(len, durations.rates.values())))
-        if state not in rates:
+        if (now := state()) not in rates:
             ratios = [s / c for j in jobs if j.run is not None and j.rank > 0
                       and (c := cost_of(j)) > 0 and (s := timed(j)) is not None]
-            rates[state] = statistics.median(ratios) if ratios else None
-        return rates[state]
+            rates[now] = statistics.median(ratios) if ratios else None
+        return rates[now]
 
     def own(job: Job) -> tuple | None:
         if job.run is None:  # tokenising a task: only what waits for it makes it urgent
             return None
-        length = -cost_of(job)
-        if durations is not None and (seconds := timed(job)) is None and (per := rate()) is not None:
-            seconds = per * cost_of(job)
-        if durations is not None and seconds is not None:
-            length = -seconds
+        seconds = None
+        if durations is not None:
+            seconds = timed(job)
+            if seconds is None and (per := rate()) is not None:
+                seconds = per * cost_of(job)
+        length = -cost_of(job) if seconds is None else -seconds
         return (job.config_order, 0 if longest_first else job.run.seed, length)
 
     dependents: dict[tuple, list[Job]] = {}
@@ -739,9 +746,15 @@ def urgency_of(longest_first: bool, examples: dict[str, int], durations: Duratio
     def downstream(job: Job) -> tuple | None:
         """The most urgent of the job and of everything that waits for it, directly or not: the checkpoint that
         distillation on oBERT waits for outranks one that only short runs wait for, and so does its task's
-        tokenising (call 10 made SST-2's checkpoints last, behind four small tasks')."""
-        keys = [k for k in (own(job), *(downstream(d) for d in dependents.get(job.provides, ()))) if k is not None]
-        return min(keys, default=None)
+        tokenising (call 10 made SST-2's checkpoints last, behind four small tasks'). A provider's is computed once
+        per state (every pick ranks the pending jobs, and a checkpoint has hundreds of dependents)."""
+        if job.provides is None:
+            return own(job)
+        key = (job.provides, state())
+        if key not in reached:
+            keys = [own(job), *(downstream(d) for d in dependents.get(job.provides, ()))]
+            reached[key] = min((k for k in keys if k is not None), default=None)
+        return reached[key]
 
     def urgency(job: Job) -> tuple:
         return (job.rank, *(downstream(job) or ()))
