@@ -1,7 +1,7 @@
 """Cells at chance level: which (task, method, sparsity) cells score like a constant prediction, and whether they are one.
 
 Issue 23 checks every device call's rows for scores at chance level that nothing explains: a collapse must be a
-finding, not a bug. A seed mean at most ``phases.MARGIN`` points above the task's chance level (or below it) (`chance.chance_score`)
+finding, not a bug. A seed mean at most ``phases.MARGIN`` points above the task's chance level (`chance.chance_score`; or below it)
 can mean two different things, and two facts per cell tell them apart without per-example predictions:
 
 - ``constant``: how many of the cell's seeds score exactly what a constant prediction scores (any class,
@@ -18,7 +18,7 @@ import math
 
 import pandas as pd
 
-from .chance import chance_score, constant_scores
+from .chance import constant_scores
 from .phases import MARGIN
 from .results import DENSE
 
@@ -37,10 +37,10 @@ def near_chance_cells(df: pd.DataFrame, margin: float = MARGIN) -> pd.DataFrame:
     rows = []
     for key, group in df[df["method"] != DENSE].groupby(KEY, sort=True):
         task, subset = key[1], bool(group["qqp_subset"].iloc[0]) if "qqp_subset" in group else False
-        chance = chance_score(task, qqp_subset=subset)
+        constants = constant_scores(task, qqp_subset=subset)
+        chance = max(constants, default=math.nan)  # chance.chance_score: the best constant
         if math.isnan(chance) or group["score"].mean() > chance + margin:
             continue
-        constants = constant_scores(task, qqp_subset=subset)
         constant = sum(any(abs(s - c) < EXACT for c in constants) for s in group["score"])
         dense = group["dense_score"].mean()
         rows.append(dict(zip(KEY, key)) | {"n": len(group), "score": group["score"].mean(),
