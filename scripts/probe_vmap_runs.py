@@ -10,6 +10,12 @@ vmapped over K runs, each with its own batch, and prints run-steps per second (K
 
     python scripts/probe_vmap_runs.py --device cuda --ks 1,4,8,16 --out $OUT/vmap.json
 
+Ways (`--ways`): `separate` (one run's eager step; at K = 1 only, K runs apart being K times one run), `graph`
+(the same step captured as one CUDA graph and replayed, as the harness trains: also K = 1 only), `vmap` (K runs
+in one eager vmapped step) and `vmap-graph` (that step captured as one CUDA graph). On one H200 (call 11,
+`results/v2/probes/vmap-call11.json`) the eager vmapped step took the same 41-51 ms at K = 1 and K = 16, so it was
+bound by launching kernels, not by computing: the graph ways remove the launches.
+
 Attention goes through transformers' eager path under vmap: its mask builder branches on tensor values, which
 vmap cannot trace, so each run's padding mask is given as the additive 4-D mask the layers use. Issue 18's
 earlier probe (one H200, batch 32, 64 tokens, each run's step a CUDA graph) is the bar: 258 steps/s alone,
@@ -42,7 +48,8 @@ def make_models(k: int, shape: dict, dropout: float, device: str, seed: int = 0)
     config = BertConfig(**shape, num_labels=2, hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout,
                         attn_implementation="eager")
     torch.manual_seed(seed)
-    return [BertForSequenceClassification(config).to(device).train() for _ in range(k)]
+    with torch.device(device):  # initialised where they train: 64 copies made on a CPU would take longer than the probe
+        return [BertForSequenceClassification(config).train() for _ in range(k)]
 
 
 def additive_mask(mask: torch.Tensor) -> torch.Tensor:
@@ -66,7 +73,7 @@ class SeparateSteps:
     def __init__(self, models, lr: float, bf16: bool):
         self.models, self.bf16 = models, bf16
         fused = next(models[0].parameters()).is_cuda
-        self.optimizers = [torch.optim.AdamW(m.parameters(), lr=lr, fused=fused) for m in models]
+        self.optimizers = [torch.optim.AdamW(m.parameters(), lr=lr, fused=fused, capturable=fused) for m in models]
 
     def __call__(self, ids, mask, labels) -> torch.Tensor:
         losses = []
@@ -93,7 +100,7 @@ class VmappedSteps:
         for p in self.leaves:
             p.grad = torch.zeros_like(p)
         fused = self.leaves[0].is_cuda
-        self.optimizer = torch.optim.AdamW(self.leaves, lr=lr, fused=fused)
+        self.optimizer = torch.optim.AdamW(self.leaves, lr=lr, fused=fused, capturable=fused)
         base, self.bf16 = models[0], bf16
 
         def loss_of(p, b, ids, mask, labels):
@@ -110,6 +117,35 @@ class VmappedSteps:
             p.grad.copy_(grads[name])
         self.optimizer.step()
         return losses.detach()
+
+
+class GraphedSteps:
+    """A step captured once as a CUDA graph and replayed on the same input tensors, as `benchmarks/train.py`'s
+    `GraphedTrainStep` does per padded length: three eager steps on a side stream first (capture needs the
+    optimizer state and cuBLAS workspaces to exist), then one capture."""
+
+    WARMUP = 3
+
+    def __init__(self, step):
+        self.step, self.graph, self.out = step, None, None
+
+    def __call__(self, ids, mask, labels) -> torch.Tensor:
+        if self.graph is None:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                for _ in range(self.WARMUP):
+                    self.step(ids, mask, labels)
+            torch.cuda.current_stream().wait_stream(side)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.out = self.step(ids, mask, labels)
+        self.graph.replay()
+        return self.out
+
+
+WAYS = {"separate": (SeparateSteps, False), "graph": (SeparateSteps, True), "vmap": (VmappedSteps, False),
+        "vmap-graph": (VmappedSteps, True)}
 
 
 def time_steps(step, data, steps: int, warmup: int, device: str) -> float:
@@ -134,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--ways", default="separate,graph,vmap,vmap-graph",
+                        help=f"comma-separated, of {', '.join(WAYS)}; the graph ways need CUDA")
     parser.add_argument("--tiny", action="store_true", help="a tiny BERT instead of MiniLM-L6's shape (CPU checks)")
     parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures (default: print only)")
     args = parser.parse_args(argv)
@@ -143,28 +181,43 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--ks {args.ks}: give whole numbers, e.g. 1,4,8")
     if any(k < 1 for k in ks):
         parser.error(f"--ks {args.ks}: every K must be >= 1")
+    ways = args.ways.split(",")
+    unknown = [w for w in ways if w not in WAYS]
+    if unknown:
+        parser.error(f"--ways {args.ways}: unknown {', '.join(unknown)}; choose from {', '.join(WAYS)}")
+    if not args.device.startswith("cuda") and any(WAYS[w][1] for w in ways):
+        parser.error(f"--ways {args.ways}: the graph ways need --device cuda")
     shape = TINY_SHAPE if args.tiny else MINILM_SHAPE
     bf16 = args.device.startswith("cuda")
     figures = {"device": torch.cuda.get_device_name(0) if bf16 else "cpu", "torch": torch.__version__,
                "batch": args.batch, "tokens": args.tokens, "dropout": args.dropout, "shape": shape, "rows": []}
-    alone = None
+    alone = None  # the first figure measured: one eager run unless --ways leaves it out
     for k in ks:
-        for way, cls in (("separate", SeparateSteps), ("vmap", VmappedSteps)):
-            if way == "separate" and k > 1:
+        models = make_models(k, shape, args.dropout, args.device)
+        data = batches(k, args.batch, args.tokens, shape["vocab_size"], args.device)
+        for way in ways:
+            cls, graphed = WAYS[way]
+            if cls is SeparateSteps and k > 1:
                 continue  # K runs apart in one process are K times one run: timed once, at K = 1
-            models = make_models(k, shape, args.dropout, args.device)
             step = cls(models, lr=1e-4, bf16=bf16)
-            seconds = time_steps(step, batches(k, args.batch, args.tokens, shape["vocab_size"], args.device),
-                                 args.steps, args.warmup, args.device)
+            try:
+                seconds = time_steps(GraphedSteps(step) if graphed else step, data, args.steps, args.warmup, args.device)
+            except RuntimeError as error:  # e.g. an op capture refuses: a finding for the JSON, not the probe's end
+                figures["rows"].append({"way": way, "k": k, "error": str(error).splitlines()[0]})
+                print(f"{way:<10} K={k:<3} failed: {str(error).splitlines()[0]}", flush=True)
+                del step
+                continue
             run_steps = k / seconds
             alone = alone or run_steps
             row = {"way": way, "k": k, "seconds_per_step": seconds, "run_steps_per_s": run_steps,
                    "vs_one_run": run_steps / alone}
             figures["rows"].append(row)
-            print(f"{way:<8} K={k:<3} {run_steps:8.1f} run-steps/s  ({run_steps / alone:.2f}x one run alone)", flush=True)
-            del models, step
+            print(f"{way:<10} K={k:<3} {run_steps:8.1f} run-steps/s  ({run_steps / alone:.2f}x the first way at K=1)",
+                  flush=True)
+            del step
             if bf16:
                 torch.cuda.empty_cache()
+        del models, data
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(figures, indent=1) + "\n")

@@ -38,3 +38,12 @@ def test_bad_ks_are_refused_before_anything_runs(probe, capsys):
     with pytest.raises(SystemExit) as exc:
         probe.main(["--ks", "1,x", "--device", "cpu", "--tiny"])
     assert exc.value.code == 2 and "--ks 1,x" in capsys.readouterr().err
+
+
+def test_unknown_ways_and_graphs_without_cuda_are_refused(probe, capsys):
+    with pytest.raises(SystemExit) as exc:
+        probe.main(["--ways", "vmap,fast", "--device", "cpu", "--tiny"])
+    assert exc.value.code == 2 and "unknown fast" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        probe.main(["--ways", "vmap-graph", "--device", "cpu", "--tiny"])
+    assert exc.value.code == 2 and "need --device cuda" in capsys.readouterr().err
