@@ -39,6 +39,7 @@ if [ "${1:-}" = bench ]; then
      --device cuda --repeats 30 --warmup 5 --batches "${BENCH_BATCHES:-1,32,128}" ${BENCH_ARGS:-} --out "$OUT/eff/efficiency.csv" > "$OUT/eff/log.txt" 2>&1
   echo "bench rc=$? after $((SECONDS - START)) s"; tail -3 "$OUT/eff/log.txt"
 fi
+: > "/tmp/$TAG-phase.log"  # one queue log for the call: each phase appends (call 13 lost its first phase's to the second)
 while [ "${1:-}" = -- ]; do
   shift; ARGS=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do ARGS+=("$1"); shift; done
@@ -48,7 +49,7 @@ while [ "${1:-}" = -- ]; do
   # shellcheck disable=SC2086  # CONFIG may name several configs
   # --limit: after the first runs of a method end, a run of it starts only if it can end before the timeout
   timeout -s INT "$L" python scripts/run_grid.py $CONFIG --gpus "$GPUS" --workers "${WORKERS:-8}" --deadline $((L - MARGIN)) --limit $((L - 10)) \
-     ${HISTORY:+--history $HISTORY} --root "/tmp/$TAG" "${ARGS[@]}" > "/tmp/$TAG-phase.log" 2>&1
+     ${HISTORY:+--history $HISTORY} --root "/tmp/$TAG" "${ARGS[@]}" >> "/tmp/$TAG-phase.log" 2>&1
   echo "rc=$? after $((SECONDS - START)) s"; tail -1 "/tmp/$TAG-phase.log"; grep "^FAIL" "/tmp/$TAG-phase.log" | head -5
 done
 [ -d "/tmp/$TAG" ] && tar czf "$OUT/rows.tgz" -C /tmp "$TAG/results" "$TAG/logs" 2>/dev/null
