@@ -144,6 +144,31 @@ class GraphedSteps:
         return self.out
 
 
+def profile_step(step, data, steps: int, device: str, top: int = 15) -> list[dict]:
+    """Where one step's time goes: the `top` kernels (on CPU, operators) by time over `steps` steps, each as
+    {"name", "ms_per_step", "calls_per_step"}. On CUDA the time is the kernels' own device time, so the sum is how
+    long the GPU is busy per step whether or not launches hide it (read with torch.profiler, one warm step first)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step(*data)
+    cuda = device.startswith("cuda")
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            step(*data)
+        if cuda:
+            torch.cuda.synchronize()
+    events = prof.key_averages()
+    if cuda:  # kernels only: an operator's device time would count its kernels a second time
+        events = [e for e in events if str(e.device_type).endswith("CUDA")]
+        seconds = [getattr(e, "self_device_time_total", 0) for e in events]
+    else:
+        seconds = [e.self_cpu_time_total for e in events]
+    ranked = sorted(zip(seconds, events), key=lambda pair: -pair[0])
+    return [{"name": e.key[:120], "ms_per_step": t / 1000 / steps, "calls_per_step": e.count / steps}
+            for t, e in ranked[:top] if t > 0]
+
+
 WAYS = {"separate": (SeparateSteps, False), "graph": (SeparateSteps, True), "vmap": (VmappedSteps, False),
         "vmap-graph": (VmappedSteps, True)}
 
@@ -161,6 +186,27 @@ def time_steps(step, data, steps: int, warmup: int, device: str) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def markdown_table(files: list[Path]) -> str:
+    """The figures of several probe JSONs as one markdown table; each row's speed-up is against one graphed run
+    alone (`graph` at K = 1, how the harness trains a run) of the same file, blank where that file lacks it."""
+    lines = ["| file | device | way | K | ms per step | run-steps per s | vs one graphed run |",
+             "|---|---|---|--:|--:|--:|--:|"]
+    for path in files:
+        figures = json.loads(path.read_text())
+        graph_alone = next((r["run_steps_per_s"] for r in figures["rows"] if r["way"] == "graph" and r["k"] == 1), None)
+        for r in figures["rows"]:
+            if "error" in r:
+                lines.append(f"| `{path.name}` | {figures['device']} | {r['way']} | {r['k']} | failed: {r['error']} | | |")
+                continue
+            ratio = f"{r['run_steps_per_s'] / graph_alone:.2f}" if graph_alone else ""
+            lines.append(f"| `{path.name}` | {figures['device']} | {r['way']} | {r['k']} | "
+                         f"{1000 * r['seconds_per_step']:.1f} | {r['run_steps_per_s']:.1f} | {ratio} |")
+    first = json.loads(files[0].read_text())
+    return (f"One training step (forward, loss, backward, AdamW) of MiniLM-L6's shape at batch {first['batch']}, "
+            f"{first['tokens']} tokens, dropout {first['dropout']}, bf16 autocast, PyTorch {first['torch']}; "
+            "run-steps per s = K x steps per s.\n\n" + "\n".join(lines) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -172,9 +218,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--ways", default="separate,graph,vmap,vmap-graph",
                         help=f"comma-separated, of {', '.join(WAYS)}; the graph ways need CUDA")
+    parser.add_argument("--profile", default="", metavar="KS",
+                        help="also profile the eager steps (separate at K=1, vmap at these comma-separated K): top kernels")
     parser.add_argument("--tiny", action="store_true", help="a tiny BERT instead of MiniLM-L6's shape (CPU checks)")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures (default: print only)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="JSON file for the figures (default: print only); with --table, the markdown file")
+    parser.add_argument("--table", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="measure nothing: write earlier probes' JSON files as one markdown table")
     args = parser.parse_args(argv)
+    if args.table is not None:
+        missing = [str(p) for p in args.table if not p.is_file()]
+        if missing:
+            parser.error(f"--table: no such file {', '.join(missing)}")
+        from prunebench.analysis.tables import write_script_markdown
+
+        argv_used = ["--table", *map(str, args.table)] + (["--out", str(args.out)] if args.out else [])
+        write_script_markdown("scripts/probe_vmap_runs.py", argv_used, ", ".join(map(str, args.table)),
+                              "Runs per training step: apart, graphed, vmapped", markdown_table(args.table), args.out)
+        return 0
     try:
         ks = [int(k) for k in args.ks.split(",")]
     except ValueError:
@@ -187,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--ways {args.ways}: unknown {', '.join(unknown)}; choose from {', '.join(WAYS)}")
     if not args.device.startswith("cuda") and any(WAYS[w][1] for w in ways):
         parser.error(f"--ways {args.ways}: the graph ways need --device cuda")
+    try:
+        profile_ks = [int(k) for k in args.profile.split(",")] if args.profile else []
+    except ValueError:
+        parser.error(f"--profile {args.profile}: give whole numbers, e.g. 32")
     shape = TINY_SHAPE if args.tiny else MINILM_SHAPE
     bf16 = args.device.startswith("cuda")
     figures = {"device": torch.cuda.get_device_name(0) if bf16 else "cpu", "torch": torch.__version__,
@@ -218,6 +283,15 @@ def main(argv: list[str] | None = None) -> int:
             if bf16:
                 torch.cuda.empty_cache()
         del models, data
+    for way, k in ([("separate", 1)] if profile_ks else []) + [("vmap", k) for k in profile_ks]:
+        cls = SeparateSteps if way == "separate" else VmappedSteps
+        models = make_models(k, shape, args.dropout, args.device)
+        kernels = profile_step(cls(models, lr=1e-4, bf16=bf16), batches(k, args.batch, args.tokens,
+                               shape["vocab_size"], args.device), min(args.steps, 10), args.device)
+        figures.setdefault("profile", []).append({"way": way, "k": k, "top": kernels})
+        print(f"profile {way} K={k}: " + "; ".join(f"{t['name'][:40]} {t['ms_per_step']:.2f} ms" for t in kernels[:5]),
+              flush=True)
+        del models
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(figures, indent=1) + "\n")

@@ -2,6 +2,7 @@
 leaves each copy where its own step alone would (no dropout; CPU, float32)."""
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,32 @@ def test_unknown_ways_and_graphs_without_cuda_are_refused(probe, capsys):
     with pytest.raises(SystemExit) as exc:
         probe.main(["--ways", "vmap-graph", "--device", "cpu", "--tiny"])
     assert exc.value.code == 2 and "need --device cuda" in capsys.readouterr().err
+
+
+def test_profile_names_where_each_steps_time_goes(probe, tmp_path):
+    out = tmp_path / "vmap.json"
+    assert probe.main(["--device", "cpu", "--tiny", "--ks", "2", "--ways", "vmap", "--steps", "2", "--warmup", "1",
+                       "--profile", "2", "--out", str(out)]) == 0
+    profiles = json.loads(out.read_text())["profile"]
+    assert [(p["way"], p["k"]) for p in profiles] == [("separate", 1), ("vmap", 2)]
+    for p in profiles:
+        times = [t["ms_per_step"] for t in p["top"]]
+        assert times == sorted(times, reverse=True) and times[0] > 0
+
+
+def test_table_lists_every_way_against_one_graphed_run(probe, tmp_path):
+    figures = {"device": "GPU", "torch": "2", "batch": 32, "tokens": 64, "dropout": 0.1, "rows": [
+        {"way": "graph", "k": 1, "seconds_per_step": 0.004, "run_steps_per_s": 250.0},
+        {"way": "vmap-graph", "k": 16, "seconds_per_step": 0.032, "run_steps_per_s": 500.0},
+        {"way": "vmap-graph", "k": 64, "error": "capture failed"}]}
+    (tmp_path / "a.json").write_text(json.dumps(figures))
+    table = probe.markdown_table([tmp_path / "a.json"])
+    assert "| `a.json` | GPU | vmap-graph | 16 | 32.0 | 500.0 | 2.00 |" in table
+    assert "failed: capture failed" in table
+
+
+def test_committed_probe_table_matches_its_json(tmp_path):
+    from _generated import rerun
+
+    now, committed = rerun("results/v2/probes/vmap.md", tmp_path / "vmap.md")
+    assert now == committed
