@@ -164,6 +164,7 @@ def check_config(config: Any) -> dict:
     if config.get("data_source", "auto") not in SOURCES:
         raise UsageError(f"data_source: must be one of {', '.join(SOURCES)}")
     _check_fits(config)
+    check_script_tables(config.get("script_tables", {}))
     return config
 
 
@@ -268,3 +269,22 @@ def validate_file(path: Path) -> str:
     where = f"results/{version}/{'sweeps' if is_sweep(config) else 'runs'}/{config['tag']}/"
     return (f"{len(config['models'])} model(s), {len(config['tasks'])} task(s), {len(config['methods'])} method(s), "
             f"{len(runs(config))} runs{sweep}, rows to {where}")
+
+
+REPORT_TABLES = ("comparison", "phases", "efficiency", "speedup")  # tables/<name>.md the report's notebooks write
+
+
+def check_script_tables(tables: dict) -> None:
+    """`script_tables`: each name a file name that no report notebook writes, each script a file under scripts/
+    (paths relative to the repository, as the workflow runs them); UsageError names the first problem."""
+    root = Path(__file__).resolve().parents[1]  # the repository: scripts/ sits next to benchmarks/
+    for name, argv in tables.items():
+        if not TAG.fullmatch(name) or name in REPORT_TABLES:
+            raise UsageError(f"script_tables.{name}: a table name may only hold a-z, 0-9 and '-', and not be one "
+                             f"the report writes ({', '.join(REPORT_TABLES)})")
+        script = argv[0]
+        if not script.startswith("scripts/") or not (root / script).is_file():
+            known = sorted(p.relative_to(root).as_posix() for p in (root / "scripts").glob("*.py"))
+            raise UsageError(f"script_tables.{name}: {script} is not a script of scripts/ (e.g. {', '.join(known[:4])})")
+        if "--out" in argv:
+            raise UsageError(f"script_tables.{name}: leave --out out; the workflow writes tables/{name}.md")
