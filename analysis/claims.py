@@ -12,11 +12,9 @@ zero, and the cell is undecided ("~") otherwise. Cells with fewer than ``MIN_SEE
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from .intervals import MIN_SEEDS
-from .results import bootstrap_ci
+from .intervals import MIN_SEEDS, seed_ordering
 
 CELL = ["model", "task", "regime", "target_sparsity"]
 COLUMNS = [*CELL, "a", "b", "n", "diff", "low", "high", "verdict"]
@@ -42,16 +40,9 @@ def paired_claim(df: pd.DataFrame, a: str, b: str, min_seeds: int = MIN_SEEDS) -
     pair = df[df["method"].isin([a, b])]
     for cell, group in pair.groupby(CELL, sort=True):
         gaps = {m: _gaps(g) for m, g in group.groupby("method")}
-        if len(gaps) < 2:
-            continue
-        seeds = gaps[a].index.intersection(gaps[b].index)
-        if len(seeds) < min_seeds:
-            continue
-        d = (gaps[a][seeds] - gaps[b][seeds]).to_numpy()
-        low, high = bootstrap_ci(d)
-        verdict = ">" if low > 0 else "<" if high < 0 else "~"
-        rows.append(dict(zip(CELL, cell)) | {"a": a, "b": b, "n": len(seeds), "diff": float(np.mean(d)),
-                                             "low": low, "high": high, "verdict": verdict})
+        ordering = seed_ordering(gaps[a], gaps[b], min_seeds) if len(gaps) == 2 else None
+        if ordering is not None:
+            rows.append(dict(zip(CELL, cell)) | {"a": a, "b": b} | ordering)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

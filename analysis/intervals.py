@@ -106,3 +106,21 @@ def paired_difference(method: Mapping[tuple[str, int], float], baseline: Mapping
         return {"diff": math.nan, "low": math.nan, "high": math.nan, "pairs": pairs}
     diff, low, high = stratified_interval(by_task, level, resamples, seed)
     return {"diff": diff, "low": low, "high": high, "pairs": pairs}
+
+
+def seed_ordering(a, b, min_seeds: int = MIN_SEEDS) -> dict | None:
+    """Which of two methods scores higher on one cell: `a` and `b` map seed -> value (pandas Series indexed by
+    seed); the difference a - b is taken seed by seed over the seeds both have, its interval is
+    ``results.bootstrap_ci`` over them (with three seeds, the range of the differences).
+
+    Returns None with fewer than `min_seeds` paired seeds, else ``n``, ``diff`` (mean difference), ``low``,
+    ``high`` and ``verdict``: ">" (a above b: the interval lies above 0), "<" (below) or "~" (it contains 0)."""
+    from .results import bootstrap_ci
+
+    seeds = a.index.intersection(b.index)
+    if len(seeds) < min_seeds:
+        return None
+    d = (a[seeds] - b[seeds]).to_numpy()
+    low, high = bootstrap_ci(d)
+    return {"n": len(seeds), "diff": float(np.mean(d)), "low": low, "high": high,
+            "verdict": ">" if low > 0 else "<" if high < 0 else "~"}

@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
 import pandas as pd
 
-from .intervals import MIN_SEEDS
-from .results import DENSE, bootstrap_ci
+from .intervals import MIN_SEEDS, seed_ordering
+from .results import DENSE
 
 CELL = ["model", "task", "regime", "target_sparsity"]
 ORDER_COLUMNS = [*CELL, "a", "b", "n", "diff", "low", "high", "verdict"]
@@ -43,14 +42,9 @@ def paired_orderings(df: pd.DataFrame, min_seeds: int = MIN_SEEDS) -> pd.DataFra
     for cell, group in pruned.groupby(CELL, sort=True):
         by_method = {m: g.groupby("seed")["score"].mean() for m, g in group.groupby("method")}
         for a, b in itertools.combinations(sorted(by_method), 2):
-            seeds = by_method[a].index.intersection(by_method[b].index)
-            if len(seeds) < min_seeds:
-                continue
-            d = (by_method[a][seeds] - by_method[b][seeds]).to_numpy()
-            low, high = bootstrap_ci(d)
-            verdict = ">" if low > 0 else "<" if high < 0 else "~"
-            rows.append(dict(zip(CELL, cell)) | {"a": a, "b": b, "n": len(seeds), "diff": float(np.mean(d)),
-                                                 "low": low, "high": high, "verdict": verdict})
+            ordering = seed_ordering(by_method[a], by_method[b], min_seeds)
+            if ordering is not None:
+                rows.append(dict(zip(CELL, cell)) | {"a": a, "b": b} | ordering)
     return pd.DataFrame(rows, columns=ORDER_COLUMNS)
 
 
