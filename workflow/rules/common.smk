@@ -163,3 +163,19 @@ def final_outputs():
     """
     rows = [] if config.get("partial") else grid()
     return [*rows, f"{RESULTS}/results.csv", *REPORT_OUTPUTS, *SWEEP_OUTPUTS]
+
+
+# Tables a script of scripts/ writes (config `script_tables`, made by the script_table job): the command is data in the
+# config, so the file's first line (the command that made it) reads the same whether the workflow or a person ran it.
+SCRIPT_TABLES = config.get("script_tables", {})
+
+
+def script_table_argv(name):
+    """The table's command after `python`: the script, its arguments with {results} filled in, and --out."""
+    script, *args = SCRIPT_TABLES[name]
+    return [
+        script,
+        *(a.replace("{results}", f"{RESULTS}/results.csv") for a in args),
+        "--out",
+        f"{RESULTS}/tables/{name}.md",
+    ]

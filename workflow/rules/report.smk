@@ -247,35 +247,33 @@ rule leaderboard_page:
         " --executed {log.notebook} > {log.messages} 2>&1"
 
 
-# Tables a script of scripts/ writes (config `script_tables`): the command is data in the config, so the file's
-# first line (the command that made it) reads the same whether the workflow or a person ran it.
-SCRIPT_TABLES = config.get("script_tables", {})
-
-
-def script_table_argv(name):
-    """The table's command after `python`: the script, its arguments with {results} filled in, and --out."""
-    script, *args = SCRIPT_TABLES[name]
-    return [script, *(a.replace("{results}", RESULTS_CSV) for a in args), "--out", f"{RESULTS}/tables/{name}.md"]
-
-
 rule script_table:
     input:
         results=RESULTS_CSV,
         # other results CSVs the command reads (e.g. the version it is compared with)
-        csvs=lambda w: [a for a in script_table_argv(w.name) if a.endswith(".csv") and a != RESULTS_CSV],
+        csvs=lambda w: [
+            a
+            for a in script_table_argv(w.name)
+            if a.endswith(".csv") and a != RESULTS_CSV
+        ],
         code=lambda w: [Path(workflow.basedir) / SCRIPT_TABLES[w.name][0], *LIBRARY],
     output:
         f"{RESULTS}/tables/{{name}}.md",
-    wildcard_constraints:
-        name="|".join(map(re.escape, SCRIPT_TABLES)) or "(?!)",  # only the configured names: no other table
     log:
         "logs/report/table-{name}.log",
+    wildcard_constraints:
+        name="|".join(map(re.escape, SCRIPT_TABLES)) or "(?!)",  # only the configured names: no other table
     conda:
         "../../environment.yml"
     params:
         # the script from this repository, its paths (results, --out) in the working directory
-        command=lambda w: shlex.join([PYTHON, str(Path(workflow.basedir) / SCRIPT_TABLES[w.name][0]),
-                                      *script_table_argv(w.name)[1:]]),
+        command=lambda w: shlex.join(
+            [
+                PYTHON,
+                str(Path(workflow.basedir) / SCRIPT_TABLES[w.name][0]),
+                *script_table_argv(w.name)[1:],
+            ]
+        ),
     shell:
         "{params.command} > {log} 2>&1"
 
