@@ -143,7 +143,8 @@ def cmd_methods(args) -> int:
             broken.append(str(exc))
     classes = {n: c for n, c in classes.items() if args.kind is None or c.kind == args.kind}
     if not classes and not broken:
-        raise UsageError(f"no method matches {args.pattern!r}" + (f" with kind {args.kind!r}" if args.kind else ""))
+        raise UsageError(f"no method matches {args.pattern!r}" + (f" with kind {args.kind!r}" if args.kind else "")
+                         + f"; registered: {', '.join(available())}")
     if classes:
         width, kind_width = max(map(len, classes)), max(len(cls.kind) for cls in classes.values())
     for name, cls in classes.items():  # columns as wide as the longest name and kind: a plugin's name may be long
@@ -178,8 +179,10 @@ def cmd_validate(args) -> int:
         else:
             try:
                 print(f"{path}: ok ({validate_file(path)})")
-            except UsageError as exc:  # name the file, and go on to the next one
-                print(f"prunebench: error: {path}: {one_line(str(exc))}", file=sys.stderr)
+            except UsageError as exc:  # name the file (once: some messages start with it), and go on to the next one
+                message = one_line(str(exc))
+                named = message if message.startswith(f"{path}:") else f"{path}: {message}"
+                print(f"prunebench: error: {named}", file=sys.stderr)
                 failed = True
     return EXIT_USAGE if failed else 0
 

@@ -59,6 +59,17 @@ def test_methods_lists_the_registered_methods(capsys):
     assert main(["methods", "--kind", "nonsense"]) == 2
 
 
+def test_a_pattern_no_method_matches_lists_the_registered_ones(capsys):
+    assert main(["methods", "zzz*"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("prunebench: error: no method matches 'zzz*'; registered: dense, magnitude-global, ")
+
+
+def test_validate_names_a_missing_config_once(capsys):
+    assert main(["validate", "config/nope.yaml"]) == 2
+    assert capsys.readouterr().err.strip() == "prunebench: error: config/nope.yaml: no such file"
+
+
 def test_validate_accepts_the_smoke_config(capsys):
     assert main(["validate", "config/smoke.yaml"]) == 0
     assert "ok" in capsys.readouterr().out
