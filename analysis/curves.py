@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import params
 from .chance import chance_score
 from .phases import detect
 from .reference import REFERENCE_LABEL, REFERENCE_REGIME
@@ -34,13 +35,16 @@ class Curve:
     n: np.ndarray
     dense: float  # seed-mean dense score (NaN if unknown)
     chance: float  # chance level of the task's score (NaN if unknown)
+    knee_rule: str = "kneedle"  # phases.KNEE_RULES: every table and figure of one report reads the same knees
 
     def phases(self):
-        return detect(self.sparsity, self.mean, self.dense, self.chance)
+        return detect(self.sparsity, self.mean, self.dense, self.chance, knee_rule=self.knee_rule)
 
 
-def build_curves(df: pd.DataFrame) -> list[Curve]:
-    """One curve per (model, task, regime, pruning method), sorted by that key."""
+def build_curves(df: pd.DataFrame, knee_rule: str | None = None) -> list[Curve]:
+    """One curve per (model, task, regime, pruning method), sorted by that key. `knee_rule` None: the notebook's
+    parameter (``params.knee_rule``), so every notebook of a report detects knees alike."""
+    knee_rule = knee_rule or params.knee_rule()
     cells = aggregate(df[df["method"] != DENSE])
     dense = dense_baselines(df).set_index(CURVE)["mean"].to_dict()
     subset = df.groupby(CURVE)["qqp_subset"].first().to_dict()
@@ -52,7 +56,7 @@ def build_curves(df: pd.DataFrame) -> list[Curve]:
         key = (model, task, regime)
         curves.append(Curve(model, task, regime, method, g["target_sparsity"].to_numpy(), g["mean"].to_numpy(),
                             g["std"].to_numpy(), g["ci_low"].to_numpy(), g["ci_high"].to_numpy(), g["n"].to_numpy(),
-                            dense.get(key, math.nan), chance_score(task, qqp_subset=bool(subset[key]))))
+                            dense.get(key, math.nan), chance_score(task, qqp_subset=bool(subset[key])), knee_rule))
     return curves
 
 
@@ -70,8 +74,10 @@ def phase_table(curves: list[Curve]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PHASE_COLUMNS)
 
 
-def reference_curves(reported: pd.DataFrame) -> list[Curve]:
-    """Seed 003's reported curves, scored against accuracy's chance level (seed 003 reports accuracy)."""
+def reference_curves(reported: pd.DataFrame, knee_rule: str | None = None) -> list[Curve]:
+    """Seed 003's reported curves, scored against accuracy's chance level (seed 003 reports accuracy), their knees
+    by the same rule as ours (`knee_rule` as in ``build_curves``)."""
+    knee_rule = knee_rule or params.knee_rule()
     curves = []
     for (model, task), g in reported.groupby(["model", "task"], sort=True):
         dense_rows = g[g["sparsity"] == 0]
@@ -81,5 +87,6 @@ def reference_curves(reported: pd.DataFrame) -> list[Curve]:
             y = m["accuracy"].to_numpy(dtype=float)
             nan = np.full(y.shape, np.nan)
             curves.append(Curve(model, task, REFERENCE_REGIME, f"{method} [{REFERENCE_LABEL}]", m["sparsity"].to_numpy(),
-                                y, nan, nan, nan, np.ones_like(y, dtype=int), dense, chance_score(task, ("accuracy",))))
+                                y, nan, nan, nan, np.ones_like(y, dtype=int), dense, chance_score(task, ("accuracy",)),
+                                knee_rule))
     return curves

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 PREFIX = "PRUNEBENCH_NB_"
-TEXT_PARAMS = {"progress"}  # passed as given; every other parameter is a path, resolved against the notebook's folder
+TEXT_PARAMS = {"progress", "knee"}  # passed as given; every other parameter is a path, resolved against the notebook's folder
 
 
 def env_name(name: str) -> str:
@@ -38,3 +38,9 @@ def progress_note() -> str:
     rows of the grid exist), printed under every generated markdown file's title so that no table of a campaign in
     progress is read as its result; empty for a complete campaign."""
     return os.environ.get(env_name("progress"), "").strip()
+
+
+def knee_rule() -> str:
+    """The phase detector's knee rule (``phases.KNEE_RULES``): the workflow passes ``knee`` from the config's
+    ``knee_rule`` (v2: ``kneedle-past-safe-zone``); by hand, and for the published v1 report, ``kneedle``."""
+    return os.environ.get(env_name("knee"), "").strip() or "kneedle"

@@ -15,7 +15,10 @@ knee
     the straight line from the first to the last point. It is the last point before the loss accelerates.
     NaN when the curve never drops by more than ``tolerance``, has fewer than three points, or bulges above
     its chord by less than ``min_bulge`` (default 0.05 of the unit square: a straight or convex decline,
-    which has no knee).
+    which has no knee). Under the rule ``kneedle`` (results v1) every interior point is a candidate, so a
+    shallow bend can put the knee inside the safe zone; under ``kneedle-past-safe-zone`` (config
+    ``knee_rule``, results v2) only points at or past the safe-zone end are: a curve still within
+    ``tolerance`` of dense has not bent yet, and the three phases come in their order.
 over-pruning start
     The first measured sparsity past the safe zone where the model has collapsed, by either of two rules
     (``over_rule`` says which fired):
@@ -43,6 +46,7 @@ TOLERANCE = 1.0  # score points: "within 1 point of dense" is the safe zone
 MIN_BULGE = 0.05  # Kneedle: minimum height above the chord, in unit-square units, for a knee to count
 MARGIN = 5.0  # score points above chance that still count as collapsed
 FLAT_TOLERANCE = 1.0  # score points: a floor varies by at most this much
+KNEE_RULES = ("kneedle", "kneedle-past-safe-zone")  # see the module docstring, "knee"
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,9 @@ def safe_zone_end(sparsity: np.ndarray, score: np.ndarray, dense: float, toleran
 
 
 def knee(sparsity: np.ndarray, score: np.ndarray, dense: float, tolerance: float = TOLERANCE,
-         min_bulge: float = MIN_BULGE) -> float:
-    """Kneedle knee of the curve (0, dense), (s1, y1), ...: the point furthest above the end-to-end chord."""
+         min_bulge: float = MIN_BULGE, start: float = -math.inf) -> float:
+    """Kneedle knee of the curve (0, dense), (s1, y1), ...: the point furthest above the end-to-end chord, among
+    the interior points at sparsity `start` or more."""
     x = np.concatenate([[0.0], sparsity])
     y = np.concatenate([[dense], score])
     if x.size < 3 or dense - score.min() <= tolerance:
@@ -78,7 +83,9 @@ def knee(sparsity: np.ndarray, score: np.ndarray, dense: float, tolerance: float
     yn = (y - y.min()) / span_y
     chord = yn[0] + (yn[-1] - yn[0]) * xn
     height = yn - chord
-    i = int(np.argmax(height[1:-1])) + 1  # interior points only: the end points lie on the chord
+    height[0] = height[-1] = -math.inf  # interior points only: the end points lie on the chord
+    height[x < start] = -math.inf
+    i = int(np.argmax(height))
     return float(x[i]) if height[i] >= min_bulge else math.nan
 
 
@@ -101,8 +108,12 @@ def over_pruning_start(sparsity: np.ndarray, score: np.ndarray, dense: float, ch
 
 
 def detect(sparsity, score, dense: float, chance: float = math.nan, tolerance: float = TOLERANCE,
-           min_bulge: float = MIN_BULGE, margin: float = MARGIN, flat_tolerance: float = FLAT_TOLERANCE) -> Phases:
-    """The three boundaries of one curve: pruned points (any order; sparsity 0 excluded) and the dense score."""
+           min_bulge: float = MIN_BULGE, margin: float = MARGIN, flat_tolerance: float = FLAT_TOLERANCE,
+           knee_rule: str = "kneedle") -> Phases:
+    """The three boundaries of one curve: pruned points (any order; sparsity 0 excluded) and the dense score.
+    `knee_rule` is one of ``KNEE_RULES``; ValueError otherwise."""
+    if knee_rule not in KNEE_RULES:
+        raise ValueError(f"knee rule {knee_rule!r}: choose {' or '.join(KNEE_RULES)}")
     s = np.asarray(sparsity, dtype=float)
     y = np.asarray(score, dtype=float)
     keep = s > 0
@@ -112,6 +123,7 @@ def detect(sparsity, score, dense: float, chance: float = math.nan, tolerance: f
     if s.size == 0 or math.isnan(dense):
         return Phases(math.nan, math.nan, math.nan, "")
     safe = safe_zone_end(s, y, dense, tolerance)
-    k = knee(s, y, dense, tolerance, min_bulge)
+    past_safe = knee_rule == "kneedle-past-safe-zone" and not math.isnan(safe)
+    k = knee(s, y, dense, tolerance, min_bulge, start=safe if past_safe else -math.inf)
     over, rule = over_pruning_start(s, y, dense, chance, k, safe, margin, flat_tolerance, tolerance)
     return Phases(safe, k, over, rule)

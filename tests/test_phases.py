@@ -104,3 +104,24 @@ def test_seed_003_reported_curves(task, expected):
     p = detect(pruned["sparsity"], pruned["accuracy"], dense=dense, chance=chance_score(task, ("accuracy",)))
     for got, want in zip((p.safe_end, p.knee, p.over_start), expected):
         assert (nan(got) and nan(want)) or got == want
+
+
+def test_past_the_safe_zone_the_knee_cannot_come_before_the_safe_zone_ends():
+    # v2's SST-2 layer-wise magnitude curve (seed means): within 1 point of dense up to 65%, the largest bulge
+    # above the chord at 60%
+    sparsity = [0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9]
+    score = [89.30, 89.87, 89.79, 89.11, 88.19, 83.98, 81.96]
+    plain = detect(sparsity, score, dense=89.79)
+    ordered = detect(sparsity, score, dense=89.79, knee_rule="kneedle-past-safe-zone")
+    assert (plain.safe_end, plain.knee) == (0.65, 0.6)
+    assert (ordered.safe_end, ordered.knee) == (0.65, 0.65)
+
+
+def test_a_curve_without_a_safe_zone_keeps_its_kneedle_knee_under_either_rule():
+    sparsity, score = [0.5, 0.6, 0.7, 0.8, 0.9], [87.0, 86.5, 86.0, 80.0, 70.0]
+    assert detect(sparsity, score, 90.0).knee == detect(sparsity, score, 90.0, knee_rule="kneedle-past-safe-zone").knee
+
+
+def test_an_unknown_knee_rule_is_refused():
+    with pytest.raises(ValueError, match="choose kneedle or kneedle-past-safe-zone"):
+        detect([0.5, 0.7, 0.9], [89.0, 85.0, 70.0], 90.0, knee_rule="elbow")

@@ -21,7 +21,7 @@
 # `results/v1/tables/phases.md` and `paper/tables/phases.tex`.
 
 # %% tags=["parameters"]
-from prunebench.analysis.params import param, results_label
+from prunebench.analysis.params import knee_rule, param, results_label
 
 RESULTS = param("results", "results/v1/results.csv")
 PHASES_CSV = param("phases_csv", "results/v1/phases.csv")
@@ -47,7 +47,7 @@ reference
 for path in (PHASES_CSV, PHASES_MD, PHASES_TEX):
     path.parent.mkdir(parents=True, exist_ok=True)
 phases.to_csv(PHASES_CSV, index=False, float_format="%.6g", lineterminator="\n")
-tables = phase_tables(phases, reference)
+tables = phase_tables(phases, reference, knee_rule())
 source = "analysis/notebooks/three_phases.py"
 intro = ("Safe-zone end, knee and over-pruning start of every measured curve, by the rules of "
          "`analysis/phases.py`; the last table applies the same rules to seed 003's printed numbers.")

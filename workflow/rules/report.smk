@@ -24,6 +24,9 @@ RUN = f"{PYTHON} {ANALYSIS / 'run.py'}"
 # how the generated files name the CSV they came from (analysis/params.py results_label); the published
 # version's is the notebooks' default
 LABEL = "" if VERSION == PUBLISHED else f" --param results_label={RESULTS_CSV}"
+# the phase detector's knee rule (config knee_rule; analysis/params.py knee_rule), the same for every notebook
+if config["knee_rule"] != "kneedle":
+    LABEL = f"{LABEL} --param knee={config['knee_rule']}"
 # a report mid-campaign says so under every title (analysis/params.py progress_note)
 if config.get("partial"):
     _progress = (
