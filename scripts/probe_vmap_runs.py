@@ -191,8 +191,8 @@ def markdown_table(files: list[Path]) -> str:
     alone (`graph` at K = 1, how the harness trains a run) of the same file, blank where that file lacks it."""
     lines = ["| file | device | way | K | ms per step | run-steps per s | vs one graphed run |",
              "|---|---|---|--:|--:|--:|--:|"]
-    for path in files:
-        figures = json.loads(path.read_text())
+    probes = [(path, json.loads(path.read_text())) for path in files]
+    for path, figures in probes:
         graph_alone = next((r["run_steps_per_s"] for r in figures["rows"] if r["way"] == "graph" and r["k"] == 1), None)
         for r in figures["rows"]:
             if "error" in r:
@@ -201,7 +201,7 @@ def markdown_table(files: list[Path]) -> str:
             ratio = f"{r['run_steps_per_s'] / graph_alone:.2f}" if graph_alone else ""
             lines.append(f"| `{path.name}` | {figures['device']} | {r['way']} | {r['k']} | "
                          f"{1000 * r['seconds_per_step']:.1f} | {r['run_steps_per_s']:.1f} | {ratio} |")
-    first = json.loads(files[0].read_text())
+    first = probes[0][1]
     return (f"One training step (forward, loss, backward, AdamW) of MiniLM-L6's shape at batch {first['batch']}, "
             f"{first['tokens']} tokens, dropout {first['dropout']}, bf16 autocast, PyTorch {first['torch']}; "
             "run-steps per s = K x steps per s.\n\n" + "\n".join(lines) + "\n")

@@ -170,12 +170,18 @@ def final_outputs():
 SCRIPT_TABLES = config.get("script_tables", {})
 
 
-def script_table_argv(name):
-    """The table's command after `python`: the script, its arguments with {results} filled in, and --out."""
-    script, *args = SCRIPT_TABLES[name]
+def script_table_script(name):
+    """The table's script, from this repository (the workflow may run in another working directory)."""
+    return Path(workflow.basedir) / SCRIPT_TABLES[name][0]
+
+
+def script_table_args(name):
+    """The script's arguments, {results} filled in, then --out; their paths are in the working directory."""
     return [
-        script,
-        *(a.replace("{results}", f"{RESULTS}/results.csv") for a in args),
+        *(
+            a.replace("{results}", f"{RESULTS}/results.csv")
+            for a in SCRIPT_TABLES[name][1:]
+        ),
         "--out",
         f"{RESULTS}/tables/{name}.md",
     ]

@@ -256,10 +256,10 @@ rule script_table:
         # other results CSVs the command reads (e.g. the version it is compared with)
         csvs=lambda w: [
             a
-            for a in script_table_argv(w.name)
+            for a in script_table_args(w.name)
             if a.endswith(".csv") and a != RESULTS_CSV
         ],
-        code=lambda w: [Path(workflow.basedir) / SCRIPT_TABLES[w.name][0], *LIBRARY],
+        code=lambda w: [script_table_script(w.name), *LIBRARY],
     output:
         f"{RESULTS}/tables/{{name}}.md",
     log:
@@ -269,13 +269,8 @@ rule script_table:
     conda:
         "../../environment.yml"
     params:
-        # the script from this repository, its paths (results, --out) in the working directory
         command=lambda w: shlex.join(
-            [
-                PYTHON,
-                str(Path(workflow.basedir) / SCRIPT_TABLES[w.name][0]),
-                *script_table_argv(w.name)[1:],
-            ]
+            [PYTHON, str(script_table_script(w.name)), *script_table_args(w.name)]
         ),
     shell:
         "{params.command} > {log} 2>&1"
