@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -496,6 +497,37 @@ def test_earlier_calls_logs_predict_a_run_before_one_has_ended_in_this_call(tmp_
     assert durations.predict(("obert", "mrpc"), 1.0) is None
     durations.observe(("obert", "sst2"), 10.0, 50.0)
     assert durations.predict(("obert", "sst2"), 20.0) == 100.0  # this call's own runs, once there are some
+
+
+def test_the_limit_trusts_the_longer_of_this_calls_runs_and_the_earlier_calls(monkeypatch):
+    """One run that ended early while the GPU was quiet does not say the next will (call 14's four kills)."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import Durations
+
+    durations = Durations({("gradual-magnitude-layerwise", "sst2"): 107.0})
+    durations.observe(("gradual-magnitude-layerwise", "sst2"), 10.0, 59.0)
+    assert durations.predict(("gradual-magnitude-layerwise", "sst2"), 10.0) == 59.0  # the order: this call's figure
+    assert durations.longest(("gradual-magnitude-layerwise", "sst2"), 10.0) == 107.0  # the limit: the longer one
+    durations.observe(("snip", "rte"), 1.0, 30.0)
+    assert durations.longest(("snip", "rte"), 1.0) == 30.0  # no history: this call's runs alone
+    assert durations.longest(("grasp", "rte"), 1.0) is None  # nothing known: the run starts
+
+
+def test_the_deadline_counts_from_the_moment_the_caller_started_its_timeout(tmp_path):
+    """gpu_call.sh passes --started-at: the seconds run_grid spends starting up are already gone from the call."""
+    cfg = tmp_path / "grid.yaml"
+    cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
+                   "methods: {dense: {sparsities: [0.0]}}\ntrain: {epochs: 1}\n")
+    def run(*flags):
+        return subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--root", str(tmp_path / "root"), *flags],
+                              cwd=ROOT, capture_output=True, text=True)
+
+    proc = run("--deadline", "300", "--started-at", str(time.time() - 600))  # started 10 minutes ago: already past
+    assert proc.returncode == 0, proc.stderr
+    assert "0 commands ok, 0 failed, 2 not started (deadline)" in proc.stdout  # the prepare step and the dense run
+    later = run("--deadline", "300", "--started-at", str(time.time() + 3600))
+    assert later.returncode == 2 and "--started-at must be a Unix time in the last day" in later.stderr
+    assert not (tmp_path / "root" / "results").exists()
 
 
 def test_a_history_path_that_does_not_exist_is_refused_before_anything_runs(tmp_path):
