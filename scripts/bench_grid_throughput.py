@@ -45,6 +45,10 @@ WAYS = {
     "pool8": ["--workers", "8", "--pool"],
     "mps8": ["--workers", "8", "--mps"],
     "pool16-mps": ["--workers", "16", "--pool", "--mps"],
+    # longest first (as the v2 calls run): call 15's pool + MPS queue started its last SST-2 runs at 94 s of 157
+    "pool8-mps-lf": ["--workers", "8", "--pool", "--mps", "--longest-first"],
+    "pool16-mps-lf": ["--workers", "16", "--pool", "--mps", "--longest-first"],
+    "v1-lf": ["--workers", "8", "--longest-first"],  # the control: the v1 way with the same order
 }
 
 

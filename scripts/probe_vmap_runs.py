@@ -164,9 +164,20 @@ def profile_step(step, data, steps: int, device: str, top: int = 15) -> list[dic
         seconds = [getattr(e, "self_device_time_total", 0) for e in events]
     else:
         seconds = [e.self_cpu_time_total for e in events]
-    ranked = sorted(zip(seconds, events), key=lambda pair: -pair[0])
+    ranked = sorted(((t, e) for t, e in zip(seconds, events) if not is_range(e.key)), key=lambda pair: -pair[0])
     return [{"name": e.key[:120], "ms_per_step": t / 1000 / steps, "calls_per_step": e.count / steps}
             for t, e in ranked[:top] if t > 0]
+
+
+def is_range(name: str) -> bool:
+    """A labelled range the profiler also puts on the device timeline (the optimizer's step, a profiler step):
+    it spans kernels that are listed on their own, so counting it would count them twice."""
+    return name.startswith(("Optimizer.", "ProfilerStep"))
+
+
+def is_matmul(name: str) -> bool:
+    """cuBLAS's matrix-product kernels (nvjet on Hopper, gemm/cutlass elsewhere)."""
+    return name.startswith("nvjet") or "gemm" in name.lower() or "cutlass" in name.lower()
 
 
 WAYS = {"separate": (SeparateSteps, False), "graph": (SeparateSteps, True), "vmap": (VmappedSteps, False),
@@ -204,7 +215,23 @@ def markdown_table(files: list[Path]) -> str:
     first = probes[0][1]
     return (f"One training step (forward, loss, backward, AdamW) of MiniLM-L6's shape at batch {first['batch']}, "
             f"{first['tokens']} tokens, dropout {first['dropout']}, bf16 autocast, PyTorch {first['torch']}; "
-            "run-steps per s = K x steps per s.\n\n" + "\n".join(lines) + "\n")
+            "run-steps per s = K x steps per s.\n\n" + "\n".join(lines) + "\n" + profile_tables(probes))
+
+
+def profile_tables(probes: list[tuple[Path, dict]]) -> str:
+    """The `--profile` listings of the probes that have one: per eager step profiled, its top kernels by GPU time
+    and how much of that the matrix products are (labelled ranges left out: `is_range`)."""
+    out = []
+    for path, figures in probes:
+        for p in figures.get("profile", []):
+            top = [t for t in p["top"] if not is_range(t["name"])]
+            listed = sum(t["ms_per_step"] for t in top)
+            matmul = sum(t["ms_per_step"] for t in top if is_matmul(t["name"]))
+            out += [f"\n### `{path.name}`: where the GPU time of one eager step goes, {p['way']} at K = {p['k']}\n",
+                    f"The {len(top)} kernels with the most GPU time: {listed:.2f} ms per step, of which matrix products "
+                    f"{matmul:.2f} ms.\n", "| kernel | ms per step | calls per step |", "|---|--:|--:|"]
+            out += [f"| `{t['name'][:90]}` | {t['ms_per_step']:.3f} | {t['calls_per_step']:.0f} |" for t in top]
+    return "\n".join(out) + ("\n" if out else "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,6 +72,20 @@ def test_table_lists_every_way_against_one_graphed_run(probe, tmp_path):
     assert "failed: capture failed" in table
 
 
+def test_the_table_splits_a_profiled_step_into_matrix_products_and_the_rest(probe, tmp_path):
+    figures = {"device": "GPU", "torch": "2", "batch": 32, "tokens": 64, "dropout": 0.1,
+               "rows": [{"way": "vmap", "k": 32, "seconds_per_step": 0.058, "run_steps_per_s": 550.0}],
+               "profile": [{"way": "vmap", "k": 32, "top": [
+                   {"name": "Optimizer.step#AdamW.step", "ms_per_step": 6.7, "calls_per_step": 1},  # a range, not a kernel
+                   {"name": "multi_tensor_apply_kernel", "ms_per_step": 6.5, "calls_per_step": 35},
+                   {"name": "nvjet_sm90_tst_192x192", "ms_per_step": 2.0, "calls_per_step": 36},
+                   {"name": "ampere_bf16_s16816gemm", "ms_per_step": 1.0, "calls_per_step": 12}]}]}
+    (tmp_path / "a.json").write_text(json.dumps(figures))
+    table = probe.markdown_table([tmp_path / "a.json"])
+    assert "The 3 kernels with the most GPU time: 9.50 ms per step, of which matrix products 3.00 ms." in table
+    assert "Optimizer.step" not in table
+
+
 def test_committed_probe_table_matches_its_json(tmp_path):
     from _generated import rerun
 
