@@ -1,0 +1,42 @@
+"""The dense table puts our dense rows beside published dev scores only where the regimes match."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from _generated import rerun
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from dense_table import PUBLISHED, published_cell  # noqa: E402
+
+
+def test_the_committed_dense_table_is_what_the_script_makes_now(tmp_path):
+    again, committed = rerun("results/v2/tables/dense.md", tmp_path / "dense.md")
+    assert again == committed
+    assert "| MiniLM-L6 | SST-2 | full data | 3 |" in committed
+
+
+def test_only_full_data_rows_get_a_published_score():
+    published = pd.read_csv(PUBLISHED)
+    assert published_cell(published, "distilbert", "sst2", "full") == "91.3"
+    # QQP's 23.5k-row subset is not the task the paper trained on
+    assert published_cell(published, "distilbert", "qqp", "qqp-train-subset-n23497") == "not comparable (regime)"
+    assert published_cell(published, "minilm-l6-h384", "cola", "full") == "not in the source table"
+
+
+def test_every_published_figure_names_its_paper_and_where_it_was_read():
+    published = pd.read_csv(PUBLISHED)
+    assert published[["paper", "transcribed_from"]].notna().all().all()
+    assert published["score"].between(0, 100).all()
+
+
+def test_a_missing_results_file_is_one_line_and_exit_2(tmp_path):
+    out = tmp_path / "dense.md"
+    proc = subprocess.run([sys.executable, "scripts/dense_table.py", str(tmp_path / "none.csv"), "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.startswith("dense_table: ") and len(proc.stderr.splitlines()) == 1
+    assert not out.exists()
