@@ -162,12 +162,17 @@ class Run:
                 yield self.train.batch(index, length)
 
         ctx = PruneContext(sparsity, task, self.device, rng_seed, loss_fn, train_batches, recipe=cfg)
+        # the loss curves of the trainings a method runs inside its own (LoRA's phase, lottery ticket's rounds): the
+        # sidecar keeps them, since a row whose recovery starts from a collapsed model cannot say which phase did it
+        self.inner_curves = []
 
         def inner_train(model, epochs, lr, hooks=None, desc="inner"):
             from prunebench.methods.base import Method
 
             child = dataclasses.replace(ctx, info={}, steps_per_epoch=0, total_steps=0)
-            model, _ = finetune(model, hooks or Method(), child, self.train, cfg, epochs, lr, rng_seed, desc=desc)
+            model, stats = finetune(model, hooks or Method(), child, self.train, cfg, epochs, lr, rng_seed, desc=desc)
+            self.inner_curves.append({"desc": desc, "epochs": epochs, "lr": lr, "steps": stats.steps,
+                                      "loss": stats.loss_curve})
             ctx.masks = child.masks
             ctx.info.update(child.info)
             model.train()
@@ -287,7 +292,8 @@ class Run:
         sidecar = {"config": dataclasses.asdict(prep.cfg), "identity": prep.identity(), "method_source": source(prep.cfg.method),
                    "dense_checkpoint": str(folder),
                    "dense_train_seconds": dense.get("train_seconds"), "efficiency": eff.extras(),
-                   "train_loss": loss_curve, "dense_train_loss": dense.get("train_loss")}
+                   "train_loss": loss_curve, "inner_train_loss": self.inner_curves,
+                   "dense_train_loss": dense.get("train_loss")}
         return record, sidecar
 
 

@@ -56,6 +56,18 @@ def test_the_sidecar_keeps_the_training_loss_curves(tiny_bert_dir, run_cli):
         assert steps and steps == sorted(set(steps)) and all(loss > 0 for _, loss in curve)
 
 
+def test_the_sidecar_keeps_the_curves_of_a_methods_inner_trainings(tiny_bert_dir, run_cli):
+    """Lottery ticket trains inside its own recipe (its rounds, then the rewind): each of those trainings' loss is
+    kept beside the row's, so a collapse can be traced to the phase that made it."""
+    code, out = run_cli(tiny_bert_dir, method="lottery-ticket", sparsity=0.5)
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert code == 0 and sidecar["inner_train_loss"]
+    for inner in sidecar["inner_train_loss"]:
+        assert inner["steps"] > 0 and inner["lr"] > 0 and [s for s, _ in inner["loss"]][-1] == inner["steps"]
+    plain = json.loads(run_cli(tiny_bert_dir, method="magnitude-global", sparsity=0.5)[1].with_suffix(".json").read_text())
+    assert plain["inner_train_loss"] == []  # a method that trains once has nothing inside
+
+
 def test_every_glue_metric_goes_into_the_row(tiny_bert_dir, run_cli):
     code, out = run_cli(tiny_bert_dir, task="stsb")
     (row,) = read_rows(out)
