@@ -244,6 +244,15 @@ class Job:
 
 
 NOT_STARTED = {-1: "deadline", -2: "what it starts from failed"}
+_SAY = threading.Lock()
+
+
+def say(line: str) -> None:
+    """One queue-log line, written whole: `print` writes the text and its newline apart, so two threads' lines
+    could join (call 16's log has an `ok` line glued behind a `skip` line, which call_rates.py then missed)."""
+    with _SAY:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, fits=None,
@@ -319,7 +328,7 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, f
         # when it started, counted from the queue's start: the order a call really ran in, which the scheduler's
         # fixes of calls 8-10 had to be inferred without
         line = f"{'ok ' if code == 0 else 'FAIL'} {time.time() - start:6.0f}s {out}  (from {start - begin:.0f} s)"
-        print(line + ("" if code == 0 else f"  (log: {log})"), flush=True)
+        say(line + ("" if code == 0 else f"  (log: {log})"))
         return code, time.time() - start
 
     def worker() -> None:
@@ -327,17 +336,17 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, f
             out, code = Path(job.cmd[-1]), made.get(job.needs, 0) if job.needs is not None else 0
             if code != 0 or slots.expired():
                 code = -1 if code == -1 or slots.expired() else -2
-                print(f"skip        {out} ({NOT_STARTED[code]})", flush=True)
+                say(f"skip        {out} ({NOT_STARTED[code]})")
                 finish(job, out, code, 0.0)
                 continue
             if fits is not None and not fits(job):  # it would be killed at the call's end: leave its place to one that fits
-                print(f"skip        {out} (would not end before --limit)", flush=True)
+                say(f"skip        {out} (would not end before --limit)")
                 finish(job, out, -1, 0.0)
                 continue
             try:
                 code, seconds = execute(job)
             except Exception as exc:  # noqa: BLE001 - a command that cannot start fails; its thread must go on
-                print(f"FAIL      0s {out}  ({type(exc).__name__}: {exc})", flush=True)
+                say(f"FAIL      0s {out}  ({type(exc).__name__}: {exc})")
                 code, seconds = 1, 0.0
             finish(job, out, code, seconds)
 
