@@ -253,11 +253,11 @@ rule leaderboard_page:
 rule script_table:
     input:
         results=RESULTS_CSV,
-        # other results CSVs the command reads (e.g. the version it is compared with)
-        csvs=lambda w: [
+        # other files the command reads (the version it is compared with, a config, published scores)
+        files=lambda w: [
             a
             for a in script_table_args(w.name)
-            if a.endswith(".csv") and a != RESULTS_CSV
+            if a.endswith((".csv", ".yaml")) and a != RESULTS_CSV
         ],
         code=lambda w: [script_table_script(w.name), *LIBRARY],
     output:
