@@ -146,7 +146,9 @@ class Run:
             self.train = batches(prep.splits.train, "train", cfg.batch_size)
             self.evals = {name: batches(df, name, cfg.eval_batch_size) for name, df in prep.splits.evals.items()}
 
-    def context(self, sparsity: float):
+    def context(self, sparsity: float, inner_curves: list[dict] | None = None):
+        """The method's view of this run; each training the method runs inside its own (`ctx.train`) appends
+        {"desc", "epochs", "lr", "steps", "loss"} to `inner_curves` when given (the sidecar's `inner_train_loss`)."""
         from prunebench.methods.base import PruneContext
         from .train import model_inputs, task_loss
 
@@ -164,15 +166,14 @@ class Run:
         ctx = PruneContext(sparsity, task, self.device, rng_seed, loss_fn, train_batches, recipe=cfg)
         # the loss curves of the trainings a method runs inside its own (LoRA's phase, lottery ticket's rounds): the
         # sidecar keeps them, since a row whose recovery starts from a collapsed model cannot say which phase did it
-        self.inner_curves = []
+        curves = inner_curves if inner_curves is not None else []
 
         def inner_train(model, epochs, lr, hooks=None, desc="inner"):
             from prunebench.methods.base import Method
 
             child = dataclasses.replace(ctx, info={}, steps_per_epoch=0, total_steps=0)
             model, stats = finetune(model, hooks or Method(), child, self.train, cfg, epochs, lr, rng_seed, desc=desc)
-            self.inner_curves.append({"desc": desc, "epochs": epochs, "lr": lr, "steps": stats.steps,
-                                      "loss": stats.loss_curve})
+            curves.append({"desc": desc, "epochs": epochs, "lr": lr, "steps": stats.steps, "loss": stats.loss_curve})
             ctx.masks = child.masks
             ctx.info.update(child.info)
             model.train()
@@ -244,7 +245,8 @@ class Run:
             else:
                 model = self.pretrained()
         epochs, lr = method.training_phase(cfg)
-        ctx = self.context(prep.cfg.sparsity)
+        inner_curves: list[dict] = []
+        ctx = self.context(prep.cfg.sparsity, inner_curves)
         prunable_before = sum(w.numel() for w in prunable_weights(model).values())
         train_seconds, loss_curve = 0.0, []
         if method.trains:
@@ -292,7 +294,7 @@ class Run:
         sidecar = {"config": dataclasses.asdict(prep.cfg), "identity": prep.identity(), "method_source": source(prep.cfg.method),
                    "dense_checkpoint": str(folder),
                    "dense_train_seconds": dense.get("train_seconds"), "efficiency": eff.extras(),
-                   "train_loss": loss_curve, "inner_train_loss": self.inner_curves,
+                   "train_loss": loss_curve, "inner_train_loss": inner_curves,
                    "dense_train_loss": dense.get("train_loss")}
         return record, sidecar
 

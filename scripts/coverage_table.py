@@ -43,8 +43,8 @@ def coverage_table(cells: dict[tuple[str, str], tuple[int, int]], tasks: list[st
         total = sum(c[1] for c in counts if c)
         rows.append([method, *(f"{c[0]}/{c[1]}" if c else "-" for c in counts), f"{present}/{total}"])
     return Table(["Method", *map(task_label, tasks), "All"], rows,
-                 caption="Rows present / rows the grid asks for (every sparsity and seed of the cell); '-': the grid "
-                         "has no cell of that method on that task.", label="tab:coverage")
+                 caption="Rows per method and task. Each cell: rows present / rows the grid asks for (every sparsity "
+                         "and seed of the cell); '-': the grid has no cell of that method on that task.", label="tab:coverage")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("."),
                         help="folder that holds results/<version>/runs/ (default: the working directory, as the workflow's)")
     args = parser.parse_args(argv)
+    if not args.root.is_dir():
+        print(f"coverage_table: --root {args.root}: no such folder (the one that holds results/<version>/runs/)", file=sys.stderr)
+        return 2
     try:
         config = check_config(load_yaml(args.config))
         merged = len(load_results(args.results))

@@ -25,15 +25,30 @@ from prunebench.analysis.results import ResultsError, dense_baselines, load_resu
 from prunebench.analysis.tables import Table, to_markdown, write_script_markdown  # noqa: E402
 
 PUBLISHED = ROOT / "analysis" / "reference" / "published-dev.csv"
+
+
+def shown(path: Path) -> str:
+    """A path as the table prints it: relative to the repository where it lies inside it."""
+    path = Path(path)
+    return path.resolve().relative_to(ROOT).as_posix() if path.resolve().is_relative_to(ROOT) else str(path)
 COLUMNS = {"minilm-l6-h384": "MiniLM 6x384, published (Wang et al. 2020)",
            "distilbert": "DistilBERT, published (Sanh et al. 2019)"}
+
+
+def read_published(path: Path) -> pd.DataFrame:
+    """The published scores; ValueError names a missing column."""
+    published = pd.read_csv(path)
+    missing = [c for c in ("model", "task", "score") if c not in published.columns]
+    if missing:
+        raise ValueError(f"{path}: no column {', '.join(missing)} (needs model, task, score; see analysis/reference/README.md)")
+    return published
 
 
 def published_cell(published: pd.DataFrame, model: str, task: str, regime: str) -> str:
     if regime != "full":
         return "not comparable (regime)"
     hit = published[(published["model"] == model) & (published["task"] == task)]
-    return f"{hit['score'].iloc[0]:.1f}" if len(hit) else "not in the source table"
+    return f"{hit['score'].iloc[0]:.1f}" if len(hit) else "not in the card's table"
 
 
 def dense_table(df: pd.DataFrame, published: pd.DataFrame) -> Table:
@@ -61,12 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         df = load_results(args.results)
-        published = pd.read_csv(args.published)
-    except (OSError, ResultsError, pd.errors.ParserError) as exc:
+        published = read_published(args.published)
+    except (OSError, ResultsError, ValueError) as exc:  # pandas' parse errors are ValueErrors
         print(f"dense_table: {exc}", file=sys.stderr)
         return 2
     body = (f"The dense rows of `{args.results}` per model, task and regime, against published dev scores "
-            f"(`{args.published}`). The published models are not ours (ours: "
+            f"(`{shown(args.published)}`). The published models are not ours (ours: "
             "sentence-transformers/all-MiniLM-L6-v2, fine-tuned with the campaign's recipes), so the columns say "
             "where our dense model stands, not whether a run is right.\n\n" + to_markdown(dense_table(df, published), heading="##"))
     write_script_markdown("scripts/dense_table.py", argv if argv is not None else sys.argv[1:], str(args.results),

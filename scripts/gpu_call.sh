@@ -48,7 +48,7 @@ while [ "${1:-}" = -- ]; do
   echo "phase ${ARGS[*]} with $L s"
   # shellcheck disable=SC2086  # CONFIG may name several configs
   # --limit: after the first runs of a method end, a run of it starts only if it can end before the timeout
-  # --started-at: the limits count from the timeout's start, not from run_grid's (its start-up took ~20 s in call 14)
+  # --started-at: the limits count from the timeout's start, not from run_grid's (22 s later in call 14: calls/call14-phase.log)
   timeout -s INT "$L" python scripts/run_grid.py $CONFIG --gpus "$GPUS" --workers "${WORKERS:-8}" --deadline $((L - MARGIN)) --limit $((L - 10)) \
      --started-at "$(date +%s)" ${HISTORY:+--history $HISTORY} --root "/tmp/$TAG" "${ARGS[@]}" >> "/tmp/$TAG-phase.log" 2>&1
   echo "rc=$? after $((SECONDS - START)) s"; tail -1 "/tmp/$TAG-phase.log"; grep "^FAIL" "/tmp/$TAG-phase.log" | head -5

@@ -399,17 +399,20 @@ def main() -> int:
     parser.add_argument("--gpus", type=int, default=1,
                         help="GPUs to spread the runs over (CUDA_VISIBLE_DEVICES per place); with 1 on a host of several "
                              "visible GPUs each run claims the least-used one itself (benchmarks/gpu_slots.py)")
-    parser.add_argument("--deadline", type=float, default=None, help="start no run after this many seconds")
+    parser.add_argument("--deadline", type=float, default=None,
+                        help="start no run after this many seconds, counted from --started-at (default: from run_grid's start)")
     parser.add_argument("--limit", type=float, default=None,
-                        help="the call is killed this many seconds after it starts: a run starts only if the runs of its "
-                             "method and task that ended so far (or, before any has, --history) say it will end before then")
+                        help="the call is killed this many seconds after --started-at (default: run_grid's start): a run "
+                             "starts only if it is predicted to end before then, by the longer of what this call's ended runs "
+                             "of its method and task and --history's logs say")
     parser.add_argument("--started-at", type=float, default=None, metavar="UNIX_SECONDS",
-                        help="count --deadline and --limit from this moment (default: when run_grid starts), e.g. when a "
-                             "`timeout` around it started: run_grid's own start-up (imports, reading the rows present: "
-                             "~20 s in call 14) then no longer pushes a run past the kill")
+                        help="count --deadline and --limit from this moment, a Unix time within the last day (default: when "
+                             "run_grid starts), e.g. when a `timeout` around it started: run_grid's own start-up then no "
+                             "longer pushes a run past the kill (22 s in call 14: results/v2/calls/call14-phase.log)")
     parser.add_argument("--history", type=Path, nargs="+", default=[],
                         help="queue logs of earlier calls (files, or folders of *-phase.log): how long a run took there "
-                             "predicts it before one has ended in this call, for --limit and for --longest-first's order "
+                             "predicts it for --longest-first's order (until one has ended in this call) and for --limit "
+                             "(always: the longer of the two) "
                              "(grid rows' times; a sweep's only where no grid row of that method and task was timed)")
     parser.add_argument("--root", type=Path, default=ROOT, help="folder that receives results/<version>/... and logs/")
     parser.add_argument("--device", default="auto")
@@ -443,7 +446,7 @@ def main() -> int:
         parser.error("--check needs --only (the methods whose rows to check) and one config")
     now = time.time()
     if args.started_at is not None and not now - 86400 <= args.started_at <= now + 1:
-        parser.error(f"--started-at must be a Unix time in the last day, not later than now ({now:.0f}), got {args.started_at:g}")
+        parser.error(f"--started-at must be a Unix time in the last day, not later than now ({now:.0f}), got {args.started_at:.0f}")
     args.started_at = now if args.started_at is None else args.started_at
     if args.history and args.limit is None and not args.dry_run:
         parser.error("--history predicts runs for --limit; give --limit too (gpu_call.sh passes both)")
@@ -624,12 +627,18 @@ class Durations:
         return self.history.get(kind)
 
     def longest(self, kind: tuple[str, str], size: float) -> float | None:
-        """The longer of this call's prediction and the earlier calls': what `--limit` trusts. One run that ended
-        early in a quiet moment is not the length of the next under a full GPU: in call 14 SST-2's gradual
-        layer-wise magnitude ended in 59 s, four more started on that figure 128 s before the end and were killed
-        after 106 s, as long as earlier calls had measured (results/v2/calls/call14-phase.log)."""
+        """The longer of this call's prediction and the earlier calls': what `--limit` trusts. A precaution: one run
+        that ended early in a quiet moment is not the length of the next under a full GPU (call 14's SST-2 gradual
+        layer-wise runs took 59 s and 107 s side by side, results/v2/calls/call14-phase.log), and a run killed at
+        the call's end costs its place for its whole length, while one held back leaves the place to a shorter."""
         known = [t for t in (self.predict(kind, size), self.history.get(kind)) if t is not None]
         return max(known, default=None)
+
+
+def hard_end(started_at: float, limit: float | None) -> float | None:
+    """The Unix time the call is killed at: `--limit` seconds after `--started-at`, not after run_grid's own start,
+    which comes later by its start-up (22 s in call 14, whose four SST-2 runs predicted to end in time were killed)."""
+    return None if limit is None else started_at + limit
 
 
 def history_logs(paths: list[Path]) -> list[Path]:
@@ -696,7 +705,7 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
     examples: dict[str, int] = {}  # task -> training examples, read from each prepare job's output
 
     durations = Durations(args.history_seconds)
-    end = (args.started_at + args.limit) if args.limit is not None else None
+    end = hard_end(args.started_at, args.limit)
 
     def on_done(job: Job, code: int, seconds: float) -> None:
         if job.rank == 0 and code == 0:

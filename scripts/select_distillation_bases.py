@@ -1,7 +1,7 @@
 """Which weight-pruning methods distillation goes on top of, per task: the best two at 80 and 90% (issue 23).
 
-    python scripts/select_distillation_bases.py results/v2/results.csv config/v2-minilm.yaml           # the choice
-    python scripts/select_distillation_bases.py results/v2/results.csv config/v2-minilm.yaml --check   # and the config
+    python scripts/select_distillation_bases.py config/v2-minilm.yaml results/v2/results.csv           # the choice
+    python scripts/select_distillation_bases.py config/v2-minilm.yaml results/v2/results.csv --check   # and the config
 
 Candidates are the config's unstructured methods (registry kind ``unstructured``) but ``random``, the floor every
 method is measured against. A candidate's figure on a task is the mean, over the 80% and 90% cells, of its seed
@@ -63,11 +63,10 @@ def choose(df: pd.DataFrame, config: dict, sparsities: tuple[float, ...] = SPARS
             rows = df[(df["task"] == task) & (df["method"] == method)]
             means = []
             for s in sparsities:
-                cell = rows[(rows["target_sparsity"] - s).abs() < 1e-9]
-                have = set(cell["seed"]) & seeds
-                if have != seeds:
-                    choice.missing.append(f"{method} at {s:.0%}: {len(have)} of {len(seeds)} seeds")
-                means.append(cell["score"].mean())
+                cell = rows[((rows["target_sparsity"] - s).abs() < 1e-9) & rows["seed"].isin(seeds)]
+                if set(cell["seed"]) != seeds:
+                    choice.missing.append(f"{method} at {s:.0%}: {cell['seed'].nunique()} of {len(seeds)} seeds")
+                means.append(cell.groupby("seed")["score"].mean().mean())  # the mean of the seed means
             if not choice.missing:
                 choice.ranked.append((method, sum(means) / len(means)))
         choice.ranked.sort(key=lambda pair: -pair[1])
@@ -92,8 +91,8 @@ def unmet(choices: list[Choice], config: dict, top: int, sparsities: tuple[float
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, help="the campaign's merged results CSV")
-    parser.add_argument("config", type=Path, help="its workflow config")
+    parser.add_argument("config", type=Path, help="the campaign's workflow config")
+    parser.add_argument("results", type=Path, help="its merged results CSV")
     parser.add_argument("--top", type=int, default=2, help="how many methods per task (default 2)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a decided task lacks its distillation entries")
     args = parser.parse_args(argv)

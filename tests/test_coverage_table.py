@@ -46,3 +46,7 @@ def test_a_config_that_does_not_check_is_refused_in_one_line(tmp_path):
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.startswith("coverage_table: ") and len(proc.stderr.splitlines()) == 1
     assert not out.exists()
+    missing_root = subprocess.run([sys.executable, "scripts/coverage_table.py", "config/v2-minilm.yaml",
+                                   "results/v2/results.csv", "--root", str(tmp_path / "nowhere"), "--out", str(out)],
+                                  cwd=ROOT, capture_output=True, text=True)
+    assert missing_root.returncode == 2 and "no such folder" in missing_root.stderr and not out.exists()

@@ -513,8 +513,9 @@ def test_the_limit_trusts_the_longer_of_this_calls_runs_and_the_earlier_calls(mo
     assert durations.longest(("grasp", "rte"), 1.0) is None  # nothing known: the run starts
 
 
-def test_the_deadline_counts_from_the_moment_the_caller_started_its_timeout(tmp_path):
+def test_the_deadline_counts_from_the_moment_the_caller_started_its_timeout(tmp_path, monkeypatch):
     """gpu_call.sh passes --started-at: the seconds run_grid spends starting up are already gone from the call."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
     cfg = tmp_path / "grid.yaml"
     cfg.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
                    "methods: {dense: {sparsities: [0.0]}}\ntrain: {epochs: 1}\n")
@@ -525,6 +526,10 @@ def test_the_deadline_counts_from_the_moment_the_caller_started_its_timeout(tmp_
     proc = run("--deadline", "300", "--started-at", str(time.time() - 600))  # started 10 minutes ago: already past
     assert proc.returncode == 0, proc.stderr
     assert "0 commands ok, 0 failed, 2 not started (deadline)" in proc.stdout  # the prepare step and the dense run
+    import run_grid
+
+    assert run_grid.hard_end(1000.0, 540.0) == 1540.0  # --limit counts from the same moment
+    assert run_grid.hard_end(1000.0, None) is None
     later = run("--deadline", "300", "--started-at", str(time.time() + 3600))
     assert later.returncode == 2 and "--started-at must be a Unix time in the last day" in later.stderr
     assert not (tmp_path / "root" / "results").exists()

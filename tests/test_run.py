@@ -59,11 +59,15 @@ def test_the_sidecar_keeps_the_training_loss_curves(tiny_bert_dir, run_cli):
 def test_the_sidecar_keeps_the_curves_of_a_methods_inner_trainings(tiny_bert_dir, run_cli):
     """Lottery ticket trains inside its own recipe (its rounds, then the rewind): each of those trainings' loss is
     kept beside the row's, so a collapse can be traced to the phase that made it."""
-    code, out = run_cli(tiny_bert_dir, method="lottery-ticket", sparsity=0.5)
+    code, out = run_cli(tiny_bert_dir, method="lottery-ticket", sparsity=0.5, extra=["--param", "rounds=2"])
     sidecar = json.loads(out.with_suffix(".json").read_text())
     assert code == 0 and sidecar["inner_train_loss"]
+    assert all(inner["desc"].startswith("lottery round") for inner in sidecar["inner_train_loss"])
     for inner in sidecar["inner_train_loss"]:
         assert inner["steps"] > 0 and inner["lr"] > 0 and [s for s, _ in inner["loss"]][-1] == inner["steps"]
+    code, out = run_cli(tiny_bert_dir, method="lora-prune", sparsity=0.5)  # LoRA's phase, before the prune
+    (lora,) = json.loads(out.with_suffix(".json").read_text())["inner_train_loss"]
+    assert code == 0 and lora["desc"] == "lora" and lora["steps"] > 0
     plain = json.loads(run_cli(tiny_bert_dir, method="magnitude-global", sparsity=0.5)[1].with_suffix(".json").read_text())
     assert plain["inner_train_loss"] == []  # a method that trains once has nothing inside
 
