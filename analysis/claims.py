@@ -15,9 +15,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .intervals import MIN_SEEDS, seed_ordering
-
-CELL = ["model", "task", "regime", "target_sparsity"]
-COLUMNS = [*CELL, "a", "b", "n", "diff", "low", "high", "verdict"]
+from .versions import CELL, ORDER_COLUMNS  # the same cell and ordering columns as v1-against-v2's pairs
 
 
 def _gaps(rows: pd.DataFrame) -> pd.Series:
@@ -43,7 +41,7 @@ def paired_claim(df: pd.DataFrame, a: str, b: str, min_seeds: int = MIN_SEEDS) -
         ordering = seed_ordering(gaps[a], gaps[b], min_seeds) if len(gaps) == 2 else None
         if ordering is not None:
             rows.append(dict(zip(CELL, cell)) | {"a": a, "b": b} | ordering)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return pd.DataFrame(rows, columns=ORDER_COLUMNS)
 
 
 def tally(claim: pd.DataFrame) -> dict[str, int]:

@@ -208,7 +208,7 @@ class Slots:
                 self.free.put(self.workers[-1] if pool else env)
         self.size = workers * gpus
         # counted from `started` (a Unix time; default now): the moment a `timeout` around the whole queue began
-        self.deadline = (time.time() if started is None else started) + deadline if deadline is not None else None
+        self.deadline = hard_end(time.time() if started is None else started, deadline)
 
     def expired(self) -> bool:
         return self.deadline is not None and time.time() > self.deadline
@@ -636,8 +636,9 @@ class Durations:
 
 
 def hard_end(started_at: float, limit: float | None) -> float | None:
-    """The Unix time the call is killed at: `--limit` seconds after `--started-at`, not after run_grid's own start,
-    which comes later by its start-up (22 s in call 14, whose four SST-2 runs predicted to end in time were killed)."""
+    """The Unix time `limit` seconds after `started_at` (None without a limit): when the call is killed (`--limit`)
+    or stops starting runs (`--deadline`), counted from `--started-at`, not from run_grid's own start, which comes
+    later by its start-up (22 s in call 14, whose four SST-2 runs predicted to end in time were killed)."""
     return None if limit is None else started_at + limit
 
 
