@@ -7,9 +7,9 @@
 #
 # SHA names the commit in the rows (the machine gets a copy of the tree without .git); LIMIT_S is the call's
 # wall-clock limit; TAG names the scratch root /tmp/TAG. PHASE_ARGS go to scripts/run_grid.py (configs:
-# $CONFIG, default config/v1-minilm.yaml; several, space-separated, share one queue). A phase starts runs only
-# until MARGIN seconds (default 200) before the limit, and, once runs of its method and task have ended, only a run predicted to
-# end before the limit (run_grid.py --limit), so the runs it starts can finish. `bench` times BENCH_MODEL (default minilm-l6, or e.g.
+# $CONFIG, default config/v1-minilm.yaml; several, space-separated, share one queue). A run whose length this call's
+# ended runs or HISTORY predict starts only if it is predicted to end before the limit (run_grid.py --limit), at any
+# time; a run nothing times starts only until MARGIN seconds (default 200) before the limit (--deadline). `bench` times BENCH_MODEL (default minilm-l6, or e.g.
 # shape:bert-base) at BENCH_BATCHES (default 1,32,128), with extra BENCH_ARGS, alone on GPU 0 for at most
 # BENCH_LIMIT seconds, before any grid phase starts. WORKERS (default 8) runs share each GPU. HISTORY (e.g.
 # results/v2/calls) gives run_grid earlier calls' queue logs, so a run no call has time for is not started. Needs the carry

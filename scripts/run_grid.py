@@ -260,8 +260,9 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, f
     """Run every job as soon as a place is free and what it needs is made, the most urgent ready job first
     (`urgency(job)`, smallest first; `on_done(job, code, seconds)` is called as each ends): a pruned run starts
     when its own dense checkpoint exists, never waiting for the slowest dense run of another task. A job whose
-    need failed is not started (code -2); one past the deadline, or whose need was, or that `fits(job)` says
-    would not end in time, is not started either (code -1). With `reserve`, a ready job leaves a free place to
+    need failed is not started (code -2); one that `fits(job)` says would not end in time (False), or past the
+    deadline unless `fits(job)` says it will end in time (True, not None: unknown), or whose need was not started,
+    is not started either (code -1). With `reserve`, a ready job leaves a free place to
     each more urgent job still waiting for what it needs: runs from the pre-trained model need no checkpoint, so
     they took every place while the checkpoints were made, and the longest runs, which wait for one, started late
     and were killed at the call's end (results/v2/calls/call9-phase.log); waiting instead for every checkpoint to
@@ -334,12 +335,16 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, f
     def worker() -> None:
         while (job := take()) is not None:
             out, code = Path(job.cmd[-1]), made.get(job.needs, 0) if job.needs is not None else 0
-            if code != 0 or slots.expired():
-                code = -1 if code == -1 or slots.expired() else -2
+            verdict = None if fits is None or code != 0 else fits(job)
+            # the deadline is for runs nothing times: one predicted to end before the limit still starts after it
+            # (calls 17-18 left ~90 s of 16 places idle with 474 timed runs not started: results/v2/calls)
+            expired = slots.expired() and verdict is not True
+            if code != 0 or expired:
+                code = -1 if code == -1 or expired else -2
                 say(f"skip        {out} ({NOT_STARTED[code]})")
                 finish(job, out, code, 0.0)
                 continue
-            if fits is not None and not fits(job):  # it would be killed at the call's end: leave its place to one that fits
+            if verdict is False:  # it would be killed at the call's end: leave its place to one that fits
                 say(f"skip        {out} (would not end before --limit)")
                 finish(job, out, -1, 0.0)
                 continue
@@ -400,7 +405,8 @@ def main() -> int:
                         help="GPUs to spread the runs over (CUDA_VISIBLE_DEVICES per place); with 1 on a host of several "
                              "visible GPUs each run claims the least-used one itself (benchmarks/gpu_slots.py)")
     parser.add_argument("--deadline", type=float, default=None,
-                        help="start no run after this many seconds, counted from --started-at (default: from run_grid's start)")
+                        help="start no run after this many seconds, counted from --started-at (default: from run_grid's start), "
+                             "except one that --limit predicts will end in time")
     parser.add_argument("--limit", type=float, default=None,
                         help="the call is killed this many seconds after --started-at (default: run_grid's start): a run "
                              "starts only if it is predicted to end before then, by the longer of what this call's ended runs "
@@ -715,11 +721,13 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
         elif job.run is not None and code == 0:
             durations.observe((job.run.method, job.run.task), cost(job.run, examples), seconds)
 
-    def fits(job: Job) -> bool:
+    def fits(job: Job) -> bool | None:
+        """Whether the run ends before --limit by its predicted length; None where there is no limit or no
+        prediction (then --deadline decides)."""
         if end is None or job.run is None:
-            return True
+            return None
         expected = durations.longest((job.run.method, job.run.task), cost(job.run, examples))
-        return expected is None or time.time() + expected <= end
+        return None if expected is None else time.time() + expected <= end
 
     return run_jobs(jobs, slots, logs, urgency_of(args.longest_first, examples, durations, jobs), on_done, fits,
                     reserve=args.longest_first)

@@ -404,6 +404,22 @@ def test_near_the_calls_end_only_runs_that_can_finish_start(tmp_path, monkeypatc
     assert codes == {"long": -1, "short": 0}  # not started, counted with the deadline's
 
 
+def test_after_the_deadline_only_runs_predicted_to_end_in_time_start(tmp_path, monkeypatch):
+    """The deadline guards against runs of unknown length; a run whose length is known and fits before --limit
+    still uses the place (calls 17-18 idled 16 places for ~90 s with timed runs queued)."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import Job, Slots, run_jobs
+
+    def job(name):
+        return Job([sys.executable, "-c", "pass", str(tmp_path / f"{name}.csv")], 3)
+
+    verdicts = {"fits": True, "too-long": False, "unknown": None}
+    results = run_jobs([job(n) for n in verdicts], Slots(workers=1, gpus=1, deadline=0.0), tmp_path / "logs",
+                       urgency=lambda j: j.cmd[-1], fits=lambda j: verdicts[Path(j.cmd[-1]).stem])
+    codes = {Path(out).stem: code for out, code, _ in results}
+    assert codes == {"fits": 0, "too-long": -1, "unknown": -1}
+
+
 def test_what_the_longest_run_waits_for_is_made_first(monkeypatch):
     """Tokenising and checkpoints rank as the most urgent run waiting for them: SST-2's checkpoint, which a
     440 s run needs, before RTE's, which only a 50 s run needs, whatever their own cost."""
