@@ -25,15 +25,17 @@ from prunebench.analysis.tables import to_markdown, write_script_markdown  # noq
 from prunebench.methods.registry import available  # noqa: E402
 
 
-def summary(gaps, sparsities: list[float]) -> list[str]:
-    """One line per task and sparsity with a goal: the best method, its gap with interval, ties, the goal."""
+def summary(gaps, sparsities: list[float], asked: int) -> list[str]:
+    """One line per task and sparsity with a goal: the best method among those of the `asked` with three seeds,
+    its gap with interval, ties, the goal."""
     lines = []
     for s in [s for s in sparsities if s in GOALS]:
         best = best_at(gaps, s)
         for b in best.itertuples(index=False):
             tied = f"; tied with {b.tied}" if b.tied else ""
             verdict = "meets" if b.meets_goal else "misses"
-            lines.append(f"- {b.task} at {percent(s)}%: best {b.method} {b.score:.2f}, gap {b.gap:+.2f} "
+            among = "" if b.ranked == asked else f" (of the {b.ranked} of {asked} methods with three seeds)"
+            lines.append(f"- {b.task} at {percent(s)}%: best {b.method}{among} {b.score:.2f}, gap {b.gap:+.2f} "
                          f"[{b.gap_low:+.2f}, {b.gap_high:+.2f}]{tied}; {verdict} the goal of {b.goal:g} point(s)")
     return lines or ["- no cell has three seeds yet"]
 
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
              "dense at 80% sparsity, within 3 at 90%. Best: the highest seed mean among this file's methods with three "
              "seeds; tied: methods whose score interval overlaps the best one's. With three seeds a 95% percentile "
              "bootstrap interval is the range of the seeds (each extreme is a resample's mean with probability 1/27, "
-             "more than 2.5%): read the intervals as that range.\n\n" + "\n".join(summary(gaps, sparsities)))
+             "more than 2.5%): read the intervals as that range.\n\n" + "\n".join(summary(gaps, sparsities, len(methods))))
     write_script_markdown("scripts/gap_table.py", argv if argv is not None else sys.argv[1:], str(args.results),
                           "Gap to dense", intro + "\n\n" + "\n".join(sections), args.out)
     return 0
