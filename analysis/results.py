@@ -218,6 +218,20 @@ def pruning_methods(df: pd.DataFrame) -> list[str]:
     return sorted(m for m in df["method"].unique() if m != DENSE)
 
 
+def check_method_names(methods: list[str], df: pd.DataFrame, source: str | Path) -> None:
+    """Raise ResultsError naming each of `methods` that is neither registered (its name before any "(parameters)")
+    nor a ``method`` of `df` (read from `source`): a registered method without rows yet is a table's "not run",
+    any other name is a typo, refused before anything is computed."""
+    from prunebench.methods.registry import available
+
+    registered, present = set(available()), set(df["method"])
+    if unknown := sorted(m for m in methods if m.split("(")[0] not in registered and m not in present):
+        raise ResultsError(
+            f"--methods {','.join(unknown)}: not a registered method nor a method of {source}; it has "
+            f"{', '.join(sorted(present - {DENSE}))} (a method run with several parameter sets is named by them, "
+            "e.g. 'distillation(base=obert)', not by its config label; quote such names)")
+
+
 def describe(df: pd.DataFrame, model: str, task: str, regime: str) -> dict[str, str]:
     """Labels of one (model, task, regime) for captions and titles."""
     row = df[(df["model"] == model) & (df["task"] == task) & (df["regime"] == regime)].iloc[0]

@@ -21,34 +21,14 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from prunebench.analysis.reference import PUBLISHED_DEV, PUBLISHED_MODELS, load_published, published_score  # noqa: E402
 from prunebench.analysis.results import ResultsError, dense_baselines, load_results  # noqa: E402
 from prunebench.analysis.tables import Table, to_markdown, write_script_markdown  # noqa: E402
-
-PUBLISHED = ROOT / "analysis" / "reference" / "published-dev.csv"
-
 
 def shown(path: Path) -> str:
     """A path as the table prints it: relative to the repository where it lies inside it."""
     path = Path(path)
     return path.resolve().relative_to(ROOT).as_posix() if path.resolve().is_relative_to(ROOT) else str(path)
-COLUMNS = {"minilm-l6-h384": "MiniLM 6x384, published (Wang et al. 2020)",
-           "distilbert": "DistilBERT, published (Sanh et al. 2019)"}
-
-
-def read_published(path: Path) -> pd.DataFrame:
-    """The published scores; ValueError names a missing column."""
-    published = pd.read_csv(path)
-    missing = [c for c in ("model", "task", "score") if c not in published.columns]
-    if missing:
-        raise ValueError(f"{path}: no column {', '.join(missing)} (needs model, task, score; see analysis/reference/README.md)")
-    return published
-
-
-def published_cell(published: pd.DataFrame, model: str, task: str, regime: str) -> str:
-    if regime != "full":
-        return "not comparable (regime)"
-    hit = published[(published["model"] == model) & (published["task"] == task)]
-    return f"{hit['score'].iloc[0]:.1f}" if len(hit) else "not in the card's table"
 
 
 def dense_table(df: pd.DataFrame, published: pd.DataFrame) -> Table:
@@ -58,8 +38,8 @@ def dense_table(df: pd.DataFrame, published: pd.DataFrame) -> Table:
         label = labels.loc[(d.model, d.task, d.regime)]
         spread = f" ± {d.std:.2f}" if d.n > 1 else ""
         rows.append([label["model_label"], label["task_label"], label["regime_label"], str(d.n),
-                     f"{d.mean:.2f}{spread}", *(published_cell(published, m, d.task, d.regime) for m in COLUMNS)])
-    return Table(["Model", "Task", "Regime", "Seeds", "Dense (mean ± std)", *COLUMNS.values()], rows,
+                     f"{d.mean:.2f}{spread}", *(published_score(published, m, d.task, d.regime) for m in PUBLISHED_MODELS)])
+    return Table(["Model", "Task", "Regime", "Seeds", "Dense (mean ± std)", *PUBLISHED_MODELS.values()], rows,
                  caption="Dense rows against published dev scores. Dense: the mean and sample standard deviation "
                          "over seeds (x100, the task's score as the other tables give it); published: GLUE dev scores "
                          "of other models of about this size (analysis/reference/README.md says where each was read).",
@@ -69,14 +49,14 @@ def dense_table(df: pd.DataFrame, published: pd.DataFrame) -> Table:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="a merged results CSV (prunebench merge)")
-    parser.add_argument("--published", type=Path, default=PUBLISHED,
+    parser.add_argument("--published", type=Path, default=PUBLISHED_DEV,
                         help="the published scores (default: analysis/reference/published-dev.csv; the workflow passes "
                              "it, so a change to it rebuilds the table)")
     parser.add_argument("--out", type=Path, default=None, help="markdown file to write (default: print)")
     args = parser.parse_args(argv)
     try:
         df = load_results(args.results)
-        published = read_published(args.published)
+        published = load_published(args.published)
     except (OSError, ResultsError, ValueError) as exc:  # pandas' parse errors are ValueErrors
         print(f"dense_table: {exc}", file=sys.stderr)
         return 2

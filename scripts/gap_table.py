@@ -20,9 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from prunebench.analysis.gaps import GOALS, best_at, cell_gaps, checkpoint_drift, gap_table  # noqa: E402
 from prunebench.analysis.labels import percent  # noqa: E402
-from prunebench.analysis.results import DENSE, ResultsError, load_results  # noqa: E402
+from prunebench.analysis.results import DENSE, ResultsError, check_method_names, load_results  # noqa: E402
 from prunebench.analysis.tables import to_markdown, write_script_markdown  # noqa: E402
-from prunebench.methods.registry import available  # noqa: E402
 
 
 def summary(gaps, sparsities: list[float], asked: int) -> list[str]:
@@ -59,13 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         print(f"gap_table: --sparsities {args.sparsities}: give numbers such as 0.5,0.8", file=sys.stderr)
         return 2
-    # a registered method without rows yet is a row of "not run"; a name that is neither is a typo
-    registered = set(available())
-    if unknown := sorted(m for m in methods if m.split("(")[0] not in registered and m not in set(df["method"])):
-        print(f"gap_table: --methods {','.join(unknown)}: not a registered method nor a method of {args.results}; "
-              f"it has {', '.join(sorted(set(df['method']) - {DENSE}))} (a method run with several parameter sets is "
-              "named by them, e.g. 'distillation(base=obert)', not by its config label; quote such names)",
-              file=sys.stderr)
+    try:
+        check_method_names(methods, df, args.results)
+    except ResultsError as exc:
+        print(f"gap_table: {exc}", file=sys.stderr)
         return 2
     if unknown := sorted(set(tasks) - set(df["task"])):
         print(f"gap_table: --tasks {','.join(unknown)}: no rows in {args.results}; it has {', '.join(sorted(set(df['task'])))}",

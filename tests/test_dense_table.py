@@ -7,11 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from _generated import rerun
+from prunebench.analysis.reference import PUBLISHED_DEV, published_score
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from dense_table import PUBLISHED, published_cell  # noqa: E402
 
 
 def test_the_committed_dense_table_is_what_the_script_makes_now(tmp_path):
@@ -21,15 +19,15 @@ def test_the_committed_dense_table_is_what_the_script_makes_now(tmp_path):
 
 
 def test_only_full_data_rows_get_a_published_score():
-    published = pd.read_csv(PUBLISHED)
-    assert published_cell(published, "distilbert", "sst2", "full") == "91.3"
+    published = pd.read_csv(PUBLISHED_DEV)
+    assert published_score(published, "distilbert", "sst2", "full") == "91.3"
     # QQP's 23.5k-row subset is not the task the paper trained on
-    assert published_cell(published, "distilbert", "qqp", "qqp-train-subset-n23497") == "not comparable (regime)"
-    assert published_cell(published, "minilm-l6-h384", "cola", "full") == "not in the card's table"
+    assert published_score(published, "distilbert", "qqp", "qqp-train-subset-n23497") == "not comparable (regime)"
+    assert published_score(published, "minilm-l6-h384", "cola", "full") == "not in the card's table"
 
 
 def test_every_published_figure_names_its_paper_and_where_it_was_read():
-    published = pd.read_csv(PUBLISHED)
+    published = pd.read_csv(PUBLISHED_DEV)
     assert published[["paper", "transcribed_from"]].notna().all().all()
     assert published["score"].between(0, 100).all()
 

@@ -1,0 +1,88 @@
+"""The per-task summary answers issue 23's questions from the CSVs: each line follows the rows, and bad input is
+refused before anything is written."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from _generated import rerun
+from prunebench.benchmarks.records import COLUMNS
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = "scripts/campaign_summary.py"
+
+
+def write_rows(path: Path, cells: dict) -> Path:
+    """A merged results CSV of one task (MRPC): `cells` maps (method, sparsity) to three seeds' scores; every
+    pruned row started from its seed's dense checkpoint."""
+    template = pd.read_csv(ROOT / "results/v2/results.csv", nrows=1).iloc[0].to_dict()
+    dense = cells[("dense", 0.0)]
+    rows = [{**template, "method": method, "task": "mrpc", "target_sparsity": s, "achieved_sparsity": s, "seed": seed,
+             "score": score, "dense_score": dense[seed], "run_id": f"{method}-{s}-{seed}", "method_params": "{}",
+             "train_examples": 3668, "metric": "accuracy+f1"}
+            for (method, s), scores in cells.items() for seed, score in enumerate(scores)]
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
+    return path
+
+
+def summarise(tmp_path, new: dict, old: dict, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, SCRIPT, str(write_rows(tmp_path / "new" / "results.csv", new)),
+                           "--old", str(write_rows(tmp_path / "old" / "results.csv", old)),
+                           "--methods", "magnitude-global,magnitude-layerwise", "--pairs",
+                           "magnitude-global:magnitude-layerwise", "--out", str(tmp_path / "summary.md"), *extra],
+                          cwd=ROOT, capture_output=True, text=True)
+
+
+@pytest.fixture
+def folders(tmp_path):
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old").mkdir()
+    return tmp_path
+
+
+DENSE = [84.0, 85.0, 86.0]
+
+
+def test_the_best_method_its_gap_and_a_reversed_v1_ordering_are_read_off_the_rows(folders):
+    new = {("dense", 0.0): DENSE, ("magnitude-global", 0.8): [83.5, 84.5, 85.2],
+           ("magnitude-layerwise", 0.8): [80.0, 81.0, 82.0], ("magnitude-global", 0.9): [80.0, 81.0, 82.0],
+           ("magnitude-layerwise", 0.9): [78.0, 79.0, 80.0]}
+    # the earlier version had layer-wise ahead at 80%: the summary must say v2 reverses that
+    old = {("dense", 0.0): DENSE, ("magnitude-global", 0.8): [78.0, 79.0, 80.0],
+           ("magnitude-layerwise", 0.8): [81.0, 82.0, 83.0]}
+    proc = summarise(folders, new, old)
+    assert proc.returncode == 0, proc.stderr
+    text = (folders / "summary.md").read_text()
+    assert "- Dense: 85.00 ± 1.00 over 3 seed(s); published dev scores: MiniLM 6x384 86.6; DistilBERT 87.5." in text
+    # mean gap of (-0.5, -0.5, -0.8) is -0.60: within 1 point; at 90% -4.00 misses 3
+    assert ("- Best at 80% (of the 2 of 2 methods with three seeds): magnitude-global 84.40, gap to dense -0.60 "
+            "[-0.80, -0.50]; meets the goal of 1 point.") in text
+    # at 90% the unpaired score intervals touch (78-80 and 80-82), so the best is not told apart from layer-wise;
+    # paired by seed, global is 2 points above on every seed, and the method-against-method line says so
+    assert ("magnitude-global 81.00, gap to dense -4.00 [-4.00, -4.00]; its score interval overlaps "
+            "magnitude-layerwise's; misses the goal of 3 points.") in text
+    assert "above in 2 cell(s), below in 0, undecided in 0." in text
+    assert "of 1 pairs resolved in either, 0 kept, 1 reversed, 0 lost (resolved in old only), 0 new" in text
+    assert "reversed at 80%: magnitude-global − magnitude-layerwise was -3.00 [-3.00, -3.00] in old" in text
+
+
+def test_the_committed_summary_is_what_the_script_makes_now(tmp_path):
+    again, committed = rerun("results/v2/tables/summary.md", tmp_path / "summary.md")
+    assert again == committed
+    assert "## MiniLM-L6, SST-2, full data" in committed and "in seed 003 (its printed DistilBERT numbers" in committed
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--pairs", "magnitude-global"], "--pairs magnitude-global: write each pair as A:B"),
+    (["--knee-rule", "elbow"], "--knee-rule elbow: choose one of kneedle, kneedle-past-safe-zone"),
+    (["--phase-methods", "magnitude-glob"], "--methods magnitude-glob: not a registered method"),
+])
+def test_bad_input_is_one_line_exit_2_and_no_file(folders, extra, message):
+    cells = {("dense", 0.0): DENSE, ("magnitude-global", 0.8): DENSE}
+    proc = summarise(folders, cells, cells, *extra)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
+    assert proc.stderr.startswith(f"campaign_summary: {message}")
+    assert not (folders / "summary.md").exists()
