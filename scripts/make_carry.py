@@ -8,6 +8,9 @@ at one commit: results/timing.md). The fp16 file is written from the
 the rows keep the same model fingerprint (sha256 prefix 860248b56eb1b3ba, checked with safetensors 0.8.0).
 
     python scripts/make_carry.py            # or --tasks sst2,mrpc to carry less; then: run(..., carry=[".carry"]) with PRUNEBENCH_MINILM_DIR=$PWD/.carry/minilm-l6
+
+It ends by adding the working tree a call copies (tracked files and untracked ones git does not ignore) to the
+carry: over 64 MiB it exits 2 (fewer --tasks), within 1 MiB of it it warns.
 """
 
 from __future__ import annotations
@@ -20,7 +23,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CALL_LIMIT_MIB = 64.0  # what one device call carries: the working tree git would copy and .carry/ together
 MODEL_FILES = ("config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
+
+
+def tree_mib(root: Path = ROOT) -> float:
+    """MiB of what a device call copies besides the carry: tracked files and untracked ones git does not ignore."""
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    return sum((root / f).stat().st_size for f in listed if f and (root / f).is_file()) / 2**20
 
 
 def main() -> int:
@@ -70,6 +83,15 @@ def main() -> int:
         pack(model)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 2**20
     print(f"{args.out}: {size:.1f} MiB; minilm-l6/model.safetensors sha256 {digest[:16]}")
+    tree = tree_mib()
+    total = tree + size
+    print(f"make_carry: the call carries {total:.1f} of {CALL_LIMIT_MIB:g} MiB (tree {tree:.1f} + carry {size:.1f})")
+    if total > CALL_LIMIT_MIB:
+        print(f"make_carry: {total:.1f} MiB is more than a call carries: give --tasks fewer tasks", file=sys.stderr)
+        return 2
+    if total > CALL_LIMIT_MIB - 1:
+        print("make_carry: less than 1 MiB to spare: the rows a call writes do not travel, but a file added before "
+              "the call does", file=sys.stderr)
     return 0
 
 
