@@ -1,7 +1,6 @@
 """The per-task summary answers issue 23's questions from the CSVs: each line follows the rows, and bad input is
 refused before anything is written."""
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,7 +11,9 @@ from _generated import rerun
 from prunebench.benchmarks.records import COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = "scripts/campaign_summary.py"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import campaign_summary  # noqa: E402
 
 
 def write_rows(path: Path, cells: dict) -> Path:
@@ -28,12 +29,13 @@ def write_rows(path: Path, cells: dict) -> Path:
     return path
 
 
-def summarise(tmp_path, new: dict, old: dict, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, SCRIPT, str(write_rows(tmp_path / "new" / "results.csv", new)),
-                           "--old", str(write_rows(tmp_path / "old" / "results.csv", old)),
-                           "--methods", "magnitude-global,magnitude-layerwise", "--pairs",
-                           "magnitude-global:magnitude-layerwise", "--out", str(tmp_path / "summary.md"), *extra],
-                          cwd=ROOT, capture_output=True, text=True)
+def summarise(tmp_path, capsys, new: dict, old: dict, *extra: str) -> tuple[int, str]:
+    """The script's exit code and standard error, run in this process (a subprocess per case costs seconds)."""
+    code = campaign_summary.main([str(write_rows(tmp_path / "new" / "results.csv", new)),
+                                  "--old", str(write_rows(tmp_path / "old" / "results.csv", old)),
+                                  "--methods", "magnitude-global,magnitude-layerwise", "--pairs",
+                                  "magnitude-global:magnitude-layerwise", "--out", str(tmp_path / "summary.md"), *extra])
+    return code, capsys.readouterr().err
 
 
 @pytest.fixture
@@ -46,15 +48,15 @@ def folders(tmp_path):
 DENSE = [84.0, 85.0, 86.0]
 
 
-def test_the_best_method_its_gap_and_a_reversed_v1_ordering_are_read_off_the_rows(folders):
+def test_the_best_method_its_gap_and_a_reversed_v1_ordering_are_read_off_the_rows(folders, capsys):
     new = {("dense", 0.0): DENSE, ("magnitude-global", 0.8): [83.5, 84.5, 85.2],
            ("magnitude-layerwise", 0.8): [80.0, 81.0, 82.0], ("magnitude-global", 0.9): [80.0, 81.0, 82.0],
            ("magnitude-layerwise", 0.9): [78.0, 79.0, 80.0]}
     # the earlier version had layer-wise ahead at 80%: the summary must say v2 reverses that
     old = {("dense", 0.0): DENSE, ("magnitude-global", 0.8): [78.0, 79.0, 80.0],
            ("magnitude-layerwise", 0.8): [81.0, 82.0, 83.0]}
-    proc = summarise(folders, new, old)
-    assert proc.returncode == 0, proc.stderr
+    code, err = summarise(folders, capsys, new, old)
+    assert code == 0, err
     text = (folders / "summary.md").read_text()
     assert "- Dense: 85.00 ± 1.00 over 3 seed(s); published dev scores: MiniLM 6x384 86.6; DistilBERT 87.5." in text
     # mean gap of (-0.5, -0.5, -0.8) is -0.60: within 1 point; at 90% -4.00 misses 3
@@ -80,9 +82,9 @@ def test_the_committed_summary_is_what_the_script_makes_now(tmp_path):
     (["--knee-rule", "elbow"], "--knee-rule elbow: choose one of kneedle, kneedle-past-safe-zone"),
     (["--phase-methods", "magnitude-glob"], "--methods magnitude-glob: not a registered method"),
 ])
-def test_bad_input_is_one_line_exit_2_and_no_file(folders, extra, message):
+def test_bad_input_is_one_line_exit_2_and_no_file(folders, capsys, extra, message):
     cells = {("dense", 0.0): DENSE, ("magnitude-global", 0.8): DENSE}
-    proc = summarise(folders, cells, cells, *extra)
-    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
-    assert proc.stderr.startswith(f"campaign_summary: {message}")
+    code, err = summarise(folders, capsys, cells, cells, *extra)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"campaign_summary: {message}")
     assert not (folders / "summary.md").exists()
