@@ -13,8 +13,13 @@ FROZEN = {"v1": frozenset({"v1-minilm", "paper", "smoke", "methods-sst2", "bench
                            "sweep-recovery"})}
 
 
-def frozen_warning(tag: str, version: str) -> str | None:
-    """Why a grid should not write where it would (a published version it is not one of the grids of), or None."""
+def frozen_warning(config: dict, version: str) -> str | None:
+    """Why a grid (a checked workflow config) should not write where it would, or None: a published version it is
+    not one of the grids of. A grid of sample-size runs (``train.max_train_samples`` or ``max_eval_samples`` set)
+    gets none unless it keeps its rows with ``merge_sample_rows``: the merge leaves such rows out."""
+    tag, train = config["tag"], config.get("train") or {}
+    if (train.get("max_train_samples") or train.get("max_eval_samples")) and not config.get("merge_sample_rows"):
+        return None
     if version in FROZEN and tag not in FROZEN[version]:
         return (f"results/{version}/ is published and frozen, and tag {tag!r} is not one of its grids: its rows would "
                 f"join the published results.csv; set results_version: v2 (or a later version) in the config")

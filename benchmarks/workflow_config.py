@@ -85,7 +85,7 @@ def check_config(config: Any) -> dict:
     from .tasks import get_task
 
     if not isinstance(config, dict):
-        raise UsageError("the config must be a mapping with keys models, tasks, seeds, methods, train")
+        raise UsageError("the config must be a mapping with keys tag, models, tasks, seeds, methods, train")
     try:
         _string_keys(config, "")
         _schema_errors(config)
@@ -261,7 +261,7 @@ def validate_file(path: Path) -> str:
     config = check_config(load_yaml(path))
     sweep = f" ({len(recipes(config))} recipes)" if config.get("sweep") else ""
     version = results_version(config)
-    warning = frozen_warning(config["tag"], version)
+    warning = frozen_warning(config, version)
     if warning:
         import sys
 

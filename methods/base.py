@@ -156,7 +156,10 @@ class Method:
         """Build ``Params`` from ``key=value`` pairs, each checked against the declared fields and types."""
         params = parse_overrides(cls.Params(), overrides, what=f"method {cls.name!r} parameter")
         if hasattr(params, "check"):
-            params.check()
+            try:
+                params.check()
+            except ValueError as exc:  # a range check of the Params: say whose, as a type error of them does
+                raise type(exc)(f"method {cls.name!r} parameter {exc}") from None
         return params
 
     def training_phase(self, recipe: Any) -> tuple[float, float]:

@@ -472,7 +472,7 @@ def main() -> int:
             parser.error(str(exc))
     tags = [c["tag"] for c in configs]
     for config in configs:  # rows of another grid would join a published version's results.csv
-        if (warning := frozen_warning(config["tag"], results_version(config))) is not None:
+        if (warning := frozen_warning(config, results_version(config))) is not None:
             print(f"run_grid: warning: {warning}", file=sys.stderr)
     if len(set(tags)) < len(tags):
         parser.error(f"two configs share a tag ({', '.join(tags)}): their rows and checkpoints would collide")
@@ -521,11 +521,12 @@ def main() -> int:
     if args.dry_run:
         group = lambda pair: (pair[1]["tag"], pair[0].method, pair[0].task)  # noqa: E731
         known = args.history_seconds
+        width = max([28, *(len(r.method) for r, _ in todo)])  # a method label may be longer than the column
         for (tag, method, task), rows in itertools.groupby(sorted(todo, key=group), key=group):
             rows = [r for r, _ in rows]
             where = f"{tag:<16} " if len(configs) > 1 else ""
             each = f", ~{known[(method, task)]:.0f} s each" if (method, task) in known else ""
-            print(f"  {where}{method:<28} {task:<6} {len(rows):>4} rows, {len({r.recipe for r in rows})} recipe(s){each}")
+            print(f"  {where}{method:<{width}} {task:<6} {len(rows):>4} rows, {len({r.recipe for r in rows})} recipe(s){each}")
         if args.history:
             print(planned_time(todo, known, args.workers * args.gpus))
         return 0

@@ -14,6 +14,7 @@ import pytest
 from prunebench.analysis.recipes import choose, load_sweep
 from prunebench.benchmarks.errors import UsageError
 from prunebench.benchmarks.grid import recipe_label, runs
+from prunebench.benchmarks.paths import frozen_warning
 from prunebench.benchmarks.workflow_config import check_config, load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,6 +143,15 @@ def test_no_config_but_the_published_campaigns_writes_into_the_frozen_v1_folder(
         if path.name == "schema.yaml" or path.name in published:
             continue
         assert load_yaml(path).get("results_version", "v1") != "v1", f"{path.name} would add rows to results/v1"
+
+
+def test_a_new_grid_on_the_published_version_is_warned_unless_its_rows_never_merge():
+    grid = {"tag": "mine", "train": {"epochs": 1}}
+    assert "results/v1/ is published and frozen, and tag 'mine'" in frozen_warning(grid, "v1")
+    assert frozen_warning({**grid, "tag": "v1-minilm"}, "v1") is None and frozen_warning(grid, "v2") is None
+    sample = {**grid, "train": {"max_train_samples": 400}}
+    assert frozen_warning(sample, "v1") is None  # the merge leaves sample-size rows out: nothing would join v1
+    assert frozen_warning({**sample, "merge_sample_rows": True}, "v1") is not None  # unless the config keeps them
 
 
 def test_a_bad_results_version_is_refused_in_one_line(tmp_path):

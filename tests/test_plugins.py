@@ -82,6 +82,25 @@ def test_a_plugin_that_does_not_load_is_reported_without_hiding_the_others(entry
                           "plugin broken-dist does not load (ModuleNotFoundError")
 
 
+@pytest.mark.parametrize("entry, message", [
+    # the entry point's name must be the class's `name`: rows, configs and the leaderboard use the one name
+    (("other-name", "outside_plugin:Outside", "outside-dist"),
+     "method 'other-name': entry point outside_plugin:Outside of plugin outside-dist loads a class named "
+     "'outside-magnitude'; the entry point's name and the class's `name` must be the same: rename one"),
+    (("not-a-method", "textwrap:TextWrapper", "odd-dist"),
+     "method 'not-a-method': entry point textwrap:TextWrapper of plugin odd-dist is not a subclass of "
+     "prunebench.methods.base.Method"),
+])
+def test_a_plugin_of_the_wrong_name_or_class_is_one_line_and_the_others_still_list(entry_points, capsys, entry, message):
+    entry_points(entry)
+    with pytest.raises(UsageError) as raised:
+        registry.get(entry[0])
+    assert str(raised.value) == message
+    assert main(["methods"]) == 1
+    out, err = capsys.readouterr()
+    assert "magnitude-global" in out and err == f"prunebench: error: {message}\n"
+
+
 def test_a_plugin_may_not_shadow_a_built_in(entry_points):
     entry_points(("random", "outside_plugin:Outside", "outside-dist"))
     with pytest.raises(UsageError, match=r"method 'random' of outside-dist \(entry point outside_plugin:Outside\) "

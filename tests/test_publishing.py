@@ -77,6 +77,16 @@ def test_the_merge_command_says_what_it_left_out(tmp_path, capsys):
     assert "1 rows from 1 files" in capsys.readouterr().out
 
 
+def test_the_merge_of_a_runs_folder_says_it_skipped_the_check_grids(tmp_path, capsys):
+    copy_row(tmp_path / "runs", "v1-minilm/m/sst2/random/s0.50-seed0.csv")
+    copy_row(tmp_path / "runs", "cli/m/sst2/random/s0.50-seed0-x.csv", run_id="e" * 16, config_hash="e" * 64)  # a `prunebench run` row
+    assert main(["merge", str(tmp_path / "runs"), "--out", str(tmp_path / "r.csv")]) == 0
+    out, err = capsys.readouterr()
+    assert "1 rows from 1 files" in out and "skipped the check grids cli/ (merge such a folder by its own path" in err
+    assert main(["merge", str(tmp_path / "runs" / "cli"), "--out", str(tmp_path / "c.csv"), "--keep-samples"]) == 0
+    assert "1 rows from 1 files" in capsys.readouterr().out
+
+
 def test_no_committed_config_merges_sample_rows():
     """merge_sample_rows is for check grids in scratch folders (the workflow tests); a committed config that set it
     would publish sample rows into README, LEADERBOARD.md and the paper."""

@@ -48,7 +48,7 @@ TAG = config["tag"]
 MODELS = {model_slug(m): m for m in config["models"]}  # path-safe name -> model name
 PRUNING = [m for m in config["methods"] if m != "dense"]
 VERSION = results_version(config)
-FROZEN_WARNING = frozen_warning(config["tag"], VERSION)
+FROZEN_WARNING = frozen_warning(config, VERSION)
 if FROZEN_WARNING:  # rows of another grid would join a published version's results.csv
     print(f"prunebench: warning: {FROZEN_WARNING}", file=sys.stderr)
 RESULTS = str(
