@@ -53,8 +53,23 @@ def _schema_errors(config: Any) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:  # every problem the schema finds, on one line: a config is fixed in one edit, not one per run
-        raise UsageError("; ".join(f"{'.'.join(str(p) for p in err.absolute_path) or '(top level)'}: {err.message}"
+        raise UsageError("; ".join(f"{'.'.join(str(p) for p in err.absolute_path) or '(top level)'}: {_message(err)}"
                                    for err in errors))
+
+
+def _message(err) -> str:
+    """jsonschema's message, except for an unknown key: named with the valid keys and the closest one, as an
+    unknown method or task is."""
+    allowed = sorted(err.schema.get("properties", {})) if err.validator == "additionalProperties" else []
+    if not allowed or not isinstance(err.instance, dict):
+        return err.message
+    import difflib
+
+    hints = []
+    for key in sorted(set(err.instance) - set(allowed), key=str):
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return f"unknown key {', '.join(hints)}; valid keys: {', '.join(allowed)}"
 
 
 def _string_keys(value: Any, where: str) -> None:

@@ -105,6 +105,17 @@ def test_validate_names_the_file_and_every_schema_problem_on_one_line_then_goes_
     assert out.startswith("config/smoke.yaml: ok")  # the next file is still checked
 
 
+def test_an_unknown_config_key_is_named_with_the_closest_valid_one(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tag: t\nmodels: [minilm-l6]\ntasks: [sst2]\nseedz: [0]\nmethods: {dense: {sparsities: [0.0]}}\n"
+                   "train: {epochs: 1}\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"prunebench: error: {bad}: (top level): unknown key 'seedz' (did you mean 'seeds'?); "
+                          "valid keys: all_methods, data_source,")
+    assert err.endswith("; (top level): 'seeds' is a required property") and len(err.splitlines()) == 1
+
+
 def test_leaderboard_check_on_a_missing_folder_says_so_once(tmp_path, capsys):
     assert main(["leaderboard-check", "magnitude-global", "--root", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err.strip()
