@@ -267,20 +267,40 @@ def check_model_entry(model: str) -> None:
                          f"add its parent to {MODELS_DIRS_ENV} to allow it")
 
 
-def validate_file(path: Path) -> str:
-    from .grid import recipes, runs
+def offline_gaps(config: dict, grid: list) -> str | None:
+    """With the Hub off (``HF_HUB_OFFLINE``), which runs of a checked config cannot run on this machine and why:
+    a Hub model whose config is not in the local cache, a task no local source holds every split of. None when
+    the Hub is on (then anything may load) or every run can. Reads configs and file lists only: no weights."""
+    import os
 
-    from .grid import is_sweep, results_version
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on"):
+        return None
+    from .data import available_sources
+    from .models import model_fit, resolve
+    from .tasks import get_task
+
+    models = [m for m in config["models"] if not resolve(m).is_local and model_fit(resolve(m), None, local_only=True) is None]
+    tasks = [t for t in config["tasks"] if not available_sources(get_task(t))]
+    if not models and not tasks:
+        return None
+    blocked = sum(1 for r in grid if r.model in models or r.task in tasks)
+    why = ([f"model(s) {', '.join(models)} need the Hugging Face Hub"] if models else []) + (
+        [f"task(s) {', '.join(tasks)} have no local source of every split (GLUE_DIR, the embedded sample)"] if tasks else [])
+    return f"HF_HUB_OFFLINE is set: {blocked} of its {len(grid)} runs cannot run on this machine: {'; '.join(why)}"
+
+
+def validate_file(path: Path) -> str:
+    import sys
+
+    from .grid import is_sweep, recipes, results_version, runs
     from .paths import frozen_warning
 
     config = check_config(load_yaml(path))
     sweep = f" ({len(recipes(config))} recipes)" if config.get("sweep") else ""
     version = results_version(config)
-    warning = frozen_warning(config, version)
-    if warning:
-        import sys
-
-        print(f"prunebench: warning: {path}: {warning}", file=sys.stderr)
+    for warning in (frozen_warning(config, version), offline_gaps(config, runs(config))):
+        if warning:
+            print(f"prunebench: warning: {path}: {warning}", file=sys.stderr)
     where = f"results/{version}/{'sweeps' if is_sweep(config) else 'runs'}/{config['tag']}/"
     return (f"{len(config['models'])} model(s), {len(config['tasks'])} task(s), {len(config['methods'])} method(s), "
             f"{len(runs(config))} runs{sweep}, rows to {where}")

@@ -1,8 +1,15 @@
 """Bad input ends with one line naming the problem and the valid choices, exit code 2, nothing written."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from prunebench.benchmarks.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BAD_RUNS = [
     (["--model", "gpt-9"], "unknown model 'gpt-9'; valid models: bert-base, distilbert, minilm-l6, hf:<hub id>, local:<dir>"),
@@ -114,6 +121,23 @@ def test_an_unknown_config_key_is_named_with_the_closest_valid_one(tmp_path, cap
     assert err.startswith(f"prunebench: error: {bad}: (top level): unknown key 'seedz' (did you mean 'seeds'?); "
                           "valid keys: all_methods, data_source,")
     assert err.endswith("; (top level): 'seeds' is a required property") and len(err.splitlines()) == 1
+
+
+def test_validate_warns_offline_of_the_runs_that_need_the_hub_or_missing_data(tmp_path):
+    config = tmp_path / "grid.yaml"
+    config.write_text("tag: t\nresults_version: v9\nmodels: [minilm-l6, distilbert]\ntasks: [rte, qnli]\nseeds: [0]\n"
+                      "methods: {dense: {sparsities: [0.0]}, random: {sparsities: [0.5]}}\ntrain: {epochs: 1}\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-hf-cache")}  # no cached Hub model
+    proc = subprocess.run([sys.executable, "-m", "prunebench.benchmarks.cli", "validate", str(config)], cwd=ROOT,
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"{config}: ok (2 model(s), 2 task(s), 2 method(s), 8 runs")
+    # 3 of the 4 (model, task) pairs: distilbert on both tasks, and minilm-l6 on qnli (validation split only offline)
+    assert proc.stderr == (f"prunebench: warning: {config}: HF_HUB_OFFLINE is set: 6 of its 8 runs cannot run on this "
+                           "machine: model(s) distilbert need the Hugging Face Hub; task(s) qnli have no local source of "
+                           "every split (GLUE_DIR, the embedded sample)\n")
+    online = subprocess.run([sys.executable, "-m", "prunebench.benchmarks.cli", "validate", str(config)], cwd=ROOT,
+                            capture_output=True, text=True, env={**env, "HF_HUB_OFFLINE": "0"})
+    assert "HF_HUB_OFFLINE" not in online.stderr  # with the Hub on, anything may load: nothing to warn of
 
 
 def test_leaderboard_check_on_a_missing_folder_says_so_once(tmp_path, capsys):
