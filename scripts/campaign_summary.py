@@ -78,7 +78,7 @@ def best_lines(gaps: pd.DataFrame, key: tuple, asked: int) -> list[str]:
             lines.append(f"- Best at {percent(s)}%: no method has three seeds there yet.")
             continue
         b = mine.iloc[0]
-        tied = f"; its score interval overlaps {b.tied}'s" if b.tied else ""
+        tied = f"; score intervals overlapping its own: {b.tied}" if b.tied else ""
         verdict = "meets" if b.meets_goal else "misses"
         lines.append(f"- Best at {percent(s)}% (of the {b.ranked} of {asked} methods with three seeds): {b.method} "
                      f"{b.score:.2f}, gap to dense {b.gap:+.2f} [{b.gap_low:+.2f}, {b.gap_high:+.2f}]{tied}; "

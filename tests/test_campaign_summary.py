@@ -64,8 +64,8 @@ def test_the_best_method_its_gap_and_a_reversed_v1_ordering_are_read_off_the_row
             "[-0.80, -0.50]; meets the goal of 1 point.") in text
     # at 90% the unpaired score intervals touch (78-80 and 80-82), so the best is not told apart from layer-wise;
     # paired by seed, global is 2 points above on every seed, and the method-against-method line says so
-    assert ("magnitude-global 81.00, gap to dense -4.00 [-4.00, -4.00]; its score interval overlaps "
-            "magnitude-layerwise's; misses the goal of 3 points.") in text
+    assert ("magnitude-global 81.00, gap to dense -4.00 [-4.00, -4.00]; score intervals overlapping its own: "
+            "magnitude-layerwise; misses the goal of 3 points.") in text
     assert "above in 2 cell(s), below in 0, undecided in 0." in text
     assert "of 1 pairs resolved in either, 0 kept, 1 reversed, 0 lost (resolved in old only), 0 new" in text
     assert "reversed at 80%: magnitude-global − magnitude-layerwise was -3.00 [-3.00, -3.00] in old" in text
