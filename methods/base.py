@@ -159,7 +159,8 @@ class Method:
             try:
                 params.check()
             except ValueError as exc:  # a range check of the Params: say whose, as a type error of them does
-                raise type(exc)(f"method {cls.name!r} parameter {exc}") from None
+                text = str(exc)
+                raise type(exc)(text if text.startswith(cls.name) else f"method {cls.name!r}: {text}") from None
         return params
 
     def training_phase(self, recipe: Any) -> tuple[float, float]:

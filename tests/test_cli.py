@@ -21,6 +21,8 @@ BAD_RUNS = [
     (["--set", "lr=fast"], "--set lr: 'fast' is not a valid float"),
     (["--set", "learning_rate=1e-5"], "--set: unknown key 'learning_rate'; valid keys: max_len"),
     (["--param", "scope=layer"], "method 'magnitude-global' parameter: unknown key 'scope'"),
+    (["--method", "sparsegpt", "--param", "calibration_sequences=0"],
+     "prunebench: error: method 'sparsegpt': calibration_sequences must be >= 1, got 0"),  # a range check says whose
     (["--data-source", "s3"], "unknown data source 's3'; valid data sources: auto, hub, glue_dir, embedded"),
     (["--device", "tpu"], "unknown device 'tpu'; valid devices: auto, cpu, cuda, cuda:<index>"),
     (["--model", "local:/nonexistent"], "model folder /nonexistent has no config.json"),
