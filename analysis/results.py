@@ -218,16 +218,22 @@ def pruning_methods(df: pd.DataFrame) -> list[str]:
     return sorted(m for m in df["method"].unique() if m != DENSE)
 
 
-def check_method_names(methods: list[str], df: pd.DataFrame, source: str | Path) -> None:
-    """Raise ResultsError naming each of `methods` that is neither registered (its name before any "(parameters)")
-    nor a ``method`` of `df` (read from `source`): a registered method without rows yet is a table's "not run",
-    any other name is a typo, refused before anything is computed."""
+def check_method_names(methods: list[str], df: pd.DataFrame, source: str | Path, flag: str = "--methods") -> None:
+    """Raise ResultsError naming each of `methods` (given by option `flag`) that is neither registered (its name
+    before any "(parameters)") nor a ``method`` of `df` (read from `source`): a registered method without rows yet
+    is a table's "not run", any other name is a typo, refused before anything is computed."""
     from prunebench.methods.registry import available
 
     registered, present = set(available()), set(df["method"])
-    if unknown := sorted(m for m in methods if m.split("(")[0] not in registered and m not in present):
+
+    def known(name: str) -> bool:  # 'distillation(base=obert)': the method and a base it names are registered
+        method, _, params = name.partition("(")
+        bases = [v for k, _, v in (p.partition("=") for p in params.rstrip(")").split(",")) if k.strip() == "base"]
+        return name in present or (method in registered and all(b.strip() in registered for b in bases))
+
+    if unknown := sorted(m for m in methods if not known(m)):
         raise ResultsError(
-            f"--methods {','.join(unknown)}: not a registered method nor a method of {source}; it has "
+            f"{flag} {','.join(unknown)}: not a registered method nor a method of {source}; it has "
             f"{', '.join(sorted(present - {DENSE}))} (a method run with several parameter sets is named by them, "
             "e.g. 'distillation(base=obert)', not by its config label; quote such names)")
 

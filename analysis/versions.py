@@ -28,6 +28,7 @@ from .intervals import MIN_SEEDS, seed_ordering
 from .results import DENSE
 
 CELL = ["model", "task", "regime", "target_sparsity"]
+STATUSES = ["reversed", "lost", "new", "kept", "open"]  # every status a pair can have, in the order tables give them
 ORDER_COLUMNS = [*CELL, "a", "b", "n", "diff", "low", "high", "verdict"]
 
 

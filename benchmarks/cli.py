@@ -249,7 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="one run: fine-tune, prune, evaluate, measure, write one CSV row",
         epilog="example: prunebench run --model minilm-l6 --task sst2 --method magnitude-global "
-        "--sparsity 0.5 --seed 0 --max-train-samples 1000",
+        "--sparsity 0.5 --seed 0 --max-train-samples 1000 --set lr=1e-4 --set recovery_lr=1e-4 (a sample this small "
+        "needs the larger rates to learn)",
     )
     p.add_argument("--model", required=True, help="alias (minilm-l6, distilbert, bert-base), hf:<hub id> or local:<dir>")
     p.add_argument("--task", required=True, help="GLUE task: cola sst2 mrpc stsb qqp mnli qnli rte wnli")

@@ -5,7 +5,7 @@ closing note or the paper quotes instead of copying numbers by hand.
         --methods 'magnitude-global,magnitude-layerwise,...' --knee-rule kneedle-past-safe-zone \\
         --out results/v2/tables/summary.md
 
-One section per (model, task, regime), in GLUE order, each line naming the module that computes it:
+One section per (model, task, regime), in GLUE order, each line computed by the module named here:
 
 - dense: seed mean ± sample std (`results.dense_baselines`), and the published dev scores of MiniLM 6x384 and
   DistilBERT where the regime is the task's own (`reference.published_score`);
@@ -38,12 +38,15 @@ from prunebench.analysis.comparison import task_order  # noqa: E402
 from prunebench.analysis.curves import build_curves, reference_curves  # noqa: E402
 from prunebench.analysis.gaps import GOALS, best_at, cell_gaps  # noqa: E402
 from prunebench.analysis.labels import percent  # noqa: E402
-from prunebench.analysis.phases import KNEE_RULES  # noqa: E402
-from prunebench.analysis.reference import (PUBLISHED_MODELS, REFERENCE_LABEL, load_published, load_reported,  # noqa: E402
-                                           published_score)
+from prunebench.analysis.chance import chance_score  # noqa: E402
+from prunebench.analysis.phases import KNEE_RULES, MARGIN  # noqa: E402
+from prunebench.analysis.reference import (PUBLISHED_MODELS, REFERENCE_LABEL, REFERENCE_REGIME,  # noqa: E402
+                                           load_published, load_reported, published_score)
+from prunebench.benchmarks.atomic import check_target  # noqa: E402
+from prunebench.benchmarks.errors import UsageError  # noqa: E402
 from prunebench.analysis.results import DENSE, ResultsError, check_method_names, dense_baselines, load_results  # noqa: E402
 from prunebench.analysis.tables import sparsity_text, write_script_markdown  # noqa: E402
-from prunebench.analysis.versions import compare_versions  # noqa: E402
+from prunebench.analysis.versions import STATUSES, compare_versions  # noqa: E402
 
 KEY = ["model", "task", "regime"]
 PAIRS = ("magnitude-global:magnitude-layerwise,gradual-magnitude-global:gradual-magnitude-layerwise,"
@@ -56,47 +59,59 @@ def of(frame: pd.DataFrame, key: tuple) -> pd.DataFrame:
     return frame[(frame[KEY] == pd.Series(key, index=KEY)).all(axis=1)] if len(frame) else frame
 
 
-def phase_text(phases) -> str:
-    over = sparsity_text(phases.over_start) + (f" ({phases.over_rule})" if phases.over_rule else "")
-    return (f"safe zone ends {sparsity_text(phases.safe_end)}, knee {sparsity_text(phases.knee)}, "
-            f"over-pruning starts {over}")
+def curve_text(curve) -> str:
+    """A curve's three phases (``phases.detect``) and the points they were read from."""
+    p = curve.phases()
+    over = sparsity_text(p.over_start) + (f" ({p.over_rule})" if p.over_rule else "")
+    return (f"safe zone ends {sparsity_text(p.safe_end)}, knee {sparsity_text(p.knee)}, over-pruning starts {over} "
+            f"({len(curve.sparsity)} points, {percent(curve.sparsity[0])}-{percent(curve.sparsity[-1])}%)")
 
 
-def dense_line(dense, published: pd.DataFrame) -> str:
+def dense_line(dense, chance: float, published: pd.DataFrame) -> str:
+    """The dense seed mean ± sample std, the best constant prediction's score (``chance.chance_score``) and the
+    published dev scores where the regime is the task's own."""
     spread = f" ± {dense.std:.2f}" if dense.n > 1 else ""
     cited = "; ".join(f"{label.split(',')[0]} {published_score(published, model, dense.task, dense.regime)}"
                       for model, label in PUBLISHED_MODELS.items())
-    return f"- Dense: {dense.mean:.2f}{spread} over {dense.n} seed(s); published dev scores: {cited}."
+    return (f"- Dense: {dense.mean:.2f}{spread} over {dense.n} seed(s); chance (the best constant prediction) "
+            f"{chance:.2f}, so {dense.mean - chance:.2f} points of room; published dev scores: {cited}.")
 
 
-def best_lines(gaps: pd.DataFrame, key: tuple, asked: int) -> list[str]:
+def best_lines(gaps: pd.DataFrame, key: tuple, asked: int, chance: float) -> list[str]:
+    """The best method at each goal sparsity (``gaps.best_at``): "so far" while some of the `asked` methods lack
+    three seeds there, and flagged when its score is within ``phases.MARGIN`` points of chance."""
     lines = []
     for s in GOALS:
-        best = best_at(gaps, s)
-        mine = of(best, key)
+        mine = of(best_at(gaps, s), key)
         if mine.empty:
             lines.append(f"- Best at {percent(s)}%: no method has three seeds there yet.")
             continue
         b = mine.iloc[0]
+        so_far = "" if b.ranked == asked else f" so far ({b.ranked} of the {asked} methods have three seeds there)"
         tied = f"; score intervals overlapping its own: {b.tied}" if b.tied else ""
+        near = f"; within {MARGIN:g} points of chance (tables/near-chance.md)" if b.score <= chance + MARGIN else ""
         verdict = "meets" if b.meets_goal else "misses"
-        lines.append(f"- Best at {percent(s)}% (of the {b.ranked} of {asked} methods with three seeds): {b.method} "
-                     f"{b.score:.2f}, gap to dense {b.gap:+.2f} [{b.gap_low:+.2f}, {b.gap_high:+.2f}]{tied}; "
-                     f"{verdict} the goal of {b.goal:g} point{'' if b.goal == 1 else 's'}.")
+        lines.append(f"- Best at {percent(s)}%{so_far}: {b.method} {b.score:.2f}, gap to dense {b.gap:+.2f} "
+                     f"[{b.gap_low:+.2f}, {b.gap_high:+.2f}]{tied}{near}; {verdict} the goal of {b.goal:g} "
+                     f"point{'' if b.goal == 1 else 's'}.")
     return lines
 
 
 def phase_lines(curves: dict, reference: dict, key: tuple, methods: list[str]) -> list[str]:
+    """Our curves' phases, then seed 003's curve of the task under the same rules, only in the regime its numbers
+    belong to (``reference.REFERENCE_REGIME``: full data)."""
     model, task, regime = key
-    lines = [f"- Phases of {m}: {phase_text(curves[(model, task, regime, m)])}." if (model, task, regime, m) in curves
+    lines = [f"- Phases of {m}: {curve_text(curves[(model, task, regime, m)])}." if (model, task, regime, m) in curves
              else f"- Phases of {m}: no curve yet." for m in methods]
-    lines += [f"- Phases of {m.replace(f' [{REFERENCE_LABEL}]', '')} in seed 003 (its printed DistilBERT numbers, full "
-              f"data, under the same rules; cited, not measured here): {phase_text(phases)}."
-              for (t, m), phases in sorted(reference.items()) if t == task]
+    if regime == REFERENCE_REGIME:
+        lines += [f"- Phases of {m.replace(f' [{REFERENCE_LABEL}]', '')} in seed 003 (its printed DistilBERT "
+                  f"accuracies under the same rules; cited, not measured here): {curve_text(curve)}."
+                  for (t, m), curve in sorted(reference.items()) if t == task]
     return lines
 
 
 def claim_lines(claims: list, key: tuple) -> list[str]:
+    """Per A:B pair (``claims.paired_claim``), the cells of this task where A's gap to dense is above B's."""
     lines = []
     for a, b, claim in claims:
         mine = of(claim, key)
@@ -110,13 +125,14 @@ def claim_lines(claims: list, key: tuple) -> list[str]:
 
 
 def version_lines(pairs: pd.DataFrame, key: tuple, old: str, new: str) -> list[str]:
+    """How the pairs of methods ordered in both versions fared (``versions.compare_versions``), reversals listed."""
     mine = of(pairs, key)
     if mine.empty:
         return [f"- Against {old}: no pair of methods with three seeds in both on this task."]
     counts = mine["status"].value_counts()
-    lines = [f"- Against {old}: of {len(mine)} pairs resolved in either, {int(counts.get('kept', 0))} kept, "
-             f"{int(counts.get('reversed', 0))} reversed, {int(counts.get('lost', 0))} lost (resolved in {old} only), "
-             f"{int(counts.get('new', 0))} new."]
+    statuses = ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES)
+    lines = [f"- Against {old}: {len(mine)} pairs of methods with three seeds in both: {statuses} (lost: resolved in "
+             f"{old} only; new: in {new} only; open: in neither)."]
     for r in mine[mine["status"] == "reversed"].itertuples(index=False):
         lines.append(f"  - reversed at {percent(r.target_sparsity)}%: {r.a} − {r.b} was {r.diff_old:+.2f} "
                      f"[{r.low_old:+.2f}, {r.high_old:+.2f}] in {old}, is {r.diff_new:+.2f} "
@@ -136,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
                         "give the config's knee_rule so the phases read as the phase table's)")
     parser.add_argument("--out", type=Path, default=None, help="markdown file to write (default: print)")
     args = parser.parse_args(argv)
+    if args.out is not None:
+        try:
+            check_target(args.out, "--out")
+        except UsageError as exc:
+            print(f"campaign_summary: {exc}", file=sys.stderr)
+            return 2
     pairs = [p.split(":") for p in args.pairs.split(",")]
     if bad := [":".join(p) for p in pairs if len(p) != 2 or not all(p) or p[0] == p[1]]:
         print(f"campaign_summary: --pairs {', '.join(bad)}: write each pair as A:B, two different methods", file=sys.stderr)
@@ -146,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     methods, phase_methods = args.methods.split(","), args.phase_methods.split(",")
     try:
         df, old = load_results(args.results), load_results(args.old)
-        check_method_names([*methods, *phase_methods, *(m for p in pairs for m in p)], df, args.results)
+        check_method_names(methods, df, args.results)
+        check_method_names(phase_methods, df, args.results, flag="--phase-methods")
+        check_method_names([m for p in pairs for m in p], df, args.results, flag="--pairs")
         claims = [(a, b, paired_claim(df, a, b)) for a, b in pairs]
         published = load_published()
     except (OSError, ResultsError, ValueError) as exc:
@@ -154,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     names = [p.parent.name for p in (args.old, args.results)]  # results/v1/results.csv -> v1
     gaps = cell_gaps(df, methods, list(GOALS))
-    curves = {(c.model, c.task, c.regime, c.method): c.phases() for c in build_curves(df, args.knee_rule)}
-    reference = {(c.task, c.method): c.phases() for c in reference_curves(load_reported(), args.knee_rule)}
+    curves = {(c.model, c.task, c.regime, c.method): c for c in build_curves(df, args.knee_rule)}
+    reference = {(c.task, c.method): c for c in reference_curves(load_reported(), args.knee_rule)}
     versions = compare_versions(old, df)
     sections = []
     dense = dense_baselines(df)
@@ -163,11 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     for d in sorted(dense.itertuples(index=False), key=lambda d: (d.model, task_order(d.task), d.regime)):
         key = (d.model, d.task, d.regime)
         label = labels.loc[key]
-        lines = [dense_line(d, published)]
+        chance = chance_score(d.task, qqp_subset=bool(of(df, key)["qqp_subset"].iloc[0]))
+        lines = [dense_line(d, chance, published)]
         if (of(df, key)["method"] == DENSE).all():
             lines.append(f"- No pruned rows in `{args.results}`: this task has dense rows only.")
         else:
-            lines += [*best_lines(gaps, key, len(methods)), *phase_lines(curves, reference, key, phase_methods),
+            lines += [*best_lines(gaps, key, len(methods), chance), *phase_lines(curves, reference, key, phase_methods),
                       *claim_lines(claims, key), *version_lines(versions, key, *names)]
         sections.append(f"## {label['model_label']}, {label['task_label']}, {label['regime_label']}\n\n" + "\n".join(lines) + "\n")
     intro = (f"Per task, from `{args.results}` (and `{args.old}` for the last lines): the dense model, the best "
@@ -176,8 +201,11 @@ def main(argv: list[str] | None = None) -> int:
              "table), method against method, and the orderings the earlier version resolved otherwise. Intervals are "
              "95% percentile bootstrap over seeds; with three seeds, the range of the seeds. A best whose score interval "
              "overlaps another method's is not told apart from it here (unpaired, the cautious reading); the method "
-             "against method lines pair the seeds and can order two such methods. A line names how many "
-             "methods it could rank: in a campaign in progress a best is the best of the rows present.")
+             "against method lines pair the seeds and can order two such methods. A gap is paired with the dense "
+             "checkpoint each row started from (checkpoints are re-made in each device call), so it need not equal the "
+             "score minus the dense line's mean (tables/best.md gives each task's checkpoint drift). \"So far\": "
+             "some of the methods lack three seeds at that sparsity, and the best is the best of those that have them. "
+             "Seed 003's phases are shown in the full-data regime only, the one its numbers belong to.")
     write_script_markdown("scripts/campaign_summary.py", argv if argv is not None else sys.argv[1:],
                           f"{args.results} and {args.old}", "The campaign per task", intro + "\n\n" + "\n".join(sections),
                           args.out)

