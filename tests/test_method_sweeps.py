@@ -44,7 +44,7 @@ def test_each_setting_of_a_method_sweep_is_one_row_per_task_in_its_own_folder():
 
 @pytest.mark.parametrize("sweep, message", [
     ([{"batchez": 1}], r"methods.snip.sweep.0: .*unknown key 'batchez'"),
-    ([{"batches": 4}, {"batches": 0}], r"methods.snip.sweep.1: batches must be >= 1"),
+    ([{"batches": 4}, {"batches": 0}], r"methods.snip.sweep.1: method 'snip': batches must be >= 1"),
     ([{"batches": b} for b in range(1, MAX_METHOD_SETTINGS + 2)], r"methods.snip.sweep: .* is too long"),
 ])
 def test_settings_are_checked_like_params_and_limited_to_the_budget(sweep, message):
