@@ -279,7 +279,8 @@ def offline_gaps(config: dict, grid: list) -> str | None:
     from .models import model_fit, resolve
     from .tasks import get_task
 
-    models = [m for m in config["models"] if not resolve(m).is_local and model_fit(resolve(m), None, local_only=True) is None]
+    specs = {m: resolve(m) for m in config["models"]}
+    models = [m for m, spec in specs.items() if not spec.is_local and model_fit(spec, None, local_only=True) is None]
     tasks = [t for t in config["tasks"] if not available_sources(get_task(t))]
     if not models and not tasks:
         return None
@@ -297,13 +298,13 @@ def validate_file(path: Path) -> str:
 
     config = check_config(load_yaml(path))
     sweep = f" ({len(recipes(config))} recipes)" if config.get("sweep") else ""
-    version = results_version(config)
-    for warning in (frozen_warning(config, version), offline_gaps(config, runs(config))):
+    version, grid = results_version(config), runs(config)
+    for warning in (frozen_warning(config, version), offline_gaps(config, grid)):
         if warning:
             print(f"prunebench: warning: {path}: {warning}", file=sys.stderr)
     where = f"results/{version}/{'sweeps' if is_sweep(config) else 'runs'}/{config['tag']}/"
     return (f"{len(config['models'])} model(s), {len(config['tasks'])} task(s), {len(config['methods'])} method(s), "
-            f"{len(runs(config))} runs{sweep}, rows to {where}")
+            f"{len(grid)} runs{sweep}, rows to {where}")
 
 
 REPORT_TABLES = ("comparison", "phases", "efficiency", "speedup")  # tables/<name>.md the report's notebooks write

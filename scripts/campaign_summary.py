@@ -77,12 +77,13 @@ def dense_line(dense, chance: float, published: pd.DataFrame) -> str:
             f"{chance:.2f}, so {dense.mean - chance:.2f} points of room; published dev scores: {cited}.")
 
 
-def best_lines(gaps: pd.DataFrame, key: tuple, asked: int, chance: float) -> list[str]:
-    """The best method at each goal sparsity (``gaps.best_at``): "so far" while some of the `asked` methods lack
-    three seeds there, and flagged when its score is within ``phases.MARGIN`` points of chance."""
+def best_lines(bests: dict[float, pd.DataFrame], key: tuple, asked: int, chance: float) -> list[str]:
+    """The best method at each goal sparsity (`bests`: sparsity -> ``gaps.best_at`` of every task): "so far" while
+    some of the `asked` methods lack three seeds there, and flagged when its score is within ``phases.MARGIN``
+    points of chance."""
     lines = []
-    for s in GOALS:
-        mine = of(best_at(gaps, s), key)
+    for s, best in bests.items():
+        mine = of(best, key)
         if mine.empty:
             lines.append(f"- Best at {percent(s)}%: no method has three seeds there yet.")
             continue
@@ -178,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     names = [p.parent.name for p in (args.old, args.results)]  # results/v1/results.csv -> v1
     gaps = cell_gaps(df, methods, list(GOALS))
+    bests = {s: best_at(gaps, s) for s in GOALS}
     curves = {(c.model, c.task, c.regime, c.method): c for c in build_curves(df, args.knee_rule)}
     reference = {(c.task, c.method): c for c in reference_curves(load_reported(), args.knee_rule)}
     versions = compare_versions(old, df)
@@ -192,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         if (of(df, key)["method"] == DENSE).all():
             lines.append(f"- No pruned rows in `{args.results}`: this task has dense rows only.")
         else:
-            lines += [*best_lines(gaps, key, len(methods), chance), *phase_lines(curves, reference, key, phase_methods),
+            lines += [*best_lines(bests, key, len(methods), chance), *phase_lines(curves, reference, key, phase_methods),
                       *claim_lines(claims, key), *version_lines(versions, key, *names)]
         sections.append(f"## {label['model_label']}, {label['task_label']}, {label['regime_label']}\n\n" + "\n".join(lines) + "\n")
     intro = (f"Per task, from `{args.results}` (and `{args.old}` for the last lines): the dense model, the best "

@@ -92,9 +92,9 @@ def main() -> int:
         print(f"make_carry: {total:.1f} MiB is more than a call carries: give --tasks fewer tasks ({args.out} left "
               "as it was)", file=sys.stderr)
         return 2
+    args.out.mkdir(parents=True, exist_ok=True)
     for part in ("glue", "minilm-l6"):  # the parts this script makes are replaced; anything else in --out stays
         shutil.rmtree(args.out / part, ignore_errors=True)
-        args.out.mkdir(parents=True, exist_ok=True)
         shutil.move(str(build / part), str(args.out / part))
     shutil.rmtree(build, ignore_errors=True)
     print(f"{args.out}: {size:.1f} MiB; minilm-l6/model.safetensors sha256 {digest[:16]}")
