@@ -231,17 +231,20 @@ def load_splits(task: GlueTask, source: str = "auto") -> Splits:
         if splits is not None:
             return splits
     needed = [task.train_split, *task.eval_splits]
+    # the tasks the same sources could serve: naming one that only another source has (the embedded sample's QQP
+    # when glue_dir was asked for) would send the user after data that this call still cannot read
+    local = [name for name in order if name != "hub"] or ["glue_dir", "embedded"]
     raise UsageError(
         f"no source has all splits {needed} of {task.name} (tried {', '.join(order)}; GLUE_DIR="
-        f"{default_glue_dir()}); tasks with complete local data: "
-        + ", ".join(t for t in _complete_local_tasks())
+        f"{default_glue_dir()}); tasks with complete local data in {' or '.join(local)}: "
+        + (", ".join(_complete_local_tasks(local)) or "none")
     )
 
 
-def _complete_local_tasks() -> list[str]:
+def _complete_local_tasks(sources: list[str]) -> list[str]:
     from .tasks import TASKS
 
-    return [name for name, t in TASKS.items() if available_sources(t)]
+    return [name for name, t in TASKS.items() if any(found.split(" ")[0] in sources for found in available_sources(t))]
 
 
 def subsample(df: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFrame:

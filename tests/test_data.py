@@ -67,8 +67,19 @@ def test_auto_falls_back_to_the_embedded_sample(monkeypatch, tmp_path):
 
 def test_a_task_without_training_data_says_what_is_available(monkeypatch, tmp_path):
     monkeypatch.setenv("GLUE_DIR", str(tmp_path / "nowhere"))
-    with pytest.raises(UsageError, match=r"no source has all splits \['train', 'validation'\] of qnli.*complete local data: .*sst2.*qqp, mnli"):
+    with pytest.raises(UsageError, match=r"no source has all splits \['train', 'validation'\] of qnli.*complete local data in glue_dir or embedded: .*sst2.*qqp, mnli"):
         data.load_splits(get_task("qnli"))
+
+
+def test_a_missing_task_lists_only_what_the_asked_source_holds(monkeypatch, tmp_path):
+    """A GLUE_DIR holding CoLA alone: QQP is missing there, and the embedded sample's QQP is no answer to a run
+    that asked for glue_dir."""
+    (tmp_path / "cola").mkdir()
+    for split in ("train", "validation"):
+        pd.DataFrame({"sentence": ["a b", "c d"], "label": [0, 1]}).to_parquet(tmp_path / "cola" / f"{split}.parquet")
+    monkeypatch.setenv("GLUE_DIR", str(tmp_path))
+    with pytest.raises(UsageError, match=r"of qqp \(tried glue_dir; .*complete local data in glue_dir: cola$"):
+        data.load_splits(get_task("qqp"), "glue_dir")
 
 
 def test_qqp_trains_on_the_whole_subset_and_is_scored_on_the_official_dev_set(glue_dir):
