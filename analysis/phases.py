@@ -18,7 +18,9 @@ knee
     which has no knee). Under the rule ``kneedle`` (results v1) every interior point is a candidate, so a
     shallow bend can put the knee inside the safe zone; under ``kneedle-past-safe-zone`` (config
     ``knee_rule``, results v2) only points at or past the safe-zone end are: a curve still within
-    ``tolerance`` of dense has not bent yet, and the three phases come in their order.
+    ``tolerance`` of dense has not bent yet, and the three phases come in their order: nor are points at or past
+    a collapse to chance (below), where the loss has already happened (RTE, v2: dense 7 points above chance, its
+    50% point at chance, and plain Kneedle's knee at 55%).
 over-pruning start
     The first measured sparsity past the safe zone where the model has collapsed, by either of two rules
     (``over_rule`` says which fired):
@@ -71,9 +73,9 @@ def safe_zone_end(sparsity: np.ndarray, score: np.ndarray, dense: float, toleran
 
 
 def knee(sparsity: np.ndarray, score: np.ndarray, dense: float, tolerance: float = TOLERANCE,
-         min_bulge: float = MIN_BULGE, start: float = -math.inf) -> float:
+         min_bulge: float = MIN_BULGE, start: float = -math.inf, stop: float = math.inf) -> float:
     """Kneedle knee of the curve (0, dense), (s1, y1), ...: the point furthest above the end-to-end chord, among
-    the interior points at sparsity `start` or more."""
+    the interior points at sparsity `start` or more and below `stop`."""
     x = np.concatenate([[0.0], sparsity])
     y = np.concatenate([[dense], score])
     if x.size < 3 or dense - score.min() <= tolerance:
@@ -84,7 +86,7 @@ def knee(sparsity: np.ndarray, score: np.ndarray, dense: float, tolerance: float
     chord = yn[0] + (yn[-1] - yn[0]) * xn
     height = yn - chord
     height[0] = height[-1] = -math.inf  # interior points only: the end points lie on the chord
-    height[x < start] = -math.inf
+    height[(x < start) | (x >= stop)] = -math.inf
     i = int(np.argmax(height))
     return float(x[i]) if height[i] >= min_bulge else math.nan
 
@@ -123,7 +125,11 @@ def detect(sparsity, score, dense: float, chance: float = math.nan, tolerance: f
     if s.size == 0 or math.isnan(dense):
         return Phases(math.nan, math.nan, math.nan, "")
     safe = safe_zone_end(s, y, dense, tolerance)
-    past_safe = knee_rule == "kneedle-past-safe-zone" and not math.isnan(safe)
-    k = knee(s, y, dense, tolerance, min_bulge, start=safe if past_safe else -math.inf)
+    ordered = knee_rule == "kneedle-past-safe-zone"
+    start = safe if ordered and not math.isnan(safe) else -math.inf
+    # the chance rule needs no knee, so it can bound the knee's candidates: a knee cannot follow the collapse
+    collapse, by = over_pruning_start(s, y, dense, chance, math.nan, safe, margin, flat_tolerance, tolerance)
+    stop = collapse if ordered and by == "chance" else math.inf
+    k = knee(s, y, dense, tolerance, min_bulge, start=start, stop=stop)
     over, rule = over_pruning_start(s, y, dense, chance, k, safe, margin, flat_tolerance, tolerance)
     return Phases(safe, k, over, rule)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UsageError
+from .offline import switched_off
 from .tasks import GlueTask
 
 log = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ def _local_splits(root: Path, task: GlueTask, source: str) -> Splits | None:
 
 
 def _hub_splits(task: GlueTask) -> Splits | None:
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+    if switched_off("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
         return None
     try:
         from datasets import load_dataset

@@ -273,7 +273,9 @@ def offline_gaps(config: dict, grid: list) -> str | None:
     the Hub is on (then anything may load) or every run can. Reads configs and file lists only: no weights."""
     import os
 
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() not in ("1", "true", "yes", "on"):
+    from .offline import switched_off
+
+    if not switched_off("HF_HUB_OFFLINE"):
         return None
     from .data import available_sources
     from .models import model_fit, resolve

@@ -10,7 +10,9 @@ One section per (model, task, regime), in GLUE order, each line computed by the 
 - dense: seed mean ± sample std (`results.dense_baselines`), and the published dev scores of MiniLM 6x384 and
   DistilBERT where the regime is the task's own (`reference.published_score`);
 - the best of `--methods` at 80% and 90% sparsity among those with three seeds, its gap to dense with the 95%
-  interval, the methods it cannot be told apart from, and the goal (`gaps.best_at`, `gaps.GOALS`);
+  interval, the methods it cannot be told apart from, and the goal (`gaps.best_at`, `gaps.GOALS`); "so far" while
+  some of the methods that `--config`'s grid asks for on that task and sparsity lack three seeds (without
+  `--config`, every one of `--methods` counts on every task);
 - where the three phases fall (`phases.detect` with `--knee-rule`) for the `--phase-methods` curves, and for seed
   003's reported curve of the same task under the same rules (cited numbers: DistilBERT, full data);
 - each `--pairs` A:B (global against layer-wise magnitude; prune-at-start methods against magnitude-pretrained):
@@ -77,10 +79,35 @@ def dense_line(dense, chance: float, published: pd.DataFrame) -> str:
             f"{chance:.2f}, so {dense.mean - chance:.2f} points of room; published dev scores: {cited}.")
 
 
-def best_lines(bests: dict[float, pd.DataFrame], key: tuple, asked: int, chance: float) -> list[str]:
+def asked_methods(config_path: Path, methods: list[str]) -> dict[tuple[str, str, float], set[str]]:
+    """(model, task, sparsity) -> which of `methods` the config's grid runs there, under the names rows are shown
+    by (``results.method_variants`` over the grid's runs with each method's full parameters, as rows record them:
+    a config entry ``distillation@obert`` is shown as ``distillation(base=obert)``). Raises UsageError on a config
+    that does not check."""
+    import dataclasses
+    import json
+
+    from prunebench.analysis.results import method_variants
+    from prunebench.benchmarks.grid import runs
+    from prunebench.benchmarks.workflow_config import check_config, load_yaml
+    from prunebench.methods.registry import get
+
+    grid = [r for r in runs(check_config(load_yaml(config_path))) if r.method != DENSE]
+    classes = {r.method: get(r.method.split("@")[0]) for r in grid}
+    frame = pd.DataFrame({
+        "method": [classes[r.method].name for r in grid],
+        "method_params": [json.dumps(dataclasses.asdict(classes[r.method].parse_params(r.params))) for r in grid]})
+    asked: dict[tuple[str, str, float], set[str]] = {}
+    for r, name in zip(grid, method_variants(frame)):
+        if name in methods:
+            asked.setdefault((r.model, r.task, round(r.sparsity, 4)), set()).add(name)
+    return asked
+
+
+def best_lines(bests: dict[float, pd.DataFrame], key: tuple, asked, chance: float) -> list[str]:
     """The best method at each goal sparsity (`bests`: sparsity -> ``gaps.best_at`` of every task): "so far" while
-    some of the `asked` methods lack three seeds there, and flagged when its score is within ``phases.MARGIN``
-    points of chance."""
+    some of the methods asked there (`asked(sparsity)`: how many) lack three seeds, and flagged when its score is
+    within ``phases.MARGIN`` points of chance."""
     lines = []
     for s, best in bests.items():
         mine = of(best, key)
@@ -88,7 +115,8 @@ def best_lines(bests: dict[float, pd.DataFrame], key: tuple, asked: int, chance:
             lines.append(f"- Best at {percent(s)}%: no method has three seeds there yet.")
             continue
         b = mine.iloc[0]
-        so_far = "" if b.ranked == asked else f" so far ({b.ranked} of the {asked} methods have three seeds there)"
+        n = asked(s)
+        so_far = "" if b.ranked >= n else f" so far ({b.ranked} of the {n} methods asked there have three seeds)"
         tied = f"; score intervals overlapping its own: {b.tied}" if b.tied else ""
         near = f"; within {MARGIN:g} points of chance (tables/near-chance.md)" if b.score <= chance + MARGIN else ""
         verdict = "meets" if b.meets_goal else "misses"
@@ -151,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated methods whose curves' phases are given (default {PHASE_METHODS})")
     parser.add_argument("--knee-rule", default="kneedle", help=f"one of {', '.join(KNEE_RULES)} (default kneedle; "
                         "give the config's knee_rule so the phases read as the phase table's)")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="the campaign's grid config: which of --methods each task and sparsity asks for (default: all)")
     parser.add_argument("--out", type=Path, default=None, help="markdown file to write (default: print)")
     args = parser.parse_args(argv)
     if args.out is not None:
@@ -163,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     if bad := [":".join(p) for p in pairs if len(p) != 2 or not all(p) or p[0] == p[1]]:
         print(f"campaign_summary: --pairs {', '.join(bad)}: write each pair as A:B, two different methods", file=sys.stderr)
         return 2
+    if args.config is not None and not args.config.is_file():
+        print(f"campaign_summary: --config {args.config}: no such file (the campaign's grid config)", file=sys.stderr)
+        return 2
     if args.knee_rule not in KNEE_RULES:
         print(f"campaign_summary: --knee-rule {args.knee_rule}: choose one of {', '.join(KNEE_RULES)}", file=sys.stderr)
         return 2
@@ -174,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         check_method_names([m for p in pairs for m in p], df, args.results, flag="--pairs")
         claims = [(a, b, paired_claim(df, a, b)) for a, b in pairs]
         published = load_published()
-    except (OSError, ResultsError, ValueError) as exc:
+        asked = asked_methods(args.config, methods) if args.config is not None else None
+    except (OSError, ResultsError, ValueError, UsageError) as exc:
         print(f"campaign_summary: {exc}", file=sys.stderr)
         return 2
     names = [p.parent.name for p in (args.old, args.results)]  # results/v1/results.csv -> v1
@@ -194,7 +228,10 @@ def main(argv: list[str] | None = None) -> int:
         if (of(df, key)["method"] == DENSE).all():
             lines.append(f"- No pruned rows in `{args.results}`: this task has dense rows only.")
         else:
-            lines += [*best_lines(bests, key, len(methods), chance), *phase_lines(curves, reference, key, phase_methods),
+            def asked_at(s: float, key=key) -> int:
+                return len(methods) if asked is None else len(asked.get((key[0], key[1], round(s, 4)), ()))
+
+            lines += [*best_lines(bests, key, asked_at, chance), *phase_lines(curves, reference, key, phase_methods),
                       *claim_lines(claims, key), *version_lines(versions, key, *names)]
         sections.append(f"## {label['model_label']}, {label['task_label']}, {label['regime_label']}\n\n" + "\n".join(lines) + "\n")
     intro = (f"Per task, from `{args.results}` (and `{args.old}` for the last lines): the dense model, the best "
@@ -206,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
              "against method lines pair the seeds and can order two such methods. A gap is paired with the dense "
              "checkpoint each row started from (checkpoints are re-made in each device call), so it need not equal the "
              "score minus the dense line's mean (tables/best.md gives each task's checkpoint drift). \"So far\": "
-             "some of the methods lack three seeds at that sparsity, and the best is the best of those that have them. "
+             "some of the methods asked at that sparsity lack three seeds, and the best is the best of those that have "
+             "them. "
              "Seed 003's phases are shown in the full-data regime only, the one its numbers belong to.")
     write_script_markdown("scripts/campaign_summary.py", argv if argv is not None else sys.argv[1:],
                           f"{args.results} and {args.old}", "The campaign per task", intro + "\n\n" + "\n".join(sections),

@@ -12,6 +12,19 @@ rebuilt file against the one recorded at packing, so a damaged pack fails instea
 
 `pack` replaces the folder's model.safetensors by the pack (the file is removed, so the pack alone travels);
 `unpack` writes model.safetensors beside the pack and keeps the pack.
+
+The tree a call copies grows with every row (calls 20-21: a tree of 25 MiB left 39 for the carry, and the packed
+model alone is 37), so the weights need not travel in every call. A warm machine keeps /tmp between calls made
+within its idle time (calls 22-23 found call 21's rows there), so `install` puts the weights where the grid reads
+them, from whatever this call carried:
+
+    python scripts/carry_model.py install .carry/minilm-l6 /tmp/minilm-l6    # scripts/gpu_call.sh runs it
+
+- the whole pack (or the unpacked file): rebuilt there, as `unpack` does;
+- one part of a pack split by `make_carry.py --weights K/N`: kept beside the target until every part has come,
+  one call after another on the same machine, then joined and unpacked (exit 3 while parts are missing);
+- no weights (`make_carry.py --weights none`): the model an earlier call left there, if its sha256 is the one
+  `make_carry.py` recorded in `model.sha256`; else exit 2 (a fresh machine: carry the weights again).
 """
 
 from __future__ import annotations
@@ -20,12 +33,15 @@ import argparse
 import hashlib
 import json
 import lzma
+import shutil
 import struct
 import sys
 from pathlib import Path
 
 MODEL, PACKED = "model.safetensors", "model.safetensors.planes"
 MAGIC = b"PBPLANES1\n"
+DIGEST = "model.sha256"  # hex sha256 of MODEL, written by make_carry.py beside whatever part of the weights travels
+READY, WAITING = 0, 3  # install's exit codes besides 2 (an error)
 
 
 def pack(folder: Path) -> Path:
@@ -75,12 +91,94 @@ def unpack(folder: Path) -> Path:
     return folder / MODEL
 
 
+def part_name(k: int, n: int) -> str:
+    return f"{PACKED}.part-{k}-of-{n}"
+
+
+def split(folder: Path, k: int, n: int) -> Path:
+    """Keep only the `k`-th of `n` nearly equal byte ranges of `folder/PACKED` (1 <= k <= n), as `part_name(k, n)`;
+    returns its path. The pack is deterministic (same weights, same xz), so parts cut by separate runs join to
+    the same pack; `install` checks the joined model's sha256 all the same. Raises ValueError on a bad k or n."""
+    if not 1 <= k <= n:
+        raise ValueError(f"part {k} of {n}: the part must be between 1 and {n}")
+    data = (folder / PACKED).read_bytes()
+    cut = [len(data) * i // n for i in range(n + 1)]
+    out = folder / part_name(k, n)
+    out.write_bytes(data[cut[k - 1] : cut[k]])
+    (folder / PACKED).unlink()
+    return out
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def install(carried: Path, target: Path) -> tuple[int, str]:
+    """Make `target` a loadable model folder from the carried folder `carried` (see the module docstring).
+
+    Returns (READY or WAITING, what was done). Raises ValueError where no model can be made: no weights carried
+    and none of the recorded sha256 at `target`, parts of another split, or a damaged pack."""
+    parts_dir = target.parent / f"{target.name}.parts"
+    small = [p for p in carried.iterdir() if p.is_file() and not p.name.startswith(PACKED) and p.name != MODEL]
+
+    def fresh_target() -> None:
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        for p in small:
+            shutil.copy(p, target / p.name)
+
+    if (carried / MODEL).is_file():
+        fresh_target()
+        shutil.copy(carried / MODEL, target / MODEL)
+        return READY, f"copied {MODEL}"
+    if (carried / PACKED).is_file():
+        fresh_target()
+        shutil.copy(carried / PACKED, target / PACKED)
+        return READY, f"unpacked {unpack(target)}"
+    parts = sorted(carried.glob(f"{PACKED}.part-*-of-*"))
+    if parts:
+        counts = {int(p.name.rsplit("-", 1)[1]) for p in parts} | {int(p.name.rsplit("-", 1)[1]) for p in parts_dir.glob(f"{PACKED}.part-*")}
+        if len(counts) > 1:
+            shutil.rmtree(parts_dir, ignore_errors=True)
+            raise ValueError(f"parts of different splits ({sorted(counts)} parts); the kept ones are dropped: carry part 1 again")
+        (n,) = counts
+        parts_dir.mkdir(parents=True, exist_ok=True)
+        for p in parts:
+            shutil.copy(p, parts_dir / p.name)
+        missing = [k for k in range(1, n + 1) if not (parts_dir / part_name(k, n)).is_file()]
+        if missing:
+            return WAITING, f"kept part(s) {', '.join(p.name.split('.part-')[1] for p in parts)}; part(s) {missing} of {n} still to come, on this machine"
+        fresh_target()
+        with (target / PACKED).open("wb") as out:
+            for k in range(1, n + 1):
+                out.write((parts_dir / part_name(k, n)).read_bytes())
+        shutil.rmtree(parts_dir)
+        return READY, f"joined {n} parts, unpacked {unpack(target)}"
+    want = (carried / DIGEST).read_text().strip() if (carried / DIGEST).is_file() else None
+    if want and (target / MODEL).is_file() and sha256_of(target / MODEL) == want:
+        return READY, f"kept {target / MODEL} from an earlier call (sha256 {want[:16]})"
+    raise ValueError(f"{carried}: no weights carried, and {target} holds no model of the recorded sha256 "
+                     f"({(want or 'none recorded')[:16]}): a fresh machine; carry the weights (make_carry.py --weights all or K/N)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["pack", "unpack"])
-    parser.add_argument("folder", type=Path, help="folder holding model.safetensors (pack) or model.safetensors.planes (unpack)")
+    parser.add_argument("action", choices=["pack", "unpack", "install"])
+    parser.add_argument("folder", type=Path, help="folder holding model.safetensors (pack) or model.safetensors.planes "
+                        "(unpack); for install, the carried folder")
+    parser.add_argument("target", type=Path, nargs="?", help="install only: the model folder to make (e.g. /tmp/minilm-l6)")
     args = parser.parse_args(argv)
+    if (args.action == "install") != (args.target is not None):
+        parser.error("a target folder goes with install, and only with it")
     try:
+        if args.action == "install":
+            code, done = install(args.folder, args.target)
+            print(f"carry_model: {done}")
+            return code
         out = (pack if args.action == "pack" else unpack)(args.folder)
     except (OSError, ValueError) as exc:
         print(f"carry_model: {exc}", file=sys.stderr)

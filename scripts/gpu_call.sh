@@ -13,21 +13,28 @@
 # shape:bert-base) at BENCH_BATCHES (default 1,32,128), with extra BENCH_ARGS, alone on GPU 0 for at most
 # BENCH_LIMIT seconds, before any grid phase starts. WORKERS (default 8) runs share each GPU. HISTORY (e.g.
 # results/v2/calls) gives run_grid earlier calls' queue logs, so a run no call has time for is not started. Needs the carry
-# folder of scripts/make_carry.py in .carry/.
+# folder of scripts/make_carry.py in CARRY (default .carry; e.g. .carry-qqp, made ahead with make_carry.py --out).
+# Carrying the weights in parts or not at all (make_carry.py --weights K/N or none) needs the calls on one warm
+# machine: each call within the machine's idle time of the last. A later call there with the same TAG also skips the
+# rows an earlier one made under /tmp/TAG (calls 22-23 continued call 21 so).
 # Afterwards, here: unpack rows.tgz, copy TAG/results/<version>/... into results/<version>/ BEFORE the next call
 # (run_grid skips only rows present in the checkout or under its --root), then `prunebench merge`.
 set -u
 cd "$(dirname "$0")/.."
-if [ $# -lt 3 ]; then sed -n 2,18p "$0"; exit 2; fi
+if [ $# -lt 3 ]; then sed -n 2,22p "$0"; exit 2; fi
 SHA=$1 LIMIT=$2 TAG=$3; shift 3
-START=$SECONDS MARGIN=${MARGIN:-200} CONFIG=${CONFIG:-config/v1-minilm.yaml} OUT=${OUT:-$PWD/gpu-out}
+START=$SECONDS MARGIN=${MARGIN:-200} CARRY=${CARRY:-.carry} CONFIG=${CONFIG:-config/v1-minilm.yaml} OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
-MODEL_DIR=$PWD/.carry/minilm-l6
-if [ -f "$MODEL_DIR/model.safetensors.planes" ]; then  # packed by make_carry.py: rebuild the same bytes in /tmp
-  rm -rf /tmp/minilm-l6 && cp -r "$MODEL_DIR" /tmp/minilm-l6 && chmod -R u+w /tmp/minilm-l6 && MODEL_DIR=/tmp/minilm-l6
-  python scripts/carry_model.py unpack "$MODEL_DIR" || exit 2
-fi
-export GLUE_DIR=$PWD/.carry/glue HF_HUB_OFFLINE=1 PRUNEBENCH_MINILM_DIR=$MODEL_DIR \
+# the weights as make_carry.py --weights sent them: whole (rebuilt in /tmp), a part (kept in /tmp until the last part
+# comes, on this warm machine; no grid phase before), or none (the model an earlier call left in /tmp)
+MODEL_DIR=/tmp/minilm-l6
+python scripts/carry_model.py install "$CARRY/minilm-l6" "$MODEL_DIR"
+case $? in
+  0) ;;
+  3) echo "weights incomplete: no grid phase in this call"; exit 0 ;;
+  *) exit 2 ;;
+esac
+export GLUE_DIR=$PWD/$CARRY/glue HF_HUB_OFFLINE=1 PRUNEBENCH_MINILM_DIR=$MODEL_DIR \
        PRUNEBENCH_CACHE=$PWD/.pbcache PRUNEBENCH_GIT_COMMIT=$SHA TOKENIZERS_PARALLELISM=false
 nvidia-smi --query-gpu=index,name,memory.used --format=csv,noheader
 GPUS=${GPUS:-$(nvidia-smi -L | wc -l)}  # or set GPUS (with CUDA_VISIBLE_DEVICES) to use part of the machine

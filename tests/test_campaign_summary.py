@@ -91,6 +91,7 @@ def test_the_committed_summary_is_what_the_script_makes_now(tmp_path):
     (["--pairs", "magnitude-global:randm"], "--pairs randm: not a registered method"),
     (["--methods", "distillation(base=obrt)"], "--methods distillation(base=obrt): not a registered method"),
     (["--out", "."], "--out .: "),  # a folder: refused before anything is read
+    (["--config", "nowhere.yaml"], "--config nowhere.yaml: no such file"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_file(folders, capsys, extra, message):
     cells = {("dense", 0.0): DENSE, ("magnitude-global", 0.8): DENSE}
@@ -98,3 +99,21 @@ def test_bad_input_is_one_line_exit_2_and_no_file(folders, capsys, extra, messag
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith(f"campaign_summary: {message}")
     assert not (folders / "summary.md").exists()
+
+
+def test_a_best_is_so_far_only_while_a_method_the_grid_asks_for_there_lacks_seeds(folders, capsys):
+    """The grid runs layer-wise magnitude at 80% only: at 90% global magnitude is the whole ranking, not a partial
+    one; at 80% layer-wise has two seeds of three, so the best is the best so far."""
+    (folders / "grid.yaml").write_text(
+        "tag: t\nresults_version: v9\nmodels: [minilm-l6]\ntasks: [mrpc]\nseeds: [0, 1, 2]\ntrain: {max_len: 128}\n"
+        "methods:\n  dense: {sparsities: [0.0]}\n  magnitude-global: {sparsities: [0.8, 0.9]}\n"
+        "  magnitude-layerwise: {sparsities: [0.8]}\n")
+    new = {("dense", 0.0): DENSE, ("magnitude-global", 0.8): [83.5, 84.5, 85.2], ("magnitude-global", 0.9): [78.0, 79.0, 80.0],
+           ("magnitude-layerwise", 0.8): [80.0, 81.0]}
+    code, _ = summarise(folders, capsys, new, {("dense", 0.0): DENSE}, "--config", str(folders / "grid.yaml"))
+    text = (folders / "summary.md").read_text()
+    assert code == 0
+    assert "Best at 80% so far (1 of the 2 methods asked there have three seeds): magnitude-global" in text
+    assert "Best at 90%: magnitude-global" in text
+    code, _ = summarise(folders, capsys, new, {("dense", 0.0): DENSE})  # no grid: both methods count everywhere
+    assert "Best at 90% so far (1 of the 2 methods asked there have three seeds)" in (folders / "summary.md").read_text()

@@ -1,6 +1,8 @@
-"""The packed carry model unpacks to the same bytes, and a damaged pack is refused instead of loading other weights."""
+"""The packed carry model unpacks to the same bytes, a damaged pack is refused instead of loading other weights, and
+weights carried in parts (or not at all) make the same model on one warm machine."""
 
 import hashlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ from safetensors.torch import load_file, save_file
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from carry_model import MODEL, PACKED, pack, unpack  # noqa: E402
+from carry_model import DIGEST, MODEL, PACKED, READY, WAITING, install, pack, part_name, sha256_of, split, unpack  # noqa: E402
 
 
 def model_folder(tmp_path: Path, dtype=torch.float16) -> Path:
@@ -48,3 +50,64 @@ def test_only_16_bit_weights_are_packed_and_the_cli_says_why_in_one_line(tmp_pat
     proc = subprocess.run([sys.executable, "scripts/carry_model.py", "pack", str(folder)], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "only 16-bit tensors are packed" in proc.stderr
     assert (folder / MODEL).exists()
+
+
+def carried_folder(tmp_path: Path) -> tuple[Path, str]:
+    """A carry as make_carry.py writes it: the small files, the pack, and the model's recorded sha256."""
+    (tmp_path / "carried").mkdir()
+    folder = model_folder(tmp_path / "carried")
+    digest = hashlib.sha256((folder / MODEL).read_bytes()).hexdigest()
+    (folder / "config.json").write_text("{}")
+    (folder / DIGEST).write_text(digest + "\n")
+    pack(folder)
+    return folder, digest
+
+
+def test_a_whole_pack_installs_in_one_call(tmp_path):
+    carried, digest = carried_folder(tmp_path)
+    code, _ = install(carried, tmp_path / "model")
+    assert code == READY and sha256_of(tmp_path / "model" / MODEL) == digest
+    assert (tmp_path / "model" / "config.json").is_file()
+
+
+def test_parts_of_the_weights_join_across_calls_on_one_machine(tmp_path):
+    """Call A carries part 1 of 2 and runs nothing; call B carries part 2, and the model is whole; call C carries
+    no weights and uses it."""
+    carried, digest = carried_folder(tmp_path)
+    pack_bytes = (carried / PACKED).read_bytes()
+    calls = []
+    for k in (1, 2):
+        call = tmp_path / f"call{k}"
+        shutil.copytree(carried, call)
+        split(call, k, 2)
+        calls.append(call)
+    assert b"".join((c / part_name(k, 2)).read_bytes() for k, c in enumerate(calls, 1)) == pack_bytes
+    code, said = install(calls[0], tmp_path / "model")
+    assert code == WAITING and "[2] of 2 still to come" in said and not (tmp_path / "model" / MODEL).exists()
+    code, _ = install(calls[1], tmp_path / "model")
+    assert code == READY and sha256_of(tmp_path / "model" / MODEL) == digest
+    data_only = tmp_path / "call3"
+    shutil.copytree(carried, data_only)
+    (data_only / PACKED).unlink()
+    code, said = install(data_only, tmp_path / "model")
+    assert code == READY and "from an earlier call" in said
+
+
+def test_no_weights_on_a_fresh_machine_is_an_error_that_says_what_to_carry(tmp_path):
+    carried, _ = carried_folder(tmp_path)
+    (carried / PACKED).unlink()
+    proc = subprocess.run([sys.executable, "scripts/carry_model.py", "install", str(carried), str(tmp_path / "model")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "a fresh machine; carry the weights" in proc.stderr
+
+
+def test_parts_of_different_splits_do_not_join(tmp_path):
+    carried, _ = carried_folder(tmp_path)
+    first, second = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(carried, first)
+    shutil.copytree(carried, second)
+    split(first, 1, 2)
+    split(second, 3, 3)
+    assert install(first, tmp_path / "model")[0] == WAITING
+    with pytest.raises(ValueError, match="parts of different splits"):
+        install(second, tmp_path / "model")

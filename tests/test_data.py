@@ -133,3 +133,15 @@ def test_qqp_and_mnli_low_resource_run_end_to_end_offline(task, source, metrics,
     assert code == 0 and row["task"] == task and row["data_source"] == source and row["train_examples"] == "64"
     assert set(json.loads(row["metrics"])) == metrics
     assert not validate_results(out).problems
+
+
+@pytest.mark.parametrize("value, off", [("1", True), ("true", True), ("ON", True), ("0", False), ("", False)])
+def test_the_hub_is_off_for_every_value_huggingface_hub_takes_as_true(monkeypatch, value, off):
+    """The loader and `prunebench validate` read HF_HUB_OFFLINE alike (benchmarks/offline.py)."""
+    from prunebench.benchmarks.offline import switched_off
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", value)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    assert switched_off("HF_HUB_OFFLINE") is off
+    if off:  # never reaches for `datasets`: no Hub call, no import
+        assert data._hub_splits(get_task("rte")) is None

@@ -122,6 +122,24 @@ def test_a_curve_without_a_safe_zone_keeps_its_kneedle_knee_under_either_rule():
     assert detect(sparsity, score, 90.0).knee == detect(sparsity, score, 90.0, knee_rule="kneedle-past-safe-zone").knee
 
 
+def test_past_the_safe_zone_the_knee_cannot_follow_a_collapse_to_chance():
+    # v2's RTE layer-wise magnitude curve (seed means): dense 59.69, chance 52.71, so every point is within 5 points
+    # of chance; plain Kneedle puts the knee at 55%, after the collapse at 50%
+    sparsity = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9]
+    score = [55.48, 56.56, 52.83, 52.11, 51.87, 52.11, 53.55, 53.19, 53.67]
+    plain = detect(sparsity, score, dense=59.69, chance=52.71)
+    ordered = detect(sparsity, score, dense=59.69, chance=52.71, knee_rule="kneedle-past-safe-zone")
+    assert (plain.knee, plain.over_start, plain.over_rule) == (0.55, 0.5, "chance")
+    assert nan(ordered.knee) and (ordered.over_start, ordered.over_rule) == (0.5, "chance")
+
+
+def test_a_knee_before_the_collapse_stays_where_it_is():
+    sparsity, score = [0.5, 0.6, 0.7, 0.8, 0.9], [89.5, 89.0, 86.0, 60.0, 51.0]
+    ordered = detect(sparsity, score, dense=90.0, chance=50.0, knee_rule="kneedle-past-safe-zone")
+    assert (ordered.knee, ordered.over_start) == (detect(sparsity, score, dense=90.0, chance=50.0).knee, 0.9)
+    assert ordered.knee < ordered.over_start
+
+
 def test_an_unknown_knee_rule_is_refused():
     with pytest.raises(ValueError, match="choose kneedle or kneedle-past-safe-zone"):
         detect([0.5, 0.7, 0.9], [89.0, 85.0, 70.0], 90.0, knee_rule="elbow")
