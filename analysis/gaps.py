@@ -107,7 +107,8 @@ def checkpoint_drift(df: pd.DataFrame) -> pd.DataFrame:
 def best_at(gaps: pd.DataFrame, sparsity: float, min_seeds: int = 3) -> pd.DataFrame:
     """Per (model, task, regime), the method of highest seed-mean score at `sparsity` among cells with at least
     `min_seeds` seeds, with every method whose score interval overlaps the leader's listed as tied (the data
-    cannot order them), how many methods were ranked (`ranked`: a best of 3 methods is not a best of 18), and
+    cannot order them), how many methods were ranked and which (`ranked`, `ranked_methods`: a best of 3 methods is
+    not a best of 18), and
     whether the leader's mean gap meets ``GOALS`` (NaN where the sparsity has no goal)."""
     out = []
     at = gaps[(gaps["sparsity"] == sparsity) & (gaps["n"] >= min_seeds) & (gaps["method"] != DENSE)]
@@ -117,7 +118,7 @@ def best_at(gaps: pd.DataFrame, sparsity: float, min_seeds: int = 3) -> pd.DataF
         goal = GOALS.get(sparsity, math.nan)
         out.append({**dict(zip(KEY, key)), "method": lead["method"], "score": lead["score"], "gap": lead["gap"],
                     "gap_low": lead["gap_low"], "gap_high": lead["gap_high"], "tied": ", ".join(sorted(tied["method"])),
-                    "ranked": int(group["method"].nunique()),
+                    "ranked": int(group["method"].nunique()), "ranked_methods": tuple(sorted(group["method"].unique())),
                     "goal": goal, "meets_goal": (lead["gap"] >= -goal) if not math.isnan(goal) else math.nan})
-    return pd.DataFrame(out, columns=[*KEY, "method", "score", "gap", "gap_low", "gap_high", "tied", "ranked", "goal",
-                                      "meets_goal"])
+    return pd.DataFrame(out, columns=[*KEY, "method", "score", "gap", "gap_low", "gap_high", "tied", "ranked",
+                                      "ranked_methods", "goal", "meets_goal"])

@@ -110,7 +110,7 @@ def cmd_prepare(args) -> int:
 
 def cmd_merge(args) -> int:
     from .atomic import check_target
-    from .merge import CHECK_GRIDS, merge, run_files_under
+    from .merge import check_grids_under, merge, run_files_under
 
     check_target(args.out, "--out")
     files = [f for folder in args.runs for f in (run_files_under(Path(folder)) if Path(folder).is_dir() else [Path(folder)])]
@@ -120,7 +120,7 @@ def cmd_merge(args) -> int:
     left_out: list[tuple[Path, str]] = []
     n = merge(files, args.out, keep_samples=args.keep_samples, left_out=left_out)
     print(f"{args.out}: {n} rows from {len(files)} files")
-    check_grids = [f"{g}/" for folder in args.runs if Path(folder).is_dir() for g in CHECK_GRIDS if (Path(folder) / g).is_dir()]
+    check_grids = [f"{g.name}/" for folder in args.runs if Path(folder).is_dir() for g in check_grids_under(Path(folder))]
     if check_grids:  # skipped by folder, before any row is read: said, so a user merging them knows how
         print(f"prunebench: skipped the check grids {', '.join(check_grids)} (merge such a folder by its own path to "
               "read it)", file=sys.stderr)

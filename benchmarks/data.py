@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UsageError
-from .offline import switched_off
+from .offline import HUB_DATA, switched_off
 from .tasks import GlueTask
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ def _local_splits(root: Path, task: GlueTask, source: str) -> Splits | None:
 
 
 def _hub_splits(task: GlueTask) -> Splits | None:
-    if switched_off("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+    if switched_off(*HUB_DATA):
         return None
     try:
         from datasets import load_dataset

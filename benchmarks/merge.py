@@ -116,3 +116,8 @@ def run_files_under(folder: Path) -> list[Path]:
         return not any(part.startswith(".") for part in parts) and not (len(parts) > 1 and parts[0] in CHECK_GRIDS)
 
     return sorted(p for p in folder.rglob("*.csv") if kept(p))
+
+
+def check_grids_under(folder: Path) -> list[Path]:
+    """The check-grid folders (`CHECK_GRIDS`) that `run_files_under(folder)` skips, so a caller can say so."""
+    return [Path(folder) / grid for grid in CHECK_GRIDS if (Path(folder) / grid).is_dir()]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 
-TRUE_VALUES = ("1", "on", "yes", "true")
+TRUE_VALUES = ("1", "on", "yes", "true")  # compared case-blind and unstripped, as `huggingface_hub` does
+HUB_MODELS = ("HF_HUB_OFFLINE",)  # what stops a model load from the Hub
+HUB_DATA = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")  # what stops the GLUE download (`datasets` reads both)
 
 
 def switched_off(*variables: str) -> bool:
     """True if any of `variables` (e.g. ``"HF_HUB_OFFLINE"``) is set to a true value."""
-    return any(os.environ.get(name, "").strip().lower() in TRUE_VALUES for name in variables)
+    return any(os.environ.get(name, "").lower() in TRUE_VALUES for name in variables)

@@ -268,28 +268,30 @@ def check_model_entry(model: str) -> None:
 
 
 def offline_gaps(config: dict, grid: list) -> str | None:
-    """With the Hub off (``HF_HUB_OFFLINE``), which runs of a checked config cannot run on this machine and why:
-    a Hub model whose config is not in the local cache, a task no local source holds every split of. None when
-    the Hub is on (then anything may load) or every run can. Reads configs and file lists only: no weights."""
-    import os
+    """With the Hub off, which runs of a checked config cannot run on this machine and why: a Hub model whose config
+    is not in the local cache (``HF_HUB_OFFLINE``, which the model loader reads), a task no local source holds every
+    split of (``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE``, as the data loader reads them: `offline.HUB_DATA`). None
+    when the Hub is on (then anything may load) or every run can. Reads configs and file lists only: no weights."""
+    from .offline import HUB_DATA, HUB_MODELS, switched_off
 
-    from .offline import switched_off
-
-    if not switched_off("HF_HUB_OFFLINE"):
+    models_off, data_off = switched_off(*HUB_MODELS), switched_off(*HUB_DATA)
+    if not models_off and not data_off:
         return None
     from .data import available_sources
     from .models import model_fit, resolve
     from .tasks import get_task
 
     specs = {m: resolve(m) for m in config["models"]}
-    models = [m for m, spec in specs.items() if not spec.is_local and model_fit(spec, None, local_only=True) is None]
-    tasks = [t for t in config["tasks"] if not available_sources(get_task(t))]
+    models = [m for m, spec in specs.items()
+              if models_off and not spec.is_local and model_fit(spec, None, local_only=True) is None]
+    tasks = [t for t in config["tasks"] if data_off and not available_sources(get_task(t))]
     if not models and not tasks:
         return None
     blocked = sum(1 for r in grid if r.model in models or r.task in tasks)
     why = ([f"model(s) {', '.join(models)} need the Hugging Face Hub"] if models else []) + (
         [f"task(s) {', '.join(tasks)} have no local source of every split (GLUE_DIR, the embedded sample)"] if tasks else [])
-    return f"HF_HUB_OFFLINE is set: {blocked} of its {len(grid)} runs cannot run on this machine: {'; '.join(why)}"
+    switched = " and ".join(v for v in dict.fromkeys((*HUB_MODELS, *HUB_DATA)) if switched_off(v))
+    return f"{switched} {'is' if ' and ' not in switched else 'are'} set: {blocked} of its {len(grid)} runs cannot run on this machine: {'; '.join(why)}"
 
 
 def validate_file(path: Path) -> str:

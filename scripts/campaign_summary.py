@@ -106,7 +106,7 @@ def asked_methods(config_path: Path, methods: list[str]) -> dict[tuple[str, str,
 
 def best_lines(bests: dict[float, pd.DataFrame], key: tuple, asked, chance: float) -> list[str]:
     """The best method at each goal sparsity (`bests`: sparsity -> ``gaps.best_at`` of every task): "so far" while
-    some of the methods asked there (`asked(sparsity)`: how many) lack three seeds, and flagged when its score is
+    some of the methods asked there (`asked(sparsity)`: which) lack three seeds, and flagged when its score is
     within ``phases.MARGIN`` points of chance."""
     lines = []
     for s, best in bests.items():
@@ -115,8 +115,9 @@ def best_lines(bests: dict[float, pd.DataFrame], key: tuple, asked, chance: floa
             lines.append(f"- Best at {percent(s)}%: no method has three seeds there yet.")
             continue
         b = mine.iloc[0]
-        n = asked(s)
-        so_far = "" if b.ranked >= n else f" so far ({b.ranked} of the {n} methods asked there have three seeds)"
+        wanted, have = asked(s), set(b.ranked_methods)
+        so_far = ("" if wanted <= have else
+                  f" so far ({len(wanted & have)} of the {len(wanted)} methods asked there have three seeds)")
         tied = f"; score intervals overlapping its own: {b.tied}" if b.tied else ""
         near = f"; within {MARGIN:g} points of chance (tables/near-chance.md)" if b.score <= chance + MARGIN else ""
         verdict = "meets" if b.meets_goal else "misses"
@@ -228,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         if (of(df, key)["method"] == DENSE).all():
             lines.append(f"- No pruned rows in `{args.results}`: this task has dense rows only.")
         else:
-            def asked_at(s: float, key=key) -> int:
-                return len(methods) if asked is None else len(asked.get((key[0], key[1], round(s, 4)), ()))
+            def asked_at(s: float, key=key) -> set[str]:
+                return set(methods) if asked is None else asked.get((key[0], key[1], round(s, 4)), set())
 
             lines += [*best_lines(bests, key, asked_at, chance), *phase_lines(curves, reference, key, phase_methods),
                       *claim_lines(claims, key), *version_lines(versions, key, *names)]

@@ -78,7 +78,10 @@ def unpack(folder: Path) -> Path:
     meta = json.loads(data[len(MAGIC) : line_end])
     at = line_end + 1
     header = data[at : at + meta["header"]]
-    high = lzma.decompress(data[at + meta["header"] : at + meta["header"] + meta["high_xz"]])
+    try:
+        high = lzma.decompress(data[at + meta["header"] : at + meta["header"] + meta["high_xz"]])
+    except lzma.LZMAError as exc:
+        raise ValueError(f"{folder / PACKED}: damaged ({exc})") from exc
     low = data[at + meta["header"] + meta["high_xz"] :]
     if len(low) != meta["low"] or len(high) != meta["low"]:
         raise ValueError(f"{folder / PACKED}: truncated ({len(low)} and {len(high)} bytes, {meta['low']} expected)")
@@ -120,45 +123,68 @@ def sha256_of(path: Path) -> str:
 def install(carried: Path, target: Path) -> tuple[int, str]:
     """Make `target` a loadable model folder from the carried folder `carried` (see the module docstring).
 
-    Returns (READY or WAITING, what was done). Raises ValueError where no model can be made: no weights carried
-    and none of the recorded sha256 at `target`, parts of another split, or a damaged pack."""
-    parts_dir = target.parent / f"{target.name}.parts"
+    The model is built beside `target` and moved there only once it unpacks to the recorded bytes, so a failure
+    leaves an earlier call's model in place. Parts wait in a folder named for the model's sha256, so parts of other
+    weights are never joined with them. Returns (READY or WAITING, what was done). Raises ValueError where no
+    model can be made: no weights carried and none of the recorded sha256 at `target`, or a damaged pack."""
+    want = (carried / DIGEST).read_text().strip() if (carried / DIGEST).is_file() else None
     small = [p for p in carried.iterdir() if p.is_file() and not p.name.startswith(PACKED) and p.name != MODEL]
 
-    def fresh_target() -> None:
-        shutil.rmtree(target, ignore_errors=True)
-        target.mkdir(parents=True)
+    def replace_target(fill) -> str:
+        build = target.parent / f".{target.name}.build"
+        shutil.rmtree(build, ignore_errors=True)
+        build.mkdir(parents=True)
         for p in small:
-            shutil.copy(p, target / p.name)
+            shutil.copy(p, build / p.name)
+        done = fill(build)
+        shutil.rmtree(target, ignore_errors=True)
+        build.rename(target)
+        return done
+
+    def copy_model(build: Path) -> str:
+        shutil.copy(carried / MODEL, build / MODEL)
+        return f"copied {MODEL}"
+
+    def unpack_pack(build: Path) -> str:
+        shutil.copy(carried / PACKED, build / PACKED)
+        unpack(build)
+        return f"unpacked {target / MODEL}"
 
     if (carried / MODEL).is_file():
-        fresh_target()
-        shutil.copy(carried / MODEL, target / MODEL)
-        return READY, f"copied {MODEL}"
+        return READY, replace_target(copy_model)
     if (carried / PACKED).is_file():
-        fresh_target()
-        shutil.copy(carried / PACKED, target / PACKED)
-        return READY, f"unpacked {unpack(target)}"
+        return READY, replace_target(unpack_pack)
     parts = sorted(carried.glob(f"{PACKED}.part-*-of-*"))
     if parts:
-        counts = {int(p.name.rsplit("-", 1)[1]) for p in parts} | {int(p.name.rsplit("-", 1)[1]) for p in parts_dir.glob(f"{PACKED}.part-*")}
+        if want is None:
+            raise ValueError(f"{carried}: parts of the weights without {DIGEST}: make the carry with make_carry.py --weights K/N")
+        parts_dir = target.parent / f"{target.name}.parts-{want[:16]}"
+        counts = {int(p.name.rsplit("-", 1)[1]) for p in parts}
         if len(counts) > 1:
-            shutil.rmtree(parts_dir, ignore_errors=True)
-            raise ValueError(f"parts of different splits ({sorted(counts)} parts); the kept ones are dropped: carry part 1 again")
+            raise ValueError(f"{carried}: parts of different splits ({sorted(counts)} parts) in one carry")
         (n,) = counts
+        stale = [p for p in parts_dir.glob(f"{PACKED}.part-*") if int(p.name.rsplit("-", 1)[1]) != n]
+        for p in stale:  # parts of an earlier split of the same weights: this call's parts start the set anew
+            p.unlink()
         parts_dir.mkdir(parents=True, exist_ok=True)
         for p in parts:
             shutil.copy(p, parts_dir / p.name)
         missing = [k for k in range(1, n + 1) if not (parts_dir / part_name(k, n)).is_file()]
         if missing:
-            return WAITING, f"kept part(s) {', '.join(p.name.split('.part-')[1] for p in parts)}; part(s) {missing} of {n} still to come, on this machine"
-        fresh_target()
-        with (target / PACKED).open("wb") as out:
-            for k in range(1, n + 1):
-                out.write((parts_dir / part_name(k, n)).read_bytes())
+            dropped = f" (dropped {len(stale)} part(s) of another split)" if stale else ""
+            return WAITING, (f"kept part(s) {', '.join(p.name.split('.part-')[1] for p in parts)}{dropped}; part(s) "
+                             f"{missing} of {n} still to come, on this machine")
+
+        def join(build: Path) -> str:
+            with (build / PACKED).open("wb") as out:
+                for k in range(1, n + 1):
+                    out.write((parts_dir / part_name(k, n)).read_bytes())
+            unpack(build)
+            return f"joined {n} parts, unpacked {target / MODEL}"
+
+        done = replace_target(join)
         shutil.rmtree(parts_dir)
-        return READY, f"joined {n} parts, unpacked {unpack(target)}"
-    want = (carried / DIGEST).read_text().strip() if (carried / DIGEST).is_file() else None
+        return READY, done
     if want and (target / MODEL).is_file() and sha256_of(target / MODEL) == want:
         return READY, f"kept {target / MODEL} from an earlier call (sha256 {want[:16]})"
     raise ValueError(f"{carried}: no weights carried, and {target} holds no model of the recorded sha256 "

@@ -21,9 +21,11 @@
 # (run_grid skips only rows present in the checkout or under its --root), then `prunebench merge`.
 set -u
 cd "$(dirname "$0")/.."
-if [ $# -lt 3 ]; then sed -n 2,22p "$0"; exit 2; fi
+if [ $# -lt 3 ]; then sed -n 2,21p "$0"; exit 2; fi
 SHA=$1 LIMIT=$2 TAG=$3; shift 3
-START=$SECONDS MARGIN=${MARGIN:-200} CARRY=${CARRY:-.carry} CONFIG=${CONFIG:-config/v1-minilm.yaml} OUT=${OUT:-$PWD/gpu-out}
+ASKED=${CARRY:-.carry}
+CARRY=$(cd "$ASKED" 2>/dev/null && pwd) || { echo "gpu_call: no carry folder $ASKED (make it with scripts/make_carry.py)"; exit 2; }
+START=$SECONDS MARGIN=${MARGIN:-200} CONFIG=${CONFIG:-config/v1-minilm.yaml} OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
 # the weights as make_carry.py --weights sent them: whole (rebuilt in /tmp), a part (kept in /tmp until the last part
 # comes, on this warm machine; no grid phase before), or none (the model an earlier call left in /tmp)
@@ -34,7 +36,7 @@ case $? in
   3) echo "weights incomplete: no grid phase in this call"; exit 0 ;;
   *) exit 2 ;;
 esac
-export GLUE_DIR=$PWD/$CARRY/glue HF_HUB_OFFLINE=1 PRUNEBENCH_MINILM_DIR=$MODEL_DIR \
+export GLUE_DIR=$CARRY/glue HF_HUB_OFFLINE=1 PRUNEBENCH_MINILM_DIR=$MODEL_DIR \
        PRUNEBENCH_CACHE=$PWD/.pbcache PRUNEBENCH_GIT_COMMIT=$SHA TOKENIZERS_PARALLELISM=false
 nvidia-smi --query-gpu=index,name,memory.used --format=csv,noheader
 GPUS=${GPUS:-$(nvidia-smi -L | wc -l)}  # or set GPUS (with CUDA_VISIBLE_DEVICES) to use part of the machine

@@ -101,13 +101,34 @@ def test_no_weights_on_a_fresh_machine_is_an_error_that_says_what_to_carry(tmp_p
     assert proc.returncode == 2 and "a fresh machine; carry the weights" in proc.stderr
 
 
-def test_parts_of_different_splits_do_not_join(tmp_path):
+def test_parts_of_other_weights_or_another_split_are_never_joined(tmp_path):
+    """Parts wait under the model's sha256: a part 2 of other weights does not complete this model's part 1, and a
+    new split of the same weights starts the set anew."""
     carried, _ = carried_folder(tmp_path)
     first, second = tmp_path / "a", tmp_path / "b"
     shutil.copytree(carried, first)
     shutil.copytree(carried, second)
     split(first, 1, 2)
-    split(second, 3, 3)
+    (second / DIGEST).write_text("0" * 64 + "\n")  # other weights
+    split(second, 2, 2)
     assert install(first, tmp_path / "model")[0] == WAITING
-    with pytest.raises(ValueError, match="parts of different splits"):
-        install(second, tmp_path / "model")
+    code, said = install(second, tmp_path / "model")
+    assert code == WAITING and "[1] of 2 still to come" in said and not (tmp_path / "model").exists()
+    third = tmp_path / "c"
+    shutil.copytree(carried, third)
+    split(third, 3, 3)
+    code, said = install(third, tmp_path / "model")
+    assert code == WAITING and "dropped 1 part(s) of another split" in said and "[1, 2] of 3" in said
+
+
+def test_a_damaged_pack_leaves_the_earlier_model_in_place(tmp_path):
+    carried, digest = carried_folder(tmp_path)
+    assert install(carried, tmp_path / "model")[0] == READY
+    data = bytearray((carried / PACKED).read_bytes())
+    data[len(data) // 3] ^= 0xFF  # inside the xz stream of the high bytes
+    (carried / PACKED).write_bytes(bytes(data))
+    proc = subprocess.run([sys.executable, "scripts/carry_model.py", "install", str(carried), str(tmp_path / "model")],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
+    assert any(why in proc.stderr for why in ("damaged", "sha256 differs", "truncated", "not a pack"))
+    assert sha256_of(tmp_path / "model" / MODEL) == digest

@@ -129,7 +129,8 @@ def test_validate_warns_offline_of_the_runs_that_need_the_hub_or_missing_data(tm
     config = tmp_path / "grid.yaml"
     config.write_text("tag: t\nresults_version: v9\nmodels: [minilm-l6, distilbert]\ntasks: [rte, qnli]\nseeds: [0]\n"
                       "methods: {dense: {sparsities: [0.0]}, random: {sparsities: [0.5]}}\ntrain: {epochs: 1}\n")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-hf-cache")}  # no cached Hub model
+    env = {**{k: v for k, v in os.environ.items() if k != "HF_DATASETS_OFFLINE"}, "HF_HUB_OFFLINE": "1",
+           "HF_HOME": str(tmp_path / "empty-hf-cache")}  # no cached Hub model
     proc = subprocess.run([sys.executable, "-m", "prunebench.benchmarks.cli", "validate", str(config)], cwd=ROOT,
                           capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and proc.stdout.startswith(f"{config}: ok (2 model(s), 2 task(s), 2 method(s), 8 runs")
@@ -140,6 +141,12 @@ def test_validate_warns_offline_of_the_runs_that_need_the_hub_or_missing_data(tm
     online = subprocess.run([sys.executable, "-m", "prunebench.benchmarks.cli", "validate", str(config)], cwd=ROOT,
                             capture_output=True, text=True, env={**env, "HF_HUB_OFFLINE": "0"})
     assert "HF_HUB_OFFLINE" not in online.stderr  # with the Hub on, anything may load: nothing to warn of
+    # the datasets switch alone stops the GLUE download (the data loader reads it), not a model load
+    data_off = subprocess.run([sys.executable, "-m", "prunebench.benchmarks.cli", "validate", str(config)], cwd=ROOT,
+                              capture_output=True, text=True, env={**env, "HF_HUB_OFFLINE": "0", "HF_DATASETS_OFFLINE": "true"})
+    assert data_off.stderr == (f"prunebench: warning: {config}: HF_DATASETS_OFFLINE is set: 4 of its 8 runs cannot run "
+                               "on this machine: task(s) qnli have no local source of every split (GLUE_DIR, the "
+                               "embedded sample)\n")
 
 
 def test_leaderboard_check_on_a_missing_folder_says_so_once(tmp_path, capsys):

@@ -55,3 +55,30 @@ def test_the_probe_times_the_2of4_pattern_of_the_method():
     pruned = probe.two_four(weight)
     assert follows_nm(pruned) and (pruned != 0).sum() == 8
     assert pruned[0].tolist() == [0, 0, 3, 4, 0, 0, 7, 8]  # the two largest of each four kept
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--task", "mnli", "--sparsities", "1.5"], "--sparsities 1.5: a sparsity is a fraction between 0 and 1"),
+    (["--task", "mnli", "--seeds", "zero"], "--seeds zero --sparsities 0.5,0.9: comma-separated integers"),
+    (["--task", "mnli", "--rows", "nowhere"], "--rows nowhere: no such folder"),
+    (["--task", "mnlx"], "unknown task 'mnlx'"),
+])
+def test_the_grasp_diagnosis_refuses_bad_input_in_one_line(args, message):
+    proc = subprocess.run([sys.executable, "scripts/diagnose_grasp.py", *args], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1
+    assert message in proc.stderr
+
+
+def test_the_grasp_diagnosis_counts_the_largest_weights_a_mask_removes():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("diagnose_grasp", ROOT / "scripts/diagnose_grasp.py")
+    diagnose = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(diagnose)
+    model = torch.nn.Sequential(torch.nn.Linear(10, 2, bias=False))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.arange(1.0, 21.0).reshape(2, 10))
+    keep = model[0].weight < 19  # prunes the two largest (the top tenth) and nothing else
+    line = diagnose.mask_report(model, {"0.weight": keep}, 0.1)
+    assert "pruned 100.0% of each matrix's largest-|θ| tenth" in line and "sparsity 10.0%-10.0%" in line
+    assert line.endswith("0 empty output rows")

@@ -1,0 +1,171 @@
+"""GraSP at 50% collapses where GraSP at 90% does not (v2: MNLI low-resource, MRPC, CoLA): in the mask or in training?
+
+v2's near-chance table has GraSP at 50% predicting a constant class on 2 of 3 seeds of MNLI and MRPC, below random
+pruning at 50% and below GraSP itself at 90%. GraSP ranks one score over all weights, so its 50% mask prunes a
+subset of what its 90% mask prunes; a 50% network that trains worse than the 90% one is surprising. Two checks
+that do not use the dev score:
+
+1. Which weights each mask removes, computed exactly as the rows' runs did (same `Run`, seed, pre-trained model
+   with its seeded head, the first `batches` training batches, `grasp_scores`, `masks_from_scores`): the share of
+   the largest-magnitude tenth of each matrix's weights that is pruned (random pruning removes the sparsity's
+   share of it; magnitude pruning none until 90%), the per-matrix sparsity range, and output rows left empty;
+   and, before any training, how much the pruned encoder's [CLS] vector still varies across the first batch's
+   examples, for the GraSP, global magnitude and random masks of the same sparsity.
+2. Whether training left the constant-predictor plateau: each row's last logged training loss (its sidecar's
+   `train_loss`) against the loss of predicting the class priors (the entropy of the training labels).
+
+    python scripts/diagnose_grasp.py --task mnli --seeds 0,2 --sparsities 0.5,0.9 \\
+        --rows results/v2/runs/v2-minilm/minilm-l6/mnli > results/v2/diagnosis/grasp-mnli.txt
+
+Needs the offline GLUE files (GLUE_DIR); runs on the CPU (one GraSP scoring, two backward passes over `batches`
+batches, per seed). Nothing is written but a token cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from prunebench.benchmarks.records import read_rows  # noqa: E402
+
+
+def mask_report(model, masks: dict, sparsity: float) -> str:
+    """One line: share of each matrix's top-10% |θ| pruned (mean over matrices), per-matrix sparsity range, empty
+    output rows."""
+    import torch
+
+    top_pruned, shares, empty = [], [], 0
+    for name, keep in masks.items():
+        w = model.get_parameter(name).detach().abs()
+        top = w >= torch.quantile(w.flatten().float(), 0.9)
+        top_pruned.append(float((~keep & top).sum() / top.sum()))
+        shares.append(float((~keep).float().mean()))
+        empty += int((~keep).all(dim=1).sum()) if keep.dim() == 2 else 0
+    return (f"  {sparsity:.0%}: pruned {sum(top_pruned) / len(top_pruned):.1%} of each matrix's largest-|θ| tenth "
+            f"(random: {sparsity:.0%}); per-matrix sparsity {min(shares):.1%}-{max(shares):.1%}; "
+            f"{empty} empty output rows")
+
+
+def representation_spread(model, masks: dict, batch: dict) -> float:
+    """How much the pruned encoder's [CLS] vector still varies with the input: the std across the batch's
+    examples (mean over dimensions) over the mean vector norm. Near 0: every input looks alike to the head, and
+    fine-tuning starts where the class priors are the best answer."""
+    import torch
+
+    from prunebench.benchmarks.train import model_inputs
+
+    saved = {name: model.get_parameter(name).detach().clone() for name in masks}
+    try:
+        with torch.no_grad():
+            for name, keep in masks.items():
+                model.get_parameter(name).mul_(keep)
+            hidden = model.base_model(**{k: v for k, v in model_inputs(batch).items()}).last_hidden_state[:, 0]
+    finally:
+        with torch.no_grad():
+            for name, w in saved.items():
+                model.get_parameter(name).copy_(w)
+    return float(hidden.std(dim=0).mean() / hidden.norm(dim=1).mean())
+
+
+def training_report(rows: Path, method: str, sparsity: float, seed: int, floor: float) -> str:
+    sidecar = rows / method / f"s{sparsity:.2f}-seed{seed}.json"
+    csv = sidecar.with_suffix(".csv")
+    if not sidecar.is_file() or not csv.is_file():
+        return f"  {method} {sparsity:.0%} seed {seed}: no row in {rows}"
+    curve = json.loads(sidecar.read_text())["train_loss"]
+    (row,) = read_rows(csv)
+    score = float(row["score"])
+    last = curve[-1][1] if curve else float("nan")
+    plateau = "on the plateau" if abs(last - floor) < 0.05 else "left it"
+    return (f"  {method} {sparsity:.0%} seed {seed}: dev score {score:.2f}; last training loss {last:.3f} against "
+            f"{floor:.3f} for the class priors ({plateau})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", required=True)
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
+    parser.add_argument("--sparsities", default="0.5,0.9", help="comma-separated sparsities (default 0.5,0.9)")
+    parser.add_argument("--batches", type=int, default=4, help="GraSP's scoring batches (the v2 config's: 4)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="GraSP's temperature (the v2 config's: 1.0)")
+    parser.add_argument("--max-len", type=int, default=128, help="the v2 recipe's max_len (128)")
+    parser.add_argument("--rows", type=Path, default=None,
+                        help="a task's runs folder (<method>/s<sparsity>-seed<n>.csv) for check 2; skipped without it")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    import torch
+
+    from diagnose_global_collapse import loss_of_no_input
+    from prunebench.benchmarks.config import RunConfig, TrainConfig, parse_overrides
+    from prunebench.benchmarks.errors import UsageError
+    from prunebench.benchmarks.runner import Run, prepare
+    from prunebench.benchmarks.train import seed_everything
+    from prunebench.methods._masking import masks_from_scores
+    from prunebench.methods.grasp import grasp_scores, tempered_loss
+    from prunebench.methods.snip import first_batches, scoring_mode
+
+    torch.set_num_threads(args.threads)
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+        sparsities = [float(s) for s in args.sparsities.split(",")]
+    except ValueError:
+        print(f"diagnose_grasp: --seeds {args.seeds} --sparsities {args.sparsities}: comma-separated integers and "
+              "fractions, e.g. --seeds 0,2 --sparsities 0.5,0.9", file=sys.stderr)
+        return 2
+    if bad := [s for s in sparsities if not 0 < s < 1]:
+        print(f"diagnose_grasp: --sparsities {bad[0]:g}: a sparsity is a fraction between 0 and 1, e.g. 0.5", file=sys.stderr)
+        return 2
+    if args.rows is not None and not args.rows.is_dir():
+        print(f"diagnose_grasp: --rows {args.rows}: no such folder (a task's runs folder)", file=sys.stderr)
+        return 2
+    try:
+        what, floor = loss_of_no_input(args.task)
+    except UsageError as exc:
+        print(f"diagnose_grasp: {exc}", file=sys.stderr)
+        return 2
+    print(f"GraSP on {args.task} (pre-trained MiniLM-L6, temperature {args.temperature:g}, {args.batches} batches)")
+    for seed in seeds:
+        train = parse_overrides(TrainConfig(), {"max_len": args.max_len, "progress": False})
+        cfg = RunConfig(model="minilm-l6", task=args.task, method="grasp", sparsity=sparsities[0], seed=seed,
+                        method_params={"batches": args.batches, "temperature": args.temperature}, train=train,
+                        data_source="glue_dir")
+        run = Run(prepare(cfg), torch.device("cpu"))
+        seed_everything(seed)
+        model = run.pretrained()
+        ctx = run.context(sparsities[0])
+        with scoring_mode(model):
+            scores = grasp_scores(model, first_batches(ctx, args.batches), tempered_loss(ctx.task, args.temperature))
+        keep = {name: -s for name, s in scores.items()}
+        magnitude = {name: model.get_parameter(name).detach().abs() for name in scores}
+        generator = torch.Generator().manual_seed(seed)
+        noise = {name: torch.rand(w.shape, generator=generator) for name, w in magnitude.items()}
+        batch = first_batches(ctx, 1)[0]
+        flat = torch.cat([v.flatten() for v in scores.values()])
+        cuts = ", ".join(f"{s:.0%} at S = {float(torch.quantile(flat.double(), 1 - s)):.3g}" for s in sparsities)
+        print(f"seed {seed}: 1. the masks; GraSP scores S > 0 (pruned first) on {float((flat > 0).double().mean()):.1%} "
+              f"of the weights, {float((flat == 0).double().mean()):.1%} exactly 0; the cut for {cuts} (S spans "
+              f"{float(flat.min()):.3g} to {float(flat.max()):.3g}); the [CLS] spread before training (dense: "
+              f"{representation_spread(model, {}, batch):.3f})")
+        for s in sparsities:
+            grasp = masks_from_scores(keep, s)
+            print(mask_report(model, grasp, s), flush=True)
+            spreads = {name: representation_spread(model, masks_from_scores(scores_of, s), batch)
+                       for name, scores_of in (("GraSP", keep), ("magnitude", magnitude), ("random", noise))}
+            print("       [CLS] spread: " + ", ".join(f"{k} {v:.3f}" for k, v in spreads.items()), flush=True)
+        print(mask_report(model, masks_from_scores(magnitude, sparsities[0]), sparsities[0]).replace("  ", "  magnitude ", 1))
+        if args.rows is not None:
+            print(f"seed {seed}: 2. training ({what}: {floor:.3f})")
+            for s in sparsities:
+                for method in ("grasp", "random"):
+                    print(training_report(args.rows, method, s, seed, floor))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
