@@ -15,10 +15,17 @@ FROZEN = {"v1": frozenset({"v1-minilm", "paper", "smoke", "methods-sst2", "bench
 
 def frozen_warning(config: dict, version: str) -> str | None:
     """Why a grid (a checked workflow config) should not write where it would, or None: a published version it is
-    not one of the grids of. A grid of sample-size runs (``train.max_train_samples`` or ``max_eval_samples`` set)
-    gets none unless it keeps its rows with ``merge_sample_rows``: the merge leaves such rows out."""
+    not one of the grids of. A grid of sample-size runs (``train.max_eval_samples`` set, or ``max_train_samples``
+    below every one of its tasks' training splits) gets none unless it keeps its rows with ``merge_sample_rows``:
+    the merge leaves such rows out. A ``max_train_samples`` at or above a task's split samples nothing there, and
+    those rows would join the published file like any other."""
+    from .merge import FULL_TRAIN_ROWS
+
     tag, train = config["tag"], config.get("train") or {}
-    if (train.get("max_train_samples") or train.get("max_eval_samples")) and not config.get("merge_sample_rows"):
+    samples = train.get("max_train_samples") or 0
+    sampled = bool(train.get("max_eval_samples")) or (
+        samples > 0 and all(samples < FULL_TRAIN_ROWS.get(task, float("inf")) for task in config.get("tasks", [])))
+    if sampled and not config.get("merge_sample_rows"):
         return None
     if version in FROZEN and tag not in FROZEN[version]:
         return (f"results/{version}/ is published and frozen, and tag {tag!r} is not one of its grids: its rows would "

@@ -152,6 +152,9 @@ def test_a_new_grid_on_the_published_version_is_warned_unless_its_rows_never_mer
     sample = {**grid, "train": {"max_train_samples": 400}}
     assert frozen_warning(sample, "v1") is None  # the merge leaves sample-size rows out: nothing would join v1
     assert frozen_warning({**sample, "merge_sample_rows": True}, "v1") is not None  # unless the config keeps them
+    # a "sample" as large as a task's training split samples nothing there: RTE has 2,490 rows, all of them used
+    whole = {**grid, "tasks": ["rte", "sst2"], "train": {"max_train_samples": 5000}}
+    assert frozen_warning(whole, "v1") is not None
 
 
 def test_a_bad_results_version_is_refused_in_one_line(tmp_path):
