@@ -15,17 +15,22 @@ FROZEN = {"v1": frozenset({"v1-minilm", "paper", "smoke", "methods-sst2", "bench
 
 def frozen_warning(config: dict, version: str) -> str | None:
     """Why a grid (a checked workflow config) should not write where it would, or None: a published version it is
-    not one of the grids of. A grid of sample-size runs (``train.max_eval_samples`` set, or ``max_train_samples``
-    below every one of its tasks' training splits) gets none unless it keeps its rows with ``merge_sample_rows``:
-    the merge leaves such rows out. A ``max_train_samples`` at or above a task's split samples nothing there, and
-    those rows would join the published file like any other."""
-    from .merge import FULL_TRAIN_ROWS
+    not one of the grids of. A grid of sample-size runs (each task's recipe, `train` then `task_train`, with
+    ``max_eval_samples`` set or ``max_train_samples`` below the smallest training split the task trains on:
+    `merge.SMALLEST_TRAIN_ROWS`) gets none unless it keeps its rows with ``merge_sample_rows``: the merge leaves
+    such rows out. A ``max_train_samples`` at or above a task's split samples nothing there, and those rows would
+    join the published file like any other."""
+    from .grid import task_recipe
+    from .merge import SMALLEST_TRAIN_ROWS
 
-    tag, train = config["tag"], config.get("train") or {}
-    samples = train.get("max_train_samples") or 0
-    sampled = bool(train.get("max_eval_samples")) or (
-        samples > 0 and all(samples < FULL_TRAIN_ROWS.get(task, float("inf")) for task in config.get("tasks", [])))
-    if sampled and not config.get("merge_sample_rows"):
+    tag = config["tag"]
+
+    def sampled(task: str | None) -> bool:  # None: a config without tasks, judged by its `train` alone
+        recipe = task_recipe(config, task) if task else config.get("train") or {}
+        samples = recipe.get("max_train_samples") or 0
+        return bool(recipe.get("max_eval_samples")) or 0 < samples < SMALLEST_TRAIN_ROWS.get(task, float("inf"))
+
+    if all(sampled(task) for task in config.get("tasks") or [None]) and not config.get("merge_sample_rows"):
         return None
     if version in FROZEN and tag not in FROZEN[version]:
         return (f"results/{version}/ is published and frozen, and tag {tag!r} is not one of its grids: its rows would "

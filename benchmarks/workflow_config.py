@@ -269,12 +269,13 @@ def check_model_entry(model: str) -> None:
 
 def offline_gaps(config: dict, grid: list) -> str | None:
     """With the Hub off, which runs of a checked config cannot run on this machine and why: a Hub model whose config
-    is not in the local cache (``HF_HUB_OFFLINE``, which the model loader reads), a task no local source holds every
-    split of (``HF_HUB_OFFLINE`` or ``HF_DATASETS_OFFLINE``, as the data loader reads them: `offline.HUB_DATA`). None
+    is not in the local cache (`offline.HUB_MODELS`, as huggingface_hub reads them), a task no local source holds
+    every split of (`offline.HUB_DATA`, as datasets and the data loader read them); the warning names the variable
+    that decided each. None
     when the Hub is on (then anything may load) or every run can. Reads configs and file lists only: no weights."""
-    from .offline import HUB_DATA, HUB_MODELS, switched_off
+    from .offline import HUB_DATA, HUB_MODELS, deciding
 
-    models_off, data_off = switched_off(*HUB_MODELS), switched_off(*HUB_DATA)
+    models_off, data_off = deciding(*HUB_MODELS), deciding(*HUB_DATA)
     if not models_off and not data_off:
         return None
     from .data import available_sources
@@ -290,7 +291,7 @@ def offline_gaps(config: dict, grid: list) -> str | None:
     blocked = sum(1 for r in grid if r.model in models or r.task in tasks)
     why = ([f"model(s) {', '.join(models)} need the Hugging Face Hub"] if models else []) + (
         [f"task(s) {', '.join(tasks)} have no local source of every split (GLUE_DIR, the embedded sample)"] if tasks else [])
-    switched = " and ".join(v for v in dict.fromkeys((*HUB_MODELS, *HUB_DATA)) if switched_off(v))
+    switched = " and ".join(dict.fromkeys(v for v in (models_off if models else None, data_off if tasks else None) if v))
     return f"{switched} {'is' if ' and ' not in switched else 'are'} set: {blocked} of its {len(grid)} runs cannot run on this machine: {'; '.join(why)}"
 
 

@@ -80,7 +80,8 @@ def dense_line(dense, chance: float, published: pd.DataFrame) -> str:
 
 
 def asked_methods(config_path: Path, methods: list[str]) -> dict[tuple[str, str, float], set[str]]:
-    """(model, task, sparsity) -> which of `methods` the config's grid runs there, under the names rows are shown
+    """(model, task, sparsity) -> which of `methods` the config's grid runs there on three seeds or more (what a best
+    is ranked among), under the names rows are shown
     by (``results.method_variants`` over the grid's runs with each method's full parameters, as rows record them:
     a config entry ``distillation@obert`` is shown as ``distillation(base=obert)``). Raises UsageError on a config
     that does not check."""
@@ -97,10 +98,14 @@ def asked_methods(config_path: Path, methods: list[str]) -> dict[tuple[str, str,
     frame = pd.DataFrame({
         "method": [classes[r.method].name for r in grid],
         "method_params": [json.dumps(dataclasses.asdict(classes[r.method].parse_params(r.params))) for r in grid]})
-    asked: dict[tuple[str, str, float], set[str]] = {}
+    seeds: dict[tuple[str, str, float, str], set[int]] = {}
     for r, name in zip(grid, method_variants(frame)):
         if name in methods:
-            asked.setdefault((r.model, r.task, round(r.sparsity, 4)), set()).add(name)
+            seeds.setdefault((r.model, r.task, round(r.sparsity, 4), name), set()).add(r.seed)
+    asked: dict[tuple[str, str, float], set[str]] = {}
+    for (model, task, sparsity, name), ran in seeds.items():
+        if len(ran) >= 3:  # a cell the grid runs on fewer seeds is never ranked (best_at's min_seeds), so never awaited
+            asked.setdefault((model, task, sparsity), set()).add(name)
     return asked
 
 

@@ -74,8 +74,14 @@ def unpack(folder: Path) -> Path:
     data = (folder / PACKED).read_bytes()
     if not data.startswith(MAGIC):
         raise ValueError(f"{folder / PACKED}: not a pack of scripts/carry_model.py")
-    line_end = data.index(b"\n", len(MAGIC))
-    meta = json.loads(data[len(MAGIC) : line_end])
+    try:
+        line_end = data.index(b"\n", len(MAGIC))
+        meta = json.loads(data[len(MAGIC) : line_end])
+        sizes = [int(meta[k]) for k in ("header", "high_xz", "low")] + [len(meta["sha256"])]
+    except (ValueError, KeyError, TypeError) as exc:  # json's errors are ValueErrors too
+        raise ValueError(f"{folder / PACKED}: damaged header ({exc!r})") from exc
+    if min(sizes) < 0:
+        raise ValueError(f"{folder / PACKED}: damaged header (negative sizes)")
     at = line_end + 1
     header = data[at : at + meta["header"]]
     try:
@@ -127,18 +133,24 @@ def install(carried: Path, target: Path) -> tuple[int, str]:
     leaves an earlier call's model in place. Parts wait in a folder named for the model's sha256, so parts of other
     weights are never joined with them. Returns (READY or WAITING, what was done). Raises ValueError where no
     model can be made: no weights carried and none of the recorded sha256 at `target`, or a damaged pack."""
-    want = (carried / DIGEST).read_text().strip() if (carried / DIGEST).is_file() else None
+    want = ((carried / DIGEST).read_text().strip() if (carried / DIGEST).is_file() else "") or None
     small = [p for p in carried.iterdir() if p.is_file() and not p.name.startswith(PACKED) and p.name != MODEL]
 
     def replace_target(fill) -> str:
         build = target.parent / f".{target.name}.build"
         shutil.rmtree(build, ignore_errors=True)
         build.mkdir(parents=True)
-        for p in small:
-            shutil.copy(p, build / p.name)
-        done = fill(build)
-        shutil.rmtree(target, ignore_errors=True)
-        build.rename(target)
+        try:
+            for p in small:
+                shutil.copy(p, build / p.name)
+            done = fill(build)
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                raise ValueError(f"{target}: a file where the model folder goes")
+            build.rename(target)
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
         return done
 
     def copy_model(build: Path) -> str:
@@ -182,11 +194,20 @@ def install(carried: Path, target: Path) -> tuple[int, str]:
             unpack(build)
             return f"joined {n} parts, unpacked {target / MODEL}"
 
-        done = replace_target(join)
+        try:
+            done = replace_target(join)
+        except ValueError as exc:  # one part is damaged, and no part says which: the whole set travels again
+            shutil.rmtree(parts_dir, ignore_errors=True)
+            raise ValueError(f"the {n} parts do not join to the model ({exc}); they are dropped: carry every part "
+                             "again") from exc
         shutil.rmtree(parts_dir)
         return READY, done
     if want and (target / MODEL).is_file() and sha256_of(target / MODEL) == want:
         return READY, f"kept {target / MODEL} from an earlier call (sha256 {want[:16]})"
+    waiting = sorted(p.name.split(".part-")[1] for p in target.parent.glob(f"{target.name}.parts-{(want or '')[:16]}/*"))
+    if want and waiting:
+        raise ValueError(f"{carried}: no weights carried, and only part(s) {', '.join(waiting)} of them on this machine: "
+                         "carry the missing parts first")
     raise ValueError(f"{carried}: no weights carried, and {target} holds no model of the recorded sha256 "
                      f"({(want or 'none recorded')[:16]}): a fresh machine; carry the weights (make_carry.py --weights all or K/N)")
 

@@ -1,12 +1,14 @@
 """GraSP at 50% collapses where GraSP at 90% does not (v2: MNLI low-resource, MRPC, CoLA): in the mask or in training?
 
-v2's near-chance table has GraSP at 50% predicting a constant class on 2 of 3 seeds of MNLI and MRPC, below random
-pruning at 50% and below GraSP itself at 90%. GraSP ranks one score over all weights, so its 50% mask prunes a
-subset of what its 90% mask prunes; a 50% network that trains worse than the 90% one is surprising. Two checks
-that do not use the dev score:
+v2's near-chance table has GraSP at 50% predicting a constant class on 2 of 3 seeds of MNLI and MRPC; on MNLI it is
+below random pruning at 50% and below GraSP itself at 90%. GraSP ranks one score over all weights, so its 50% mask
+prunes a subset of what its 90% mask prunes; a 50% network that trains worse than the 90% one is surprising. Two
+checks that do not use the dev score:
 
-1. Which weights each mask removes, computed exactly as the rows' runs did (same `Run`, seed, pre-trained model
-   with its seeded head, the first `batches` training batches, `grasp_scores`, `masks_from_scores`): the share of
+1. Which weights each mask removes, rebuilt as the rows' runs made them (same `Run`, seed, pre-trained model with
+   its seeded head, the first `batches` training batches, `grasp_scores`, `masks_from_scores`), on the CPU where
+   the runs used a GPU (other numerics move a few weights across the cut: padding 8 against 16 moved 4 of 10.6
+   million): where the scores cut at each sparsity, and how many weights the 50% mask and "S > 0" disagree on; the share of
    the largest-magnitude tenth of each matrix's weights that is pruned (random pruning removes the sparsity's
    share of it; magnitude pruning none until 90%), the per-matrix sparsity range, and output rows left empty;
    and, before any training, how much the pruned encoder's [CLS] vector still varies across the first batch's
@@ -48,8 +50,8 @@ def mask_report(model, masks: dict, sparsity: float) -> str:
         shares.append(float((~keep).float().mean()))
         empty += int((~keep).all(dim=1).sum()) if keep.dim() == 2 else 0
     return (f"  {sparsity:.0%}: pruned {sum(top_pruned) / len(top_pruned):.1%} of each matrix's largest-|θ| tenth "
-            f"(random: {sparsity:.0%}); per-matrix sparsity {min(shares):.1%}-{max(shares):.1%}; "
-            f"{empty} empty output rows")
+            f"(mean; {min(top_pruned):.1%}-{max(top_pruned):.1%} over matrices; random: {sparsity:.0%}); per-matrix "
+            f"sparsity {min(shares):.1%}-{max(shares):.1%}; {empty} empty output rows")
 
 
 def representation_spread(model, masks: dict, batch: dict) -> float:
@@ -93,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
     parser.add_argument("--sparsities", default="0.5,0.9", help="comma-separated sparsities (default 0.5,0.9)")
     parser.add_argument("--batches", type=int, default=4, help="GraSP's scoring batches (the v2 config's: 4)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="GraSP's temperature (the v2 config's: 1.0)")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="GraSP's temperature (the v2 config's: 1.0; regression tasks always 1.0, as the method does)")
     parser.add_argument("--max-len", type=int, default=128, help="the v2 recipe's max_len (128)")
     parser.add_argument("--rows", type=Path, default=None,
                         help="a task's runs folder (<method>/s<sparsity>-seed<n>.csv) for check 2; skipped without it")
@@ -139,9 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         seed_everything(seed)
         model = run.pretrained()
         ctx = run.context(sparsities[0])
+        temperature = 1.0 if ctx.task.is_regression else args.temperature  # GraSP.before_training's rule
         with scoring_mode(model):
-            scores = grasp_scores(model, first_batches(ctx, args.batches), tempered_loss(ctx.task, args.temperature))
+            scores = grasp_scores(model, first_batches(ctx, args.batches), tempered_loss(ctx.task, temperature))
         keep = {name: -s for name, s in scores.items()}
+        half = masks_from_scores(keep, 0.5)
+        differ = sum(int(((~half[name]) != (s > 0)).sum()) for name, s in scores.items())
         magnitude = {name: model.get_parameter(name).detach().abs() for name in scores}
         generator = torch.Generator().manual_seed(seed)
         noise = {name: torch.rand(w.shape, generator=generator) for name, w in magnitude.items()}
@@ -150,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         cuts = ", ".join(f"{s:.0%} at S = {float(torch.quantile(flat.double(), 1 - s)):.3g}" for s in sparsities)
         print(f"seed {seed}: 1. the masks; GraSP scores S > 0 (pruned first) on {float((flat > 0).double().mean()):.1%} "
               f"of the weights, {float((flat == 0).double().mean()):.1%} exactly 0; the cut for {cuts} (S spans "
-              f"{float(flat.min()):.3g} to {float(flat.max()):.3g}); the [CLS] spread before training (dense: "
+              f"{float(flat.min()):.3g} to {float(flat.max()):.3g}); the 50% mask and S > 0 disagree on {differ:,} of "
+              f"{flat.numel():,} weights; the [CLS] spread before training (dense: "
               f"{representation_spread(model, {}, batch):.3f})")
         for s in sparsities:
             grasp = masks_from_scores(keep, s)

@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from carry_model import DIGEST, MODEL, PACKED, READY, WAITING, install, pack, part_name, sha256_of, split, unpack  # noqa: E402
+from carry_model import DIGEST, MAGIC, MODEL, PACKED, READY, WAITING, install, pack, part_name, sha256_of, split, unpack  # noqa: E402
 
 
 def model_folder(tmp_path: Path, dtype=torch.float16) -> Path:
@@ -132,3 +132,31 @@ def test_a_damaged_pack_leaves_the_earlier_model_in_place(tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
     assert any(why in proc.stderr for why in ("damaged", "sha256 differs", "truncated", "not a pack"))
     assert sha256_of(tmp_path / "model" / MODEL) == digest
+
+
+def test_a_damaged_part_drops_the_set_and_asks_for_every_part_again(tmp_path):
+    carried, _ = carried_folder(tmp_path)
+    calls = []
+    for k in (1, 2):
+        call = tmp_path / f"call{k}"
+        shutil.copytree(carried, call)
+        split(call, k, 2)
+        calls.append(call)
+    last = calls[1] / part_name(2, 2)
+    data = bytearray(last.read_bytes())
+    data[-1] ^= 0xFF  # a low byte of the last weight: the join's sha256 check finds it
+    last.write_bytes(bytes(data))
+    assert install(calls[0], tmp_path / "model")[0] == WAITING
+    with pytest.raises(ValueError, match="carry every part again"):
+        install(calls[1], tmp_path / "model")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["call1", "call2", "carried"]  # no parts, no half-built model
+
+
+def test_a_damaged_header_is_one_line_not_a_traceback(tmp_path):
+    folder = model_folder(tmp_path)
+    pack(folder)
+    data = bytearray((folder / PACKED).read_bytes())
+    data[len(MAGIC) + 3] = ord("#")  # inside the JSON line
+    (folder / PACKED).write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="damaged header"):
+        unpack(folder)

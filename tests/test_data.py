@@ -145,3 +145,16 @@ def test_the_hub_is_off_for_every_value_huggingface_hub_takes_as_true(monkeypatc
     assert switched_off("HF_HUB_OFFLINE") is off
     if off:  # never reaches for `datasets`: no Hub call, no import
         assert data._hub_splits(get_task("rte")) is None
+
+
+def test_the_first_variable_set_decides_as_the_hub_libraries_read_them(monkeypatch):
+    """datasets reads HF_DATASETS_OFFLINE before HF_HUB_OFFLINE; huggingface_hub reads HF_HUB_OFFLINE before
+    TRANSFORMERS_OFFLINE (benchmarks/offline.py)."""
+    from prunebench.benchmarks.offline import HUB_DATA, HUB_MODELS, deciding
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
+    assert deciding(*HUB_DATA) is None and deciding(*HUB_MODELS) == "HF_HUB_OFFLINE"
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "yes")
+    assert deciding(*HUB_MODELS) == "TRANSFORMERS_OFFLINE"

@@ -155,6 +155,9 @@ def test_a_new_grid_on_the_published_version_is_warned_unless_its_rows_never_mer
     # a "sample" as large as a task's training split samples nothing there: RTE has 2,490 rows, all of them used
     whole = {**grid, "tasks": ["rte", "sst2"], "train": {"max_train_samples": 5000}}
     assert frozen_warning(whole, "v1") is not None
+    # MNLI low-resource trains on 9,832 pairs, so 20,000 samples nothing there either; a task's own recipe counts
+    assert frozen_warning({**grid, "tasks": ["mnli"], "train": {"max_train_samples": 20000}}, "v1") is not None
+    assert frozen_warning({**sample, "tasks": ["rte"], "task_train": {"rte": {"max_train_samples": 0}}}, "v1") is not None
 
 
 def test_a_bad_results_version_is_refused_in_one_line(tmp_path):
