@@ -63,6 +63,17 @@ def carried_folder(tmp_path: Path) -> tuple[Path, str]:
     return folder, digest
 
 
+def part_carries(carried: Path, tmp_path: Path, n: int) -> list[Path]:
+    """The carries of n calls, call k holding part k of n (make_carry.py --weights k/n)."""
+    calls = []
+    for k in range(1, n + 1):
+        call = tmp_path / f"call{k}"
+        shutil.copytree(carried, call)
+        split(call, k, n)
+        calls.append(call)
+    return calls
+
+
 def test_a_whole_pack_installs_in_one_call(tmp_path):
     carried, digest = carried_folder(tmp_path)
     code, _ = install(carried, tmp_path / "model")
@@ -75,12 +86,7 @@ def test_parts_of_the_weights_join_across_calls_on_one_machine(tmp_path):
     no weights and uses it."""
     carried, digest = carried_folder(tmp_path)
     pack_bytes = (carried / PACKED).read_bytes()
-    calls = []
-    for k in (1, 2):
-        call = tmp_path / f"call{k}"
-        shutil.copytree(carried, call)
-        split(call, k, 2)
-        calls.append(call)
+    calls = part_carries(carried, tmp_path, 2)
     assert b"".join((c / part_name(k, 2)).read_bytes() for k, c in enumerate(calls, 1)) == pack_bytes
     code, said = install(calls[0], tmp_path / "model")
     assert code == WAITING and "[2] of 2 still to come" in said and not (tmp_path / "model" / MODEL).exists()
@@ -136,12 +142,7 @@ def test_a_damaged_pack_leaves_the_earlier_model_in_place(tmp_path):
 
 def test_a_damaged_part_drops_the_set_and_asks_for_every_part_again(tmp_path):
     carried, _ = carried_folder(tmp_path)
-    calls = []
-    for k in (1, 2):
-        call = tmp_path / f"call{k}"
-        shutil.copytree(carried, call)
-        split(call, k, 2)
-        calls.append(call)
+    calls = part_carries(carried, tmp_path, 2)
     last = calls[1] / part_name(2, 2)
     data = bytearray(last.read_bytes())
     data[-1] ^= 0xFF  # a low byte of the last weight: the join's sha256 check finds it
