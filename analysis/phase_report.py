@@ -20,7 +20,8 @@ HEADERS = ["Task", "Regime", "Method", "Points", "Dense", "Chance", "Safe zone e
 
 
 def rules_note(knee_rule: str = "kneedle") -> str:
-    past = " at or past the safe-zone end" if knee_rule == "kneedle-past-safe-zone" else ""
+    past = (" at or past the safe-zone end and before any collapse to chance" if knee_rule == "kneedle-past-safe-zone"
+            else "")
     return (f"Safe zone: every point up to it within {TOLERANCE:g} point of dense. Knee: Kneedle, the point{past} "
             f"furthest above the chord (at least {MIN_BULGE:g} of the unit square). Over-pruning: within {MARGIN:g} points of "
             f"chance (rule 'chance'), or a floor after the knee varying by at most {FLAT_TOLERANCE:g} point (rule "
