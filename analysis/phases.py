@@ -127,9 +127,10 @@ def detect(sparsity, score, dense: float, chance: float = math.nan, tolerance: f
     safe = safe_zone_end(s, y, dense, tolerance)
     ordered = knee_rule == "kneedle-past-safe-zone"
     start = safe if ordered and not math.isnan(safe) else -math.inf
-    # the chance rule needs no knee, so it can bound the knee's candidates: a knee cannot follow the collapse
-    collapse, by = over_pruning_start(s, y, dense, chance, math.nan, safe, margin, flat_tolerance, tolerance)
-    stop = collapse if ordered and by == "chance" else math.inf
+    stop = math.inf
+    if ordered:  # the chance rule needs no knee, so it can bound the knee's candidates: a knee cannot follow the collapse
+        collapse, by = over_pruning_start(s, y, dense, chance, math.nan, safe, margin, flat_tolerance, tolerance)
+        stop = collapse if by == "chance" else math.inf
     k = knee(s, y, dense, tolerance, min_bulge, start=start, stop=stop)
     over, rule = over_pruning_start(s, y, dense, chance, k, safe, margin, flat_tolerance, tolerance)
     return Phases(safe, k, over, rule)

@@ -271,8 +271,8 @@ def offline_gaps(config: dict, grid: list) -> str | None:
     """With the Hub off, which runs of a checked config cannot run on this machine and why: a Hub model whose config
     is not in the local cache (`offline.HUB_MODELS`, as huggingface_hub reads them), a task no local source holds
     every split of (`offline.HUB_DATA`, as datasets and the data loader read them); the warning names the variable
-    that decided each. None
-    when the Hub is on (then anything may load) or every run can. Reads configs and file lists only: no weights."""
+    that decided each. None when the Hub is on (then anything may load) or every run can. Reads configs and file
+    lists only: no weights."""
     from .offline import HUB_DATA, HUB_MODELS, deciding
 
     models_off, data_off = deciding(*HUB_MODELS), deciding(*HUB_DATA)
@@ -291,8 +291,9 @@ def offline_gaps(config: dict, grid: list) -> str | None:
     blocked = sum(1 for r in grid if r.model in models or r.task in tasks)
     why = ([f"model(s) {', '.join(models)} need the Hugging Face Hub"] if models else []) + (
         [f"task(s) {', '.join(tasks)} have no local source of every split (GLUE_DIR, the embedded sample)"] if tasks else [])
-    switched = " and ".join(dict.fromkeys(v for v in (models_off if models else None, data_off if tasks else None) if v))
-    return f"{switched} {'is' if ' and ' not in switched else 'are'} set: {blocked} of its {len(grid)} runs cannot run on this machine: {'; '.join(why)}"
+    switched = list(dict.fromkeys(([models_off] if models else []) + ([data_off] if tasks else [])))
+    return (f"{' and '.join(switched)} {'is' if len(switched) == 1 else 'are'} set: {blocked} of its {len(grid)} runs "
+            f"cannot run on this machine: {'; '.join(why)}")
 
 
 def validate_file(path: Path) -> str:

@@ -104,6 +104,12 @@ def part_name(k: int, n: int) -> str:
     return f"{PACKED}.part-{k}-of-{n}"
 
 
+def part_of(path: Path) -> tuple[int, int]:
+    """(k, n) of a file named by `part_name`."""
+    k, _, n = path.name.rsplit(".part-", 1)[1].partition("-of-")
+    return int(k), int(n)
+
+
 def split(folder: Path, k: int, n: int) -> Path:
     """Keep only the `k`-th of `n` nearly equal byte ranges of `folder/PACKED` (1 <= k <= n), as `part_name(k, n)`;
     returns its path. The pack is deterministic (same weights, same xz), so parts cut by separate runs join to
@@ -171,11 +177,11 @@ def install(carried: Path, target: Path) -> tuple[int, str]:
         if want is None:
             raise ValueError(f"{carried}: parts of the weights without {DIGEST}: make the carry with make_carry.py --weights K/N")
         parts_dir = target.parent / f"{target.name}.parts-{want[:16]}"
-        counts = {int(p.name.rsplit("-", 1)[1]) for p in parts}
+        counts = {part_of(p)[1] for p in parts}
         if len(counts) > 1:
             raise ValueError(f"{carried}: parts of different splits ({sorted(counts)} parts) in one carry")
         (n,) = counts
-        stale = [p for p in parts_dir.glob(f"{PACKED}.part-*") if int(p.name.rsplit("-", 1)[1]) != n]
+        stale = [p for p in parts_dir.glob(f"{PACKED}.part-*") if part_of(p)[1] != n]
         for p in stale:  # parts of an earlier split of the same weights: this call's parts start the set anew
             p.unlink()
         parts_dir.mkdir(parents=True, exist_ok=True)
@@ -184,7 +190,7 @@ def install(carried: Path, target: Path) -> tuple[int, str]:
         missing = [k for k in range(1, n + 1) if not (parts_dir / part_name(k, n)).is_file()]
         if missing:
             dropped = f" (dropped {len(stale)} part(s) of another split)" if stale else ""
-            return WAITING, (f"kept part(s) {', '.join(p.name.split('.part-')[1] for p in parts)}{dropped}; part(s) "
+            return WAITING, (f"kept part(s) {', '.join('%d-of-%d' % part_of(p) for p in parts)}{dropped}; part(s) "
                              f"{missing} of {n} still to come, on this machine")
 
         def join(build: Path) -> str:
@@ -204,7 +210,7 @@ def install(carried: Path, target: Path) -> tuple[int, str]:
         return READY, done
     if want and (target / MODEL).is_file() and sha256_of(target / MODEL) == want:
         return READY, f"kept {target / MODEL} from an earlier call (sha256 {want[:16]})"
-    waiting = sorted(p.name.split(".part-")[1] for p in target.parent.glob(f"{target.name}.parts-{(want or '')[:16]}/*"))
+    waiting = sorted("%d-of-%d" % part_of(p) for p in target.parent.glob(f"{target.name}.parts-{(want or '')[:16]}/*"))
     if want and waiting:
         raise ValueError(f"{carried}: no weights carried, and only part(s) {', '.join(waiting)} of them on this machine: "
                          "carry the missing parts first")

@@ -11,9 +11,9 @@ the rows keep the same model fingerprint (sha256 prefix 860248b56eb1b3ba, checke
 
 It builds the carry in a scratch folder and adds the working tree a call copies (tracked files and untracked ones
 git does not ignore), counted as tars of both: over 64 MiB it exits 2 and leaves `--out` as it was; within 1 MiB
-it warns (the count leaves out folder entries and may be that much under the tool's). The tar, not the files' sum, is what the device tool's limit matched (calls 20-21, session 14: 63.9 MiB
-of tar passed and 64.7 was refused, while the files' sum of a refused call was 60.8 MiB: a tar header and padding
-per file, 4,800 files).
+it warns (the count leaves out folder entries and may be that much under the tool's). The tar, not the files'
+sum, is what the device tool's limit matched (calls 20-21, session 14: 63.9 MiB of tar passed and 64.7 was
+refused, while the files' sum of a refused call was 60.8 MiB: a tar header and padding per file, 4,800 files).
 
 Once the tree leaves too little room for the weights (37 MiB packed), they travel apart, on one warm machine
 (scripts/carry_model.py, `install`):
