@@ -206,15 +206,20 @@ def _hub_splits(task: GlueTask) -> Splits | None:
         return None
 
 
-def available_sources(task: GlueTask) -> list[str]:
-    """Local sources that hold every split of `task` (for error messages)."""
-    found = []
+def local_sources(task: GlueTask) -> dict[str, Path]:
+    """The local sources (by name: glue_dir, embedded) that hold every split of `task`, with their folders."""
+    found = {}
     root = default_glue_dir()
     if root is not None and _local_splits(root, task, "glue_dir") is not None:
-        found.append(f"glue_dir ({root})")
+        found["glue_dir"] = root
     if _local_splits(EMBEDDED_DIR, task, "embedded") is not None:
-        found.append("embedded")
+        found["embedded"] = EMBEDDED_DIR
     return found
+
+
+def available_sources(task: GlueTask) -> list[str]:
+    """Local sources that hold every split of `task`, as error messages name them ("glue_dir (<folder>)")."""
+    return [f"glue_dir ({folder})" if name == "glue_dir" else name for name, folder in local_sources(task).items()]
 
 
 def load_splits(task: GlueTask, source: str = "auto") -> Splits:
@@ -245,7 +250,7 @@ def load_splits(task: GlueTask, source: str = "auto") -> Splits:
 def _complete_local_tasks(sources: list[str]) -> list[str]:
     from .tasks import TASKS
 
-    return [name for name, t in TASKS.items() if any(found.split(" ")[0] in sources for found in available_sources(t))]
+    return [name for name, t in TASKS.items() if any(found in sources for found in local_sources(t))]
 
 
 def subsample(df: pd.DataFrame, n: int | None, seed: int = 0) -> pd.DataFrame:

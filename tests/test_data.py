@@ -82,6 +82,16 @@ def test_a_missing_task_lists_only_what_the_asked_source_holds(monkeypatch, tmp_
         data.load_splits(get_task("qqp"), "glue_dir")
 
 
+def test_local_sources_are_named_and_the_message_shows_the_folder(monkeypatch, tmp_path):
+    (tmp_path / "cola").mkdir()
+    for split in ("train", "validation"):
+        pd.DataFrame({"sentence": ["a b", "c d"], "label": [0, 1]}).to_parquet(tmp_path / "cola" / f"{split}.parquet")
+    monkeypatch.setenv("GLUE_DIR", str(tmp_path))
+    assert data.local_sources(get_task("cola")) == {"glue_dir": tmp_path, "embedded": data.EMBEDDED_DIR}
+    assert data.available_sources(get_task("cola")) == [f"glue_dir ({tmp_path})", "embedded"]
+    assert data.local_sources(get_task("qnli")) == {}
+
+
 def test_qqp_trains_on_the_whole_subset_and_is_scored_on_the_official_dev_set(glue_dir):
     splits = data.load_splits(get_task("qqp"), "glue_dir")
     assert splits.source == "glue_dir:qqp-train-subset"
