@@ -2,7 +2,7 @@
 
 v2's near-chance table has GraSP at 50% predicting a constant class on 2 of 3 seeds of MNLI and MRPC; on MNLI it is
 below random pruning at 50% and below GraSP itself at 90%. GraSP ranks one score over all weights, so its 50% mask
-prunes a subset of what its 90% mask prunes; a 50% network that trains worse than the 90% one is surprising. Two
+prunes a subset of what its 90% mask prunes; a 50% network that trains worse than the 90% one is surprising. Three
 checks that do not use the dev score:
 
 1. Which weights each mask removes, rebuilt as the rows' runs made them (same `Run`, seed, pre-trained model with
@@ -13,7 +13,13 @@ checks that do not use the dev score:
    share of it; magnitude pruning none until 90%), the per-matrix sparsity range, and output rows left empty;
    and, before any training, how much the pruned encoder's [CLS] vector still varies across the first batch's
    examples, for the GraSP, global magnitude and random masks of the same sparsity.
-2. Whether training left the constant-predictor plateau: each row's last logged training loss (its sidecar's
+2. Where fine-tuning starts from each mask, on the training batches after the scored ones, dropout off: the
+   task loss, the norm of its gradient over every trainable parameter (what the first step sees before clipping)
+   and the [CLS] vector norm, for the GraSP mask, the opposite half of its ranking (the lowest S pruned first),
+   magnitude and random masks of the same sparsity. GraSP's objective is the gradient flow g^T g (Wang et al. 2020;
+   `prunebench/methods/grasp.py`): removing the weights of positive S raises it, each by a little, and at 50% its mask removes nearly all
+   of them together.
+3. Whether training left the constant-predictor plateau: each row's last logged training loss (its sidecar's
    `train_loss`) against the loss of predicting the class priors (the entropy of the training labels).
 
     python scripts/diagnose_grasp.py --task mnli --seeds 0,2 --sparsities 0.5,0.9 \\
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +61,23 @@ def mask_report(model, masks: dict, sparsity: float) -> str:
             f"sparsity {min(shares):.1%}-{max(shares):.1%}; {empty} empty output rows")
 
 
+@contextmanager
+def masked(model, masks: dict):
+    """The model with `masks` applied to its weights for the duration of the block, then restored."""
+    import torch
+
+    saved = {name: model.get_parameter(name).detach().clone() for name in masks}
+    try:
+        with torch.no_grad():
+            for name, keep in masks.items():
+                model.get_parameter(name).mul_(keep)
+        yield model
+    finally:
+        with torch.no_grad():
+            for name, w in saved.items():
+                model.get_parameter(name).copy_(w)
+
+
 def representation_spread(model, masks: dict, batch: dict) -> float:
     """How much the pruned encoder's [CLS] vector still varies with the input: the std across the batch's
     examples (mean over dimensions) over the mean vector norm. Near 0: every input looks alike to the head, and
@@ -62,17 +86,32 @@ def representation_spread(model, masks: dict, batch: dict) -> float:
 
     from prunebench.benchmarks.train import model_inputs
 
-    saved = {name: model.get_parameter(name).detach().clone() for name in masks}
-    try:
-        with torch.no_grad():
-            for name, keep in masks.items():
-                model.get_parameter(name).mul_(keep)
-            hidden = model.base_model(**{k: v for k, v in model_inputs(batch).items()}).last_hidden_state[:, 0]
-    finally:
-        with torch.no_grad():
-            for name, w in saved.items():
-                model.get_parameter(name).copy_(w)
+    with masked(model, masks), torch.no_grad():
+        hidden = model.base_model(**model_inputs(batch)).last_hidden_state[:, 0]
     return float(hidden.std(dim=0).mean() / hidden.norm(dim=1).mean())
+
+
+def start_of_training(model, masks: dict, batches: list[dict], loss_fn) -> tuple[float, float, float]:
+    """Where fine-tuning starts from the pruned network: the task loss (nats), the norm of its gradient over every
+    trainable parameter (the first step's, before clipping) and the mean [CLS] vector norm, averaged over
+    `batches`. GraSP chooses its mask by how removing each weight changes the squared gradient norm to first
+    order (Wang et al. 2020, the GraSP score); this measures the norm the chosen mask actually leaves."""
+    import torch
+
+    from prunebench.benchmarks.train import model_inputs
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    losses, norms, cls = [], [], []
+    with masked(model, masks):
+        for batch in batches:
+            loss = loss_fn(model, batch)
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
+            losses.append(float(loss))
+            norms.append(float(torch.linalg.vector_norm(torch.stack(
+                [torch.linalg.vector_norm(g.float()) for g in grads if g is not None]))))
+            with torch.no_grad():
+                cls.append(float(model.base_model(**model_inputs(batch)).last_hidden_state[:, 0].norm(dim=1).mean()))
+    return sum(losses) / len(losses), sum(norms) / len(norms), sum(cls) / len(cls)
 
 
 def training_report(rows: Path, method: str, sparsity: float, seed: int, floor: float) -> str:
@@ -159,15 +198,28 @@ def main(argv: list[str] | None = None) -> int:
               f"{float(flat.min()):.3g} to {float(flat.max()):.3g}); the 50% mask and S > 0 disagree on {differ:,} of "
               f"{flat.numel():,} weights; the [CLS] spread before training (dense: "
               f"{representation_spread(model, {}, batch):.3f})")
+        later = first_batches(ctx, 2 * args.batches)[args.batches:]  # not the batches the scores were taken on
+        loss_fn = tempered_loss(ctx.task, 1.0)  # the loss training uses, untempered
+        with scoring_mode(model):
+            start = "; ".join(f"{k} {v:.3f}" for k, v in zip(("loss", "gradient norm", "[CLS] norm"),
+                                                              start_of_training(model, {}, later, loss_fn)))
+        print(f"       start of training, dense ({len(later)} batches after the scored ones): {start}")
         for s in sparsities:
             grasp = masks_from_scores(keep, s)
             print(mask_report(model, grasp, s), flush=True)
             spreads = {name: representation_spread(model, masks_from_scores(scores_of, s), batch)
                        for name, scores_of in (("GraSP", keep), ("magnitude", magnitude), ("random", noise))}
             print("       [CLS] spread: " + ", ".join(f"{k} {v:.3f}" for k, v in spreads.items()), flush=True)
+            # the opposite half of GraSP's ranking (the lowest S pruned first) tells a sign split from GraSP's own
+            with scoring_mode(model):
+                starts = {name: start_of_training(model, masks_from_scores(scores_of, s), later, loss_fn)
+                          for name, scores_of in (("GraSP", keep), ("GraSP negated", scores),
+                                                  ("magnitude", magnitude), ("random", noise))}
+            print("       start of training (loss / gradient norm / [CLS] norm): " + ", ".join(
+                f"{k} {a:.3f} / {b:.2f} / {c:.1f}" for k, (a, b, c) in starts.items()), flush=True)
         print(mask_report(model, masks_from_scores(magnitude, sparsities[0]), sparsities[0]).replace("  ", "  magnitude ", 1))
         if args.rows is not None:
-            print(f"seed {seed}: 2. training ({what}: {floor:.3f})")
+            print(f"seed {seed}: 3. training ({what}: {floor:.3f})")
             for s in sparsities:
                 for method in ("grasp", "random"):
                     print(training_report(args.rows, method, s, seed, floor))

@@ -69,12 +69,17 @@ def test_the_grasp_diagnosis_refuses_bad_input_in_one_line(args, message):
     assert message in proc.stderr
 
 
-def test_the_grasp_diagnosis_counts_the_largest_weights_a_mask_removes():
+def load_grasp_diagnosis():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("diagnose_grasp", ROOT / "scripts/diagnose_grasp.py")
     diagnose = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(diagnose)
+    return diagnose
+
+
+def test_the_grasp_diagnosis_counts_the_largest_weights_a_mask_removes():
+    diagnose = load_grasp_diagnosis()
     model = torch.nn.Sequential(torch.nn.Linear(10, 2, bias=False))
     with torch.no_grad():
         model[0].weight.copy_(torch.arange(1.0, 21.0).reshape(2, 10))
@@ -82,3 +87,26 @@ def test_the_grasp_diagnosis_counts_the_largest_weights_a_mask_removes():
     line = diagnose.mask_report(model, {"0.weight": keep}, 0.1)
     assert "pruned 100.0% of each matrix's largest-|θ| tenth" in line and "sparsity 10.0%-10.0%" in line
     assert line.endswith("0 empty output rows")
+
+
+def test_where_training_starts_is_measured_on_the_masked_model_and_the_weights_come_back():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from prunebench.benchmarks.tasks import get_task
+    from prunebench.methods.grasp import tempered_loss
+
+    diagnose = load_grasp_diagnosis()
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=1,
+                                                     num_attention_heads=4, intermediate_size=64, num_labels=2)).eval()
+    batch = {"input_ids": torch.randint(0, 100, (8, 12)), "attention_mask": torch.ones(8, 12, dtype=torch.long),
+             "labels": torch.randint(0, 2, (8,))}
+    loss_fn = tempered_loss(get_task("sst2"), 1.0)
+    before = model.classifier.weight.detach().clone()
+    dense_loss, dense_norm, _ = diagnose.start_of_training(model, {}, [batch], loss_fn)
+    # a head with no weight left (its bias starts at zero) predicts the uniform prior: the loss is ln 2
+    no_head = {"classifier.weight": torch.zeros_like(before, dtype=torch.bool)}
+    loss, norm, _ = diagnose.start_of_training(model, no_head, [batch], loss_fn)
+    assert loss == pytest.approx(torch.log(torch.tensor(2.0)).item(), abs=1e-6)
+    assert dense_loss != pytest.approx(loss, abs=1e-4) and norm != pytest.approx(dense_norm)
+    assert torch.equal(model.classifier.weight, before)
