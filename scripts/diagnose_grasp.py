@@ -16,17 +16,18 @@ checks that do not use the dev score:
 2. Where fine-tuning starts from each mask, on the training batches after the scored ones, dropout off: the
    task loss, the norm of its gradient over every trainable parameter (what the first step sees before clipping)
    and the [CLS] vector norm, for the GraSP mask, the opposite half of its ranking (the lowest S pruned first),
-   magnitude and random masks of the same sparsity. GraSP's objective is the gradient flow g^T g (Wang et al. 2020;
-   `prunebench/methods/grasp.py`): removing the weights of positive S raises it, each by a little, and at 50% its mask removes nearly all
-   of them together.
+   magnitude and random masks of the same sparsity. GraSP's objective is the gradient flow g^T g (Wang et al.
+   2020; `prunebench/methods/grasp.py`): removing the weights of positive S raises it, each by a little, and at
+   50% its mask removes nearly all of them together.
 3. Whether training left the constant-predictor plateau: each row's last logged training loss (its sidecar's
    `train_loss`) against the loss of predicting the class priors (the entropy of the training labels).
 
-    python scripts/diagnose_grasp.py --task mnli --seeds 0,2 --sparsities 0.5,0.9 \\
+    python scripts/diagnose_grasp.py --task mnli --seeds 0,1,2 --sparsities 0.5,0.7,0.8,0.9 --threads 1 \\
         --rows results/v2/runs/v2-minilm/minilm-l6/mnli > results/v2/diagnosis/grasp-mnli.txt
 
-Needs the offline GLUE files (GLUE_DIR); runs on the CPU (one GraSP scoring, two backward passes over `batches`
-batches, per seed). Nothing is written but a token cache.
+Needs the offline GLUE files (GLUE_DIR); runs on the CPU: per seed, one GraSP scoring (two backward passes over
+`batches` batches) and check 2's (1 + 4 x sparsities) x `batches` gradient passes (68 for the command above).
+Nothing is written but a token cache.
 """
 
 from __future__ import annotations
@@ -95,18 +96,21 @@ def start_of_training(model, masks: dict, batches: list[dict], loss_fn) -> tuple
     """Where fine-tuning starts from the pruned network: the task loss (nats), the norm of its gradient over every
     trainable parameter (the first step's, before clipping) and the mean [CLS] vector norm, averaged over
     `batches`. GraSP chooses its mask by how removing each weight changes the squared gradient norm to first
-    order (Wang et al. 2020, the GraSP score); this measures the norm the chosen mask actually leaves."""
+    order (Wang et al. 2020, the GraSP score); this measures the norm the chosen mask actually leaves. Raises
+    ValueError when `batches` is empty."""
     import torch
 
     from prunebench.benchmarks.train import model_inputs
 
+    if not batches:
+        raise ValueError("no batches to measure the start of training on")
     params = [p for p in model.parameters() if p.requires_grad]
     losses, norms, cls = [], [], []
     with masked(model, masks):
         for batch in batches:
             loss = loss_fn(model, batch)
             grads = torch.autograd.grad(loss, params, allow_unused=True)
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             norms.append(float(torch.linalg.vector_norm(torch.stack(
                 [torch.linalg.vector_norm(g.float()) for g in grads if g is not None]))))
             with torch.no_grad():
@@ -138,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="GraSP's temperature (the v2 config's: 1.0; regression tasks always 1.0, as the method does)")
     parser.add_argument("--max-len", type=int, default=128, help="the v2 recipe's max_len (128)")
     parser.add_argument("--rows", type=Path, default=None,
-                        help="a task's runs folder (<method>/s<sparsity>-seed<n>.csv) for check 2; skipped without it")
+                        help="a task's runs folder (<method>/s<sparsity>-seed<n>.csv) for check 3; skipped without it")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     import torch
@@ -200,16 +204,21 @@ def main(argv: list[str] | None = None) -> int:
               f"{representation_spread(model, {}, batch):.3f})")
         later = first_batches(ctx, 2 * args.batches)[args.batches:]  # not the batches the scores were taken on
         loss_fn = tempered_loss(ctx.task, 1.0)  # the loss training uses, untempered
-        with scoring_mode(model):
-            start = "; ".join(f"{k} {v:.3f}" for k, v in zip(("loss", "gradient norm", "[CLS] norm"),
-                                                              start_of_training(model, {}, later, loss_fn)))
-        print(f"       start of training, dense ({len(later)} batches after the scored ones): {start}")
+        if later:
+            with scoring_mode(model):
+                start = "; ".join(f"{k} {v:.3f}" for k, v in zip(("loss", "gradient norm", "[CLS] norm"),
+                                                                  start_of_training(model, {}, later, loss_fn)))
+            print(f"       start of training, dense ({len(later)} batches after the scored ones): {start}")
+        else:
+            print("       start of training: not measured (the training set has no batch after the scored ones)")
         for s in sparsities:
             grasp = masks_from_scores(keep, s)
             print(mask_report(model, grasp, s), flush=True)
             spreads = {name: representation_spread(model, masks_from_scores(scores_of, s), batch)
                        for name, scores_of in (("GraSP", keep), ("magnitude", magnitude), ("random", noise))}
             print("       [CLS] spread: " + ", ".join(f"{k} {v:.3f}" for k, v in spreads.items()), flush=True)
+            if not later:
+                continue
             # the opposite half of GraSP's ranking (the lowest S pruned first) tells a sign split from GraSP's own
             with scoring_mode(model):
                 starts = {name: start_of_training(model, masks_from_scores(scores_of, s), later, loss_fn)

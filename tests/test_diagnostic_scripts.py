@@ -103,10 +103,19 @@ def test_where_training_starts_is_measured_on_the_masked_model_and_the_weights_c
              "labels": torch.randint(0, 2, (8,))}
     loss_fn = tempered_loss(get_task("sst2"), 1.0)
     before = model.classifier.weight.detach().clone()
-    dense_loss, dense_norm, _ = diagnose.start_of_training(model, {}, [batch], loss_fn)
+    # the dense start, computed by hand: the gradient over every trainable parameter, the encoder's [CLS] vectors
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    grads = torch.autograd.grad(loss_fn(model, batch), [p for p in model.parameters() if p.requires_grad])
+    by_hand = torch.sqrt(sum((g ** 2).sum() for g in grads)).item()
+    cls = model.bert(**inputs).last_hidden_state[:, 0].norm(dim=1).mean().item()
+    dense_loss, dense_norm, dense_cls = diagnose.start_of_training(model, {}, [batch], loss_fn)
+    assert dense_norm == pytest.approx(by_hand, rel=1e-5) and dense_cls == pytest.approx(cls, rel=1e-5)
     # a head with no weight left (its bias starts at zero) predicts the uniform prior: the loss is ln 2
     no_head = {"classifier.weight": torch.zeros_like(before, dtype=torch.bool)}
-    loss, norm, _ = diagnose.start_of_training(model, no_head, [batch], loss_fn)
+    loss, norm, head_cls = diagnose.start_of_training(model, no_head, [batch], loss_fn)
     assert loss == pytest.approx(torch.log(torch.tensor(2.0)).item(), abs=1e-6)
     assert dense_loss != pytest.approx(loss, abs=1e-4) and norm != pytest.approx(dense_norm)
+    assert head_cls == pytest.approx(cls, rel=1e-5)  # the encoder is untouched by the head's mask
     assert torch.equal(model.classifier.weight, before)
+    with pytest.raises(ValueError, match="no batches"):
+        diagnose.start_of_training(model, {}, [], loss_fn)
