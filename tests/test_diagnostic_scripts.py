@@ -119,3 +119,40 @@ def test_where_training_starts_is_measured_on_the_masked_model_and_the_weights_c
     assert torch.equal(model.classifier.weight, before)
     with pytest.raises(ValueError, match="no batches"):
         diagnose.start_of_training(model, {}, [], loss_fn)
+
+
+def test_the_grasp_training_check_cuts_each_ranking_from_graSPs_own_scores(monkeypatch):
+    import importlib.util
+
+    import prunebench.methods.grasp as grasp
+
+    spec = importlib.util.spec_from_file_location("diagnose_grasp_training", ROOT / "scripts/diagnose_grasp_training.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    original = grasp.masks_from_scores
+    keep = {"w": torch.tensor([[3.0, -1.0, 2.0, -4.0]])}  # GraSP's keep-scores, -S: the highest kept
+    expected = {"grasp": [True, False, True, False], "negated": [False, True, False, True],
+                "abs": [True, False, False, True]}
+    for ranking, kept in expected.items():
+        monkeypatch.setattr(grasp, "masks_from_scores", original)  # each patch starts from the method's own cut
+        check.patch(ranking)
+        assert grasp.masks_from_scores(keep, 0.5)["w"][0].tolist() == kept
+    monkeypatch.setattr(grasp, "masks_from_scores", original)
+    check.patch("random")
+    torch.manual_seed(3)
+    first = grasp.masks_from_scores(keep, 0.5)["w"]
+    torch.manual_seed(3)
+    assert torch.equal(grasp.masks_from_scores(keep, 0.5)["w"], first) and int(first.sum()) == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--rankings", "grasp,sign"], "unknown ranking 'sign'; valid: grasp, negated, abs, random"),
+    (["--out", "results/v2/x"], "diagnostic rows stay out of results/"),
+    (["--task", "wnli"], "has no grasp run of wnli at 0.5 with seed 0"),
+])
+def test_the_grasp_training_check_refuses_bad_input_in_one_line(args, message, tmp_path):
+    out = [] if "--out" in args else ["--out", str(tmp_path)]
+    proc = subprocess.run([sys.executable, "scripts/diagnose_grasp_training.py", *out, *args], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1
+    assert message in proc.stderr
