@@ -212,18 +212,17 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print("       start of training: not measured (the training set has no batch after the scored ones)")
         for s in sparsities:
-            grasp = masks_from_scores(keep, s)
-            print(mask_report(model, grasp, s), flush=True)
-            spreads = {name: representation_spread(model, masks_from_scores(scores_of, s), batch)
-                       for name, scores_of in (("GraSP", keep), ("magnitude", magnitude), ("random", noise))}
+            # the opposite half of GraSP's ranking (the lowest S pruned first) tells a sign split from GraSP's own
+            masks = {name: masks_from_scores(scores_of, s) for name, scores_of in (
+                ("GraSP", keep), ("GraSP negated", scores), ("magnitude", magnitude), ("random", noise))}
+            print(mask_report(model, masks["GraSP"], s), flush=True)
+            spreads = {name: representation_spread(model, masks[name], batch)
+                       for name in ("GraSP", "magnitude", "random")}
             print("       [CLS] spread: " + ", ".join(f"{k} {v:.3f}" for k, v in spreads.items()), flush=True)
             if not later:
                 continue
-            # the opposite half of GraSP's ranking (the lowest S pruned first) tells a sign split from GraSP's own
             with scoring_mode(model):
-                starts = {name: start_of_training(model, masks_from_scores(scores_of, s), later, loss_fn)
-                          for name, scores_of in (("GraSP", keep), ("GraSP negated", scores),
-                                                  ("magnitude", magnitude), ("random", noise))}
+                starts = {name: start_of_training(model, mask, later, loss_fn) for name, mask in masks.items()}
             print("       start of training (loss / gradient norm / [CLS] norm): " + ", ".join(
                 f"{k} {a:.3f} / {b:.2f} / {c:.1f}" for k, (a, b, c) in starts.items()), flush=True)
         print(mask_report(model, masks_from_scores(magnitude, sparsities[0]), sparsities[0]).replace("  ", "  magnitude ", 1))

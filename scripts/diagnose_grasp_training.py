@@ -61,24 +61,26 @@ def patch(ranking: str) -> None:
     grasp.masks_from_scores = masks_from
 
 
-def grid_run(config_path: Path, task: str, sparsity: float, seed: int):
-    """The config's GraSP row for (task, sparsity, seed); UsageError when the grid has none."""
+def grid_runs(config_path: Path, task: str, sparsity: float, seeds: list[int]):
+    """The config and its GraSP rows for `task` at `sparsity`, one per seed; UsageError where the grid has none."""
     from prunebench.benchmarks.errors import UsageError
     from prunebench.benchmarks.grid import runs
     from prunebench.benchmarks.workflow_config import check_config, load_yaml
 
     config = check_config(load_yaml(config_path))
-    for run in runs(config):
-        if run.method == "grasp" and run.task == task and run.seed == seed and abs(run.sparsity - sparsity) < 1e-9:
-            return run, config
-    raise UsageError(f"{config_path} has no grasp run of {task} at {sparsity:g} with seed {seed}")
+    found = {run.seed: run for run in runs(config)
+             if run.method == "grasp" and run.task == task and abs(run.sparsity - sparsity) < 1e-9}
+    if missing := [seed for seed in seeds if seed not in found]:
+        raise UsageError(f"{config_path} has no grasp run of {task} at {sparsity:g} with seed {missing[0]}")
+    return config, [found[seed] for seed in seeds]
 
 
 def train_one(ranking: str, run, config: dict, args, out: Path) -> dict:
-    """One training run of `run` with `ranking`'s mask; its row and sidecar go to `out`."""
-    cmd = [sys.executable, __file__, "--one", ranking, "--", "run", *run.argv(),
-           "--data-source", config.get("data_source", "auto"), "--device", args.device, "--threads", str(args.threads),
-           "--set", "progress=false", "--out", str(out)]
+    """One training run of `run` with `ranking`'s mask, by the grid's own command; its row and sidecar go to `out`."""
+    from run_grid import run_command
+
+    cmd = [sys.executable, __file__, "--one", ranking, "--",
+           *run_command(run, config, out.parent, args.device, args.threads, out)[3:]]  # [3:]: "run" and its arguments
     for flag in ("max_train_samples", "max_eval_samples"):
         if getattr(args, flag):
             cmd += ["--set", f"{flag}={getattr(args, flag)}"]
@@ -123,13 +125,13 @@ def main() -> int:
             raise UsageError(f"--jobs {args.jobs}: at least 1")
         if (ROOT / "results") in [args.out.resolve(), *args.out.resolve().parents]:
             raise UsageError(f"--out {args.out}: diagnostic rows stay out of results/ (give e.g. /tmp/grasp-training)")
-        cells = [grid_run(args.config, args.task, args.sparsity, int(seed)) for seed in args.seeds.split(",")]
+        config, cells = grid_runs(args.config, args.task, args.sparsity, [int(seed) for seed in args.seeds.split(",")])
         what, floor = loss_of_no_input(args.task)
     except UsageError as exc:
         print(f"diagnose_grasp_training: {exc}", file=sys.stderr)
         return 2
     jobs = [(ranking, run, config, args.out / ranking / f"s{args.sparsity:.2f}-seed{run.seed}.csv")
-            for ranking in rankings for run, config in cells]
+            for ranking in rankings for run in cells]
     # the first ranking's runs first, one per seed: each makes its seed's dense checkpoint (for the row's
     # dense_score), which the other rankings' runs then load instead of each fine-tuning it again at once
     first, rest = jobs[:len(cells)], jobs[len(cells):]

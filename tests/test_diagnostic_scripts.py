@@ -43,14 +43,20 @@ def test_the_movement_diagnosis_names_the_valid_mask_sources():
     assert proc.stdout == ""
 
 
-def test_the_probe_times_the_2of4_pattern_of_the_method():
+def load_script(name: str):
+    """A script of scripts/ as a module, for the tests that call into its functions."""
     import importlib.util
 
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_probe_times_the_2of4_pattern_of_the_method():
     from prunebench.methods._masking import follows_nm
 
-    spec = importlib.util.spec_from_file_location("probe", ROOT / "scripts/probe_semi_structured.py")
-    probe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe)
+    probe = load_script("probe_semi_structured")
     weight = torch.arange(1.0, 17.0).reshape(2, 8)
     pruned = probe.two_four(weight)
     assert follows_nm(pruned) and (pruned != 0).sum() == 8
@@ -69,17 +75,8 @@ def test_the_grasp_diagnosis_refuses_bad_input_in_one_line(args, message):
     assert message in proc.stderr
 
 
-def load_grasp_diagnosis():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("diagnose_grasp", ROOT / "scripts/diagnose_grasp.py")
-    diagnose = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(diagnose)
-    return diagnose
-
-
 def test_the_grasp_diagnosis_counts_the_largest_weights_a_mask_removes():
-    diagnose = load_grasp_diagnosis()
+    diagnose = load_script("diagnose_grasp")
     model = torch.nn.Sequential(torch.nn.Linear(10, 2, bias=False))
     with torch.no_grad():
         model[0].weight.copy_(torch.arange(1.0, 21.0).reshape(2, 10))
@@ -95,7 +92,7 @@ def test_where_training_starts_is_measured_on_the_masked_model_and_the_weights_c
     from prunebench.benchmarks.tasks import get_task
     from prunebench.methods.grasp import tempered_loss
 
-    diagnose = load_grasp_diagnosis()
+    diagnose = load_script("diagnose_grasp")
     torch.manual_seed(0)
     model = BertForSequenceClassification(BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=1,
                                                      num_attention_heads=4, intermediate_size=64, num_labels=2)).eval()
@@ -122,13 +119,9 @@ def test_where_training_starts_is_measured_on_the_masked_model_and_the_weights_c
 
 
 def test_the_grasp_training_check_cuts_each_ranking_from_graSPs_own_scores(monkeypatch):
-    import importlib.util
-
     import prunebench.methods.grasp as grasp
 
-    spec = importlib.util.spec_from_file_location("diagnose_grasp_training", ROOT / "scripts/diagnose_grasp_training.py")
-    check = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(check)
+    check = load_script("diagnose_grasp_training")
     original = grasp.masks_from_scores
     keep = {"w": torch.tensor([[3.0, -1.0, 2.0, -4.0]])}  # GraSP's keep-scores, -S: the highest kept
     expected = {"grasp": [True, False, True, False], "negated": [False, True, False, True],
