@@ -100,11 +100,20 @@ def warmup_steps(total: int) -> int:
 
 
 def step_mode(cfg: TrainConfig, device: torch.device, method) -> str:
-    if cfg.step_mode != "auto":
-        if cfg.step_mode == "cuda-graphs" and (device.type != "cuda" or not method.static_step):
-            raise ValueError("step_mode=cuda-graphs needs a CUDA device and a method whose step is static")
-        return cfg.step_mode
-    return "cuda-graphs" if device.type == "cuda" and method.static_step else "eager"
+    """How the steps run: `eager`, `compile`, `cuda-graphs` or `compile-graphs` (compiled model, graphed step).
+
+    `auto` graphs the step where it can be (CUDA, a static step); `auto-compile` does the same with the
+    model compiled inside the graphs and leaves every other run eager, so a whole grid can ask for it.
+    Raises ValueError for `cuda-graphs` without CUDA or with a method whose step is not static.
+    """
+    graphable = device.type == "cuda" and method.static_step
+    if cfg.step_mode in ("auto", "auto-compile"):
+        if not graphable:
+            return "eager"
+        return "compile-graphs" if cfg.step_mode == "auto-compile" else "cuda-graphs"
+    if cfg.step_mode == "cuda-graphs" and not graphable:
+        raise ValueError("step_mode=cuda-graphs needs a CUDA device and a method whose step is static")
+    return cfg.step_mode
 
 
 def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, epochs: float, lr: float,
@@ -120,12 +129,13 @@ def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, 
     loss_value, warm, warm_time, curve = None, warmup_steps(total), None, []
     if total > 0:
         mode = step_mode(cfg, device, method)
-        graphs = mode == "cuda-graphs"
+        graphs = mode in ("cuda-graphs", "compile-graphs")
         optimizer = make_optimizer(model, method.param_groups(model, ctx), lr, cfg.weight_decay, device, capturable=graphs)
         scheduler = make_scheduler(optimizer, cfg, total)
-        step_fn = TrainStep(model, method, ctx, batches, optimizer, cfg, compiled=mode == "compile")
+        compiled = mode in ("compile", "compile-graphs")
+        step_fn = TrainStep(model, method, ctx, batches, optimizer, cfg, compiled=compiled)
         if graphs:
-            step_fn = GraphedTrainStep(step_fn)
+            step_fn = GraphedTrainStep(step_fn, CapturePlan(eager_per_length=compiled))
         rng = np.random.default_rng(seed)
         step, since_log = 0, 0
         model.train()
@@ -196,34 +206,61 @@ class TrainStep:
         self.running.add_(loss.detach())
 
 
-class GraphedTrainStep:
-    """A `TrainStep` captured once per padded length as a CUDA graph, then replayed.
+class CapturePlan:
+    """Which steps of a graphed run are eager, captured or replayed, by the batch's padded length.
 
-    A 22M-parameter encoder at batch 32 spends most of an eager step launching kernels; a replay
-    launches the whole step (a few hundred kernels) at once. The first `EAGER_WARMUP` steps run
-    eagerly on a side stream, as CUDA graph capture requires (optimizer state, cuBLAS workspaces and
-    gradients are created there); they are real training steps. Only the batch's example indices
-    change between replays: the gather from the device-resident data is part of the graph.
+    CUDA graph capture needs a few eager steps first (optimizer state, cuBLAS workspaces and gradients are
+    created there): the first `EAGER_WARMUP` steps of the run. A compiled model (`eager_per_length`) also
+    compiles on the first step of each new length, and compiling cannot happen inside a capture, so there
+    the first step of every length is eager too. Eager steps are real training steps, the same computation.
     """
 
     EAGER_WARMUP = 3
 
-    def __init__(self, step: TrainStep):
-        self.step, self.running = step, step.running
-        self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
+    def __init__(self, eager_per_length: bool = False):
+        self.eager_per_length = eager_per_length
         self.eager_left = self.EAGER_WARMUP
+        self.seen: set[int] = set()  # lengths with an eager step behind them
+        self.captured: set[int] = set()
+
+    def next(self, length: int) -> str:
+        """`eager`, `capture` or `replay` for the next step, whose batch is padded to `length` tokens."""
+        first_of_length = length not in self.seen
+        self.seen.add(length)
+        if self.eager_left > 0 or (self.eager_per_length and first_of_length):
+            self.eager_left = max(self.eager_left - 1, 0)
+            return "eager"
+        if length not in self.captured:
+            self.captured.add(length)
+            return "capture"
+        return "replay"
+
+
+class GraphedTrainStep:
+    """A `TrainStep` captured once per padded length as a CUDA graph, then replayed.
+
+    A 22M-parameter encoder at batch 32 spends most of an eager step launching kernels; a replay
+    launches the whole step (a few hundred kernels) at once. Eager steps (`CapturePlan`) run on a side
+    stream, as CUDA graph capture requires. Only the batch's example indices change between replays:
+    the gather from the device-resident data is part of the graph.
+    """
+
+    def __init__(self, step: TrainStep, plan: CapturePlan | None = None):
+        self.step, self.running = step, step.running
+        self.plan = plan or CapturePlan()
+        self.graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
         self.capture_seconds = 0.0  # for the run's profile (benchmarks/run_profile.py)
 
     def __call__(self, index: torch.Tensor, length: int) -> None:
-        if self.eager_left > 0:
-            self.eager_left -= 1
+        what = self.plan.next(length)
+        if what == "eager":
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):
                 self.step(index, length)
             torch.cuda.current_stream().wait_stream(side)
             return
-        if length not in self.graphs:
+        if what == "capture":
             start = time.perf_counter()
             static_index = index.clone()
             graph = torch.cuda.CUDAGraph()
@@ -244,8 +281,13 @@ def _sync(device: torch.device) -> None:
 def _compiled(model: nn.Module):
     import torch._dynamo
 
+    import torch._inductor.config
+
     # one graph per padded length (max_len / pad_to_multiple of them) is expected, not a problem
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
+    # dropout draws from the same generator calls as the eager step, so a compiled run's random stream is the
+    # eager run's (Inductor's own fused RNG would give other masks, i.e. another run)
+    torch._inductor.config.fallback_random = True
     return torch.compile(model)
 
 

@@ -49,6 +49,9 @@ WAYS = {
     "pool8-mps-lf": ["--workers", "8", "--pool", "--mps", "--longest-first"],
     "pool16-mps-lf": ["--workers", "16", "--pool", "--mps", "--longest-first"],
     "v1-lf": ["--workers", "8", "--longest-first"],  # the control: the v1 way with the same order
+    # call 19: with twelve SST-2 runs at once the GPU is the limit, and 80% of one step's kernel time is elementwise
+    # work (probes/vmap.md): the model compiled inside the graphed step fuses it (step_mode=auto-compile)
+    "pool8-mps-lf-compile": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile"],
 }
 
 

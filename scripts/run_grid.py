@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from prunebench.benchmarks.grid import GridRun, dense_key, recipe_label, registry_name, results_version, runs  # noqa: E402
 from prunebench.benchmarks.paths import format_sparsity, frozen_warning, model_slug  # noqa: E402
+from prunebench.benchmarks.config import NOT_HASHED, TrainConfig, parse_overrides, split_pair  # noqa: E402
 from prunebench.benchmarks.errors import UsageError  # noqa: E402
 from prunebench.benchmarks.workflow_config import check_config, load_yaml  # noqa: E402
 
@@ -61,9 +62,24 @@ def prepare_commands(grid: list[tuple[GridRun, dict]], root: Path) -> list[list[
     return cmds
 
 
-def run_command(run: GridRun, config: dict, root: Path, device: str, threads: int, out: Path | None = None) -> list[str]:
+def run_command(run: GridRun, config: dict, root: Path, device: str, threads: int, out: Path | None = None,
+                settings: tuple[str, ...] = ()) -> list[str]:
+    """`settings`: KEY=VALUE of training fields that change speed, not results (`speed_settings`), for every run."""
+    extra = [x for pair in ("progress=false", *settings) for x in ("--set", pair)]
     return [sys.executable, "-m", "prunebench.benchmarks.cli", "run", *run.argv(), "--data-source", config.get("data_source", "auto"),
-            "--device", device, "--threads", str(threads), "--set", "progress=false", "--out", str(out or root / run.path)]
+            "--device", device, "--threads", str(threads), *extra, "--out", str(out or root / run.path)]
+
+
+def speed_settings(pairs: list[str]) -> tuple[str, ...]:
+    """Check `--set` pairs: only the training fields left out of `config_hash` (how fast a run goes, not what it
+    computes), so that a call with them still makes the grid's rows. Raises UsageError naming the valid keys."""
+    allowed = sorted(NOT_HASHED - {"progress"})
+    for pair in pairs:
+        key = split_pair(pair, "--set")[0]
+        if key not in allowed:
+            raise UsageError(f"--set {pair}: only settings that leave the rows' config unchanged: {', '.join(allowed)}")
+    parse_overrides(TrainConfig(), pairs)  # ill-typed values and unknown choices, before anything runs
+    return tuple(pairs)
 
 
 def _same(recorded, wanted) -> bool:
@@ -108,12 +124,13 @@ def checkpoint_runs(todo: list[GridRun]) -> list[GridRun]:
     return list(needed.values())
 
 
-def checkpoint_command(run: GridRun, n: int, config: dict, root: Path, device: str, threads: int) -> list[str]:
+def checkpoint_command(run: GridRun, n: int, config: dict, root: Path, device: str, threads: int,
+                       settings: tuple[str, ...] = ()) -> list[str]:
     """Its row goes to a scratch file (the published dense row exists already), removed first so that the
     command always runs: it loads the checkpoint if the cache has it, and makes it otherwise."""
     out = root / "checkpoints" / config["tag"] / f"{run.task}-{model_slug(run.model)}-seed{run.seed}-{n}.csv"
     out.unlink(missing_ok=True)
-    return run_command(run, config, root, device, threads, out=out)
+    return run_command(run, config, root, device, threads, out=out, settings=settings)
 
 
 def starts_from(run: GridRun) -> str:
@@ -441,6 +458,9 @@ def main() -> int:
                              "seed). Longest by the seconds this call's finished runs or --history measured for the "
                              "method and task, else by training examples x epochs; the tokenising and checkpoint a long "
                              "run waits for go first, and shorter runs leave it a free place meanwhile")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a speed setting for every run, one of the training fields config_hash leaves out (e.g. "
+                             "step_mode=auto-compile); repeatable")
     parser.add_argument("--check", action="store_true",
                         help="then check the --only methods' rows under --root against the grid (prunebench leaderboard-check)")
     args = parser.parse_args()
@@ -458,6 +478,9 @@ def main() -> int:
         parser.error("--history predicts runs for --limit; give --limit too (gpu_call.sh passes both)")
     try:
         logs_of_history = history_logs(args.history)
+        args.settings = speed_settings(args.set)
+        # a compiled run's Inductor otherwise starts a compile worker per core, in each of the runs side by side
+        os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
     except UsageError as exc:
         parser.error(str(exc))
     try:
@@ -700,11 +723,11 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
     n = 0
     for config in {id(c): c for _, c in todo}.values():
         for run in checkpoint_runs([r for r, c in todo if c is config]):
-            jobs.append(Job(checkpoint_command(run, n, config, args.root, args.device, args.threads), 1,
+            jobs.append(Job(checkpoint_command(run, n, config, args.root, args.device, args.threads, args.settings), 1,
                             provides=dense(run, config), needs=prepared(run, config), run=run, config_order=order[id(config)]))
             n += 1
     for run, config in todo:
-        cmd = run_command(run, config, args.root, args.device, args.threads)
+        cmd = run_command(run, config, args.root, args.device, args.threads, settings=args.settings)
         if run.method == "dense" and makers[dense(run, config)] is run:
             jobs.append(Job(cmd, 1, provides=dense(run, config), needs=prepared(run, config), run=run, config_order=order[id(config)]))
         else:

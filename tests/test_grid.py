@@ -692,3 +692,23 @@ def test_every_weight_pruning_cell_of_a_campaign_has_its_baselines_beside_it(pat
         missing |= {f"{b} on {r.task} seed {r.seed} at {r.sparsity:g} (for {r.method})" for b in needed
                     if (b, r.task, r.seed, round(r.sparsity, 3)) not in cells}
     assert not missing, sorted(missing)[:10]
+
+
+def test_run_grid_passes_speed_settings_to_every_run_and_refuses_settings_that_change_rows(tmp_path, monkeypatch):
+    """`--set step_mode=auto-compile` makes the same rows faster; a recipe field would make other rows under the
+    grid's paths, so it is refused before anything runs."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    from run_grid import run_command, speed_settings
+
+    grid = runs(check_config(load_yaml(ROOT / "config/bench-throughput.yaml")))
+    settings = speed_settings(["step_mode=auto-compile"])
+    cmd = run_command(grid[0], {}, tmp_path, "cuda", 2, settings=settings)
+    assert cmd[cmd.index("step_mode=auto-compile") - 1] == "--set"
+    with pytest.raises(UsageError, match="only settings that leave the rows' config unchanged: bench_repeats, pad_to_multiple, step_mode"):
+        speed_settings(["lr=1e-4"])
+    with pytest.raises(UsageError, match="step_mode"):
+        speed_settings(["step_mode=fastest"])
+    proc = subprocess.run([sys.executable, "scripts/run_grid.py", "config/bench-throughput.yaml", "--root", str(tmp_path),
+                           "--set", "epochs=1"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "--set epochs=1: only settings" in proc.stderr
+    assert not any(tmp_path.iterdir())

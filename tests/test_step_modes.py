@@ -1,0 +1,79 @@
+"""How a run's training steps execute (`step_mode`): eager, compiled, graphed, or compiled inside graphs.
+
+The graphed modes need CUDA; what can be checked on the CPU is the plan of eager, captured and replayed
+steps, how each `step_mode` resolves for a method and device, and that the compiled model draws dropout
+from the eager random stream.
+"""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from prunebench.benchmarks.config import TrainConfig
+from prunebench.benchmarks.records import read_rows
+from prunebench.benchmarks.train import CapturePlan, step_mode
+
+STATIC, DYNAMIC = SimpleNamespace(static_step=True), SimpleNamespace(static_step=False)
+CUDA, CPU = torch.device("cuda"), torch.device("cpu")
+
+
+def plan_of(plan: CapturePlan, lengths: list[int]) -> list[str]:
+    return [plan.next(n) for n in lengths]
+
+
+def test_a_graphed_run_captures_each_length_once_after_three_eager_steps():
+    assert plan_of(CapturePlan(), [32, 48, 32, 32, 48, 64, 64, 32]) == [
+        "eager", "eager", "eager", "capture", "capture", "capture", "replay", "replay"]
+
+
+def test_a_compiled_graphed_run_also_steps_eagerly_through_each_new_length_before_capturing_it():
+    """Compilation cannot run inside a capture: the first step of a length compiles it, the second captures."""
+    assert plan_of(CapturePlan(eager_per_length=True), [32, 48, 32, 32, 48, 64, 64, 32, 64]) == [
+        "eager", "eager", "eager", "capture", "capture", "eager", "capture", "replay", "replay"]
+
+
+@pytest.mark.parametrize("asked, device, method, mode", [
+    ("auto", CUDA, STATIC, "cuda-graphs"),
+    ("auto-compile", CUDA, STATIC, "compile-graphs"),
+    ("auto", CUDA, DYNAMIC, "eager"),
+    ("auto-compile", CUDA, DYNAMIC, "eager"),  # a grid-wide setting: methods with a changing step stay eager
+    ("auto-compile", CPU, STATIC, "eager"),
+    ("compile", CPU, DYNAMIC, "compile"),
+    ("eager", CUDA, STATIC, "eager"),
+])
+def test_step_mode_resolves_by_device_and_method(asked, device, method, mode):
+    assert step_mode(TrainConfig(step_mode=asked), device, method) == mode
+
+
+def test_cuda_graphs_asked_for_where_they_cannot_run_is_an_error():
+    with pytest.raises(ValueError, match="cuda-graphs needs a CUDA device"):
+        step_mode(TrainConfig(step_mode="cuda-graphs"), CPU, STATIC)
+
+
+def test_auto_compile_on_the_cpu_makes_the_auto_row(tiny_bert_dir, run_cli, tmp_path):
+    """`step_mode` is not hashed: a grid run with auto-compile is the same config, and on the CPU the same row."""
+    rows = []
+    for mode in ("auto", "auto-compile"):
+        code, out = run_cli(tiny_bert_dir, method="magnitude-global", out=tmp_path / f"{mode}.csv",
+                            extra=["--set", f"step_mode={mode}"])
+        assert code == 0
+        rows.append(read_rows(out)[0])
+    for column in ("score", "metrics", "achieved_sparsity", "config_hash"):
+        assert rows[0][column] == rows[1][column]
+
+
+def test_the_compiled_model_draws_the_eager_dropout_masks(tiny_bert_dir, run_cli, tmp_path, monkeypatch):
+    """With Inductor's own fused random numbers a compiled run would be another run; drawing from the eager
+    generator calls keeps its training loss on the eager run's, up to the fused kernels' rounding."""
+    curves = []
+    for mode in ("eager", "compile"):
+        monkeypatch.setenv("PRUNEBENCH_CACHE", str(tmp_path / mode))  # each fine-tunes its own dense checkpoint
+        code, out = run_cli(tiny_bert_dir, method="dense", sparsity=0.0, out=tmp_path / f"{mode}.csv",
+                            extra=["--set", f"step_mode={mode}", "--set", "max_train_samples=32"])
+        assert code == 0
+        curves.append(json.loads(out.with_suffix(".json").read_text())["dense_train_loss"])
+    assert curves[0] and [step for step, _ in curves[0]] == [step for step, _ in curves[1]]
+    for (_, eager), (_, compiled) in zip(*curves):
+        assert compiled == pytest.approx(eager, rel=1e-5)  # 1.4e-4 apart with Inductor's own random numbers
