@@ -37,7 +37,7 @@ class TrainConfig:
     max_train_samples: int = 0  # 0 = all; else a fixed-seed sample of the training split
     max_eval_samples: int = 0  # 0 = all; else a fixed-seed sample of each evaluation split
     # auto: CUDA graphs on CUDA when the method's step is static, else eager; auto-compile: as auto, with the model
-    # compiled (torch.compile) inside the graphs (fewer, fused kernels per step; issue 18)
+    # compiled (torch.compile) inside the graphs and gradients written, not accumulated (fewer kernels; issue 18)
     step_mode: Literal["auto", "auto-compile", "eager", "compile", "cuda-graphs"] = "auto"
     pad_to_multiple: int = 0  # pad batches to a multiple of this (0 = 16 on CUDA, 8 on CPU)
     bench_repeats: int = 10  # timed repeats per efficiency measurement (median reported)

@@ -77,3 +77,30 @@ def test_the_compiled_model_draws_the_eager_dropout_masks(tiny_bert_dir, run_cli
     assert curves[0] and [step for step, _ in curves[0]] == [step for step, _ in curves[1]]
     for (_, eager), (_, compiled) in zip(*curves):
         assert compiled == pytest.approx(eager, rel=1e-5)  # 1.4e-4 apart with Inductor's own random numbers
+
+
+@pytest.mark.parametrize("method", ["magnitude-global", "gradual-magnitude-global", "movement", "lottery-ticket"])
+def test_writing_gradients_instead_of_accumulating_them_changes_no_row(method, tiny_bert_dir, run_cli, tmp_path,
+                                                                        monkeypatch):
+    """auto-compile's step also lets backward write fresh gradients (`fresh_grads`); on the CPU, where kernels are
+    deterministic, every loss of the run and its row are the zeroed-gradient run's, bit for bit. The methods:
+    a one-shot mask, masks changed in place between steps, a method loss with learned scores, inner trainings."""
+    from prunebench.benchmarks import train
+
+    results = []
+    for fresh in (False, True):
+        init = train.TrainStep.__init__
+
+        def forced(self, *args, _init=init, _fresh=fresh, **kwargs):
+            _init(self, *args, **kwargs)
+            self.fresh_grads = _fresh
+
+        monkeypatch.setattr(train.TrainStep, "__init__", forced)
+        monkeypatch.setenv("PRUNEBENCH_CACHE", str(tmp_path / f"cache-{fresh}"))  # the dense fine-tune too
+        code, out = run_cli(tiny_bert_dir, method=method, out=tmp_path / f"{method}-{fresh}.csv")
+        assert code == 0
+        sidecar = json.loads(out.with_suffix(".json").read_text())
+        row = read_rows(out)[0]
+        results.append([sidecar["dense_train_loss"], sidecar["train_loss"], sidecar["inner_train_loss"],
+                        row["score"], row["metrics"], row["achieved_sparsity"]])
+    assert results[0][1] and results[0] == results[1]
