@@ -91,7 +91,9 @@ class TrainStats:
     # run that collapses to one class, or diverges, shows it here, where the final score alone cannot say why
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
     before_seconds: float = 0.0  # of `seconds`: the method's `before_training` (scoring, one-shot pruning, inner rounds)
-    capture_seconds: float = 0.0  # of `seconds`: capturing the CUDA graphs of the step (0 for eager steps)
+    # of `seconds`: capturing the CUDA graphs of the step, and for a compiled graphed step the eager first step of
+    # each new length (where compiling happens); 0 for eager steps
+    capture_seconds: float = 0.0
 
 
 def warmup_steps(total: int) -> int:
@@ -217,9 +219,10 @@ class CapturePlan:
     """Which steps of a graphed run are eager, captured or replayed, by the batch's padded length.
 
     CUDA graph capture needs a few eager steps first (optimizer state, cuBLAS workspaces and gradients are
-    created there): the first `EAGER_WARMUP` steps of the run. A compiled model (`eager_per_length`) also
-    compiles on the first step of each new length, and compiling cannot happen inside a capture, so there
-    the first step of every length is eager too. Eager steps are real training steps, the same computation.
+    created there): the first `EAGER_WARMUP` steps of the run. A compiled model (`eager_per_length`) may
+    compile on a new length (a guard that the length breaks), and compiling cannot happen inside a capture
+    (PyTorch issues 167639, 185074), so there the first step of every length is eager too: a safety net, as
+    `_compiled` asks for one graph for every length. Eager steps are real training steps, the same computation.
     """
 
     EAGER_WARMUP = 3
@@ -261,11 +264,17 @@ class GraphedTrainStep:
     def __call__(self, index: torch.Tensor, length: int) -> None:
         what = self.plan.next(length)
         if what == "eager":
+            # a compiled step's eager steps are where it compiles (the first above all): timed as capture work
+            timed = self.plan.eager_per_length
+            start = time.perf_counter()
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):
                 self.step(index, length)
             torch.cuda.current_stream().wait_stream(side)
+            if timed:
+                torch.cuda.current_stream().synchronize()
+                self.capture_seconds += time.perf_counter() - start
             return
         if what == "capture":
             start = time.perf_counter()
@@ -294,12 +303,14 @@ def _compiled(model: nn.Module):
 
     import torch._inductor.config
 
-    # one graph per padded length (max_len / pad_to_multiple of them) is expected, not a problem
+    # the padded length varies (max_len / pad_to_multiple values): a graph with a symbolic length from the start,
+    # instead of one specialised to the first length and a second, dynamic one at the next; recompiles the
+    # guards still ask for (architectures after structured pruning, label counts) stay under a generous limit
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
     # dropout draws from the same generator calls as the eager step, so a compiled run's random stream is the
     # eager run's (Inductor's own fused RNG would give other masks, i.e. another run)
     torch._inductor.config.fallback_random = True
-    return torch.compile(model)
+    return torch.compile(model, dynamic=True)
 
 
 @torch.no_grad()

@@ -70,15 +70,22 @@ def run_command(run: GridRun, config: dict, root: Path, device: str, threads: in
             "--device", device, "--threads", str(threads), *extra, "--out", str(out or root / run.path)]
 
 
+# cuda-graphs would fail every run whose step is not static, and every CPU run
+GRID_STEP_MODES = ("auto", "auto-compile", "eager", "compile")
+
+
 def speed_settings(pairs: list[str]) -> tuple[str, ...]:
     """Check `--set` pairs: only the training fields left out of `config_hash` (how fast a run goes, not what it
     computes), so that a call with them still makes the grid's rows. Raises UsageError naming the valid keys."""
     allowed = sorted(NOT_HASHED - {"progress"})
     for pair in pairs:
-        key = split_pair(pair, "--set")[0]
+        key, value = split_pair(pair, "--set")
         if key not in allowed:
             raise UsageError(f"--set {pair}: only settings that leave the rows' config unchanged: {', '.join(allowed)}")
-    parse_overrides(TrainConfig(), pairs)  # ill-typed values and unknown choices, before anything runs
+        if key == "step_mode" and value not in GRID_STEP_MODES:
+            raise UsageError(f"--set {pair}: a grid's step_mode must suit every run and device; choose from "
+                             f"{', '.join(GRID_STEP_MODES)}")
+    parse_overrides(TrainConfig(), pairs).check()  # ill-typed or out-of-range values, before anything runs
     return tuple(pairs)
 
 
@@ -478,11 +485,15 @@ def main() -> int:
         parser.error("--history predicts runs for --limit; give --limit too (gpu_call.sh passes both)")
     try:
         logs_of_history = history_logs(args.history)
-        args.settings = speed_settings(args.set)
-        # a compiled run's Inductor otherwise starts a compile worker per core, in each of the runs side by side
-        os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
     except UsageError as exc:
         parser.error(str(exc))
+    try:
+        args.settings = speed_settings(args.set)
+    except UsageError as exc:  # one line and exit 2, before anything runs
+        print(f"run_grid: {exc}", file=sys.stderr)
+        return 2
+    # a compiled run's Inductor otherwise starts a compile worker per core, in each of the runs side by side
+    os.environ.setdefault("TORCHINDUCTOR_COMPILE_THREADS", "1")
     try:
         configs = [check_config(load_yaml(path)) for path in args.config]
     except UsageError as exc:  # one line and exit 2 before anything runs, as `prunebench validate` says it

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -696,19 +697,40 @@ def test_every_weight_pruning_cell_of_a_campaign_has_its_baselines_beside_it(pat
 
 def test_run_grid_passes_speed_settings_to_every_run_and_refuses_settings_that_change_rows(tmp_path, monkeypatch):
     """`--set step_mode=auto-compile` makes the same rows faster; a recipe field would make other rows under the
-    grid's paths, so it is refused before anything runs."""
+    grid's paths, so it is refused before anything runs, as is a value some run could not take."""
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))
-    from run_grid import run_command, speed_settings
+    import run_grid
 
-    grid = runs(check_config(load_yaml(ROOT / "config/bench-throughput.yaml")))
-    settings = speed_settings(["step_mode=auto-compile"])
-    cmd = run_command(grid[0], {}, tmp_path, "cuda", 2, settings=settings)
-    assert cmd[cmd.index("step_mode=auto-compile") - 1] == "--set"
+    assert run_grid.speed_settings(["step_mode=auto-compile", "pad_to_multiple=8"]) == ("step_mode=auto-compile", "pad_to_multiple=8")
     with pytest.raises(UsageError, match="only settings that leave the rows' config unchanged: bench_repeats, pad_to_multiple, step_mode"):
-        speed_settings(["lr=1e-4"])
-    with pytest.raises(UsageError, match="step_mode"):
-        speed_settings(["step_mode=fastest"])
-    proc = subprocess.run([sys.executable, "scripts/run_grid.py", "config/bench-throughput.yaml", "--root", str(tmp_path),
-                           "--set", "epochs=1"], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 2 and "--set epochs=1: only settings" in proc.stderr
+        run_grid.speed_settings(["lr=1e-4"])
+    with pytest.raises(UsageError, match="choose from auto, auto-compile, eager, compile"):
+        run_grid.speed_settings(["step_mode=cuda-graphs"])  # would fail every run whose step is not static
+    with pytest.raises(UsageError, match="bench_repeats must be >= 1"):
+        run_grid.speed_settings(["bench_repeats=0"])
+    for bad in ("epochs=1", "step_mode=fastest", "foo"):
+        proc = subprocess.run([sys.executable, "scripts/run_grid.py", "config/bench-throughput.yaml", "--root", str(tmp_path),
+                               "--set", bad], cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 2 and proc.stderr.startswith("run_grid: --set") and bad in proc.stderr
+        assert proc.stderr.count("\n") == 1  # one line, no usage text
     assert not any(tmp_path.iterdir())
+
+
+def test_every_job_but_tokenising_gets_the_speed_settings(tmp_path, monkeypatch):
+    """Checkpoint, dense and pruned runs alike: a compiled grid compiles its dense fine-tunes too."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    import run_grid
+
+    queued = []
+    monkeypatch.setattr(run_grid, "run_jobs", lambda jobs, *rest, **kw: queued.extend(jobs) or [])
+    config = check_config(load_yaml(ROOT / "config/bench-throughput.yaml"))
+    grid = [r for r in runs(config) if r.task == "mrpc" and r.seed in (0, 1)]
+    todo = [(r, config) for r in grid if not (r.method == "dense" and r.seed == 0)]  # seed 0: a checkpoint job
+    args = types.SimpleNamespace(root=tmp_path, device="cuda", threads=2, settings=("step_mode=auto-compile",),
+                                 history_seconds={}, started_at=time.time(), limit=None, longest_first=True)
+    run_grid.run_phases(todo, args, slots=None, logs=tmp_path)
+    kinds = {job.rank: job for job in queued}
+    assert sorted(kinds) == [0, 1, 3] and len(queued) == len(todo) + 2  # tokenising, seed 0's checkpoint
+    for job in queued:
+        given = [job.cmd[i + 1] for i, x in enumerate(job.cmd) if x == "--set"]
+        assert ("step_mode=auto-compile" in given) == (job.rank != 0), job.cmd

@@ -104,3 +104,26 @@ def test_writing_gradients_instead_of_accumulating_them_changes_no_row(method, t
         results.append([sidecar["dense_train_loss"], sidecar["train_loss"], sidecar["inner_train_loss"],
                         row["score"], row["metrics"], row["achieved_sparsity"]])
     assert results[0][1] and results[0] == results[1]
+
+
+def test_auto_compile_hands_the_graphed_step_a_compiled_model_fresh_gradients_and_per_length_warm_up(
+        tiny_bert_dir, run_cli, tmp_path, monkeypatch):
+    """The wiring of `compile-graphs`, which only a CUDA device reaches: here the mode is forced and the graph
+    stands in as a plain call, so the run trains eagerly on the CPU through the same objects."""
+    from prunebench.benchmarks import train
+
+    seen = {}
+
+    class EagerStandIn:
+        def __init__(self, step, plan):
+            seen.update(fresh_grads=step.fresh_grads, per_length=plan.eager_per_length)
+            self.step, self.running, self.capture_seconds = step, step.running, 0.0
+
+        def __call__(self, index, length):
+            self.step(index, length)
+
+    monkeypatch.setattr(train, "step_mode", lambda cfg, device, method: "compile-graphs")
+    monkeypatch.setattr(train, "GraphedTrainStep", EagerStandIn)
+    monkeypatch.setattr(train, "_compiled", lambda model: seen.setdefault("compiled", True) and model)
+    code, _ = run_cli(tiny_bert_dir, method="magnitude-global", out=tmp_path / "row.csv")
+    assert code == 0 and seen == {"fresh_grads": True, "per_length": True, "compiled": True}
