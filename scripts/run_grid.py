@@ -107,8 +107,9 @@ def stale(run: GridRun, row: Path) -> list[str]:
     except (OSError, ValueError, KeyError, TypeError):
         return []
     train, params = recorded.get("train", {}), recorded.get("method_params", {})
+    # speed settings (step_mode, ...) change how a row is made, not the row: a config may add them to a campaign
     out = [f"{k}={train.get(k)!r}, the config says {v!r}" for k, v in sorted(run.train.items())
-           if k in train and not _same(train[k], v)]
+           if k in train and k not in NOT_HASHED and not _same(train[k], v)]
     out += [f"--param {k}={params.get(k)!r}, the config says {v!r}" for k, v in sorted(run.params.items())
             if not _same(params.get(k), v)]
     return out

@@ -599,7 +599,10 @@ def test_a_present_row_made_by_another_recipe_stops_the_grid_instead_of_counting
     assert proc.returncode == 2
     assert f"{row}: made with epochs=1.0, the config says 2; --param batches='4', the config says 2" in proc.stderr
     assert "give the config a new tag" in proc.stderr
-    row.with_suffix(".json").write_text(json.dumps({"config": {"train": {"epochs": 2.0}, "method_params": {"batches": "2"}}}))
+    row.with_suffix(".json").write_text(json.dumps({"config": {"train": {"epochs": 2.0, "step_mode": "auto"},
+                                                               "method_params": {"batches": "2"}}}))
+    # a speed setting added to the config since is not another recipe: the row counts as done
+    cfg.write_text(cfg.read_text().replace("train: {epochs: 2}", "train: {epochs: 2, step_mode: auto-compile}"))
     proc = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--root", str(tmp_path / "root"), "--dry-run"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0 and "2 rows in the grid, 1 present, 1 to run" in proc.stdout
