@@ -46,11 +46,9 @@ def _release_device_memory() -> None:
     gc.collect()
     import torch
 
-    # a compiled run (step_mode auto-compile) leaves its graphs in dynamo's in-memory cache: without a reset the
-    # next run's compilation would depend on which runs came before it in this worker, and the cache would fill
-    # up (past its limit dynamo runs eagerly); Inductor's on-disk cache keeps the next compilation short
-    if "torch._dynamo" in sys.modules:
-        torch._dynamo.reset()
+    # dynamo's compiled graphs (step_mode auto-compile) are kept on purpose: a later run of the same architecture
+    # reuses its one symbolic-length graph (benchmarks/train.py `_compiled`) instead of compiling for seconds,
+    # which would cost more than a short run trains; the graph is the same whichever runs came before
     if torch.cuda.is_available():
         torch.cuda.synchronize()
         torch.cuda.empty_cache()
