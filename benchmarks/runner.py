@@ -248,10 +248,10 @@ class Run:
         inner_curves: list[dict] = []
         ctx = self.context(prep.cfg.sparsity, inner_curves)
         prunable_before = sum(w.numel() for w in prunable_weights(model).values())
-        train_seconds, loss_curve = 0.0, []
+        train_seconds, loss_curve, mode = 0.0, [], ""
         if method.trains:
             model, stats = finetune(model, method, ctx, self.train, cfg, epochs, lr, seed, desc=prep.cfg.method)
-            train_seconds, loss_curve = stats.seconds, stats.loss_curve
+            train_seconds, loss_curve, mode = stats.seconds, stats.loss_curve, stats.step_mode
             self.times.add("method before training", stats.before_seconds)
             self.times.add("graph capture", stats.capture_seconds)
             self.times.add("training steps", stats.seconds - stats.before_seconds - stats.capture_seconds)
@@ -295,6 +295,8 @@ class Run:
                    "dense_checkpoint": str(folder),
                    "dense_train_seconds": dense.get("train_seconds"), "efficiency": eff.extras(),
                    "train_loss": loss_curve, "inner_train_loss": inner_curves,
+                   # how the row's training steps ran (the config's step_mode resolved for this method and device)
+                   "step_mode": mode,
                    "dense_train_loss": dense.get("train_loss")}
         return record, sidecar
 

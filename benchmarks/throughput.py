@@ -14,7 +14,8 @@ import argparse
 import time
 
 COLUMNS = ("loop", "model", "task", "device", "batch_size", "epochs", "steps", "examples", "seconds",
-           "examples_per_s", "steady_examples_per_s", "score", "metric", "torch_version", "transformers_version", "git_commit")
+           "examples_per_s", "steady_examples_per_s", "score", "metric", "torch_version", "transformers_version", "git_commit",
+           "step_mode")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -132,7 +133,8 @@ def main(args) -> int:
     model, stats = finetune(model, Dense(), run.context(0.0), run.train, cfg, args.epochs, cfg.lr, prep.cfg.seed, desc="prunebench loop")
     _, score = evaluate(model, prep.task, run.evals, cfg, device)
     rows.append({**common, "loop": "prunebench", "steps": stats.steps, "examples": stats.examples, "seconds": stats.seconds,
-                 "examples_per_s": stats.examples / stats.seconds, "steady_examples_per_s": stats.steady_examples_per_s, "score": score})
+                 "examples_per_s": stats.examples / stats.seconds, "steady_examples_per_s": stats.steady_examples_per_s, "score": score,
+                 "step_mode": stats.step_mode})
     del model
     if not args.skip_trainer:
         model, steps, seconds, steady = _trainer_run(prep, run, cfg, args.epochs, device)

@@ -91,6 +91,7 @@ class TrainStats:
     # run that collapses to one class, or diverges, shows it here, where the final score alone cannot say why
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
     before_seconds: float = 0.0  # of `seconds`: the method's `before_training` (scoring, one-shot pruning, inner rounds)
+    step_mode: str = ""  # how the steps ran (`step_mode()`: eager, compile, cuda-graphs, compile-graphs); "" for none
     # of `seconds`: capturing the CUDA graphs of the step, and for a compiled graphed step the eager first step of
     # each new length (where compiling happens); 0 for eager steps
     capture_seconds: float = 0.0
@@ -128,7 +129,7 @@ def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, 
     method.before_training(model, ctx)
     ctx.apply_masks(model)
     before_seconds = time.perf_counter() - start
-    loss_value, warm, warm_time, curve = None, warmup_steps(total), None, []
+    loss_value, warm, warm_time, curve, mode = None, warmup_steps(total), None, [], ""
     if total > 0:
         mode = step_mode(cfg, device, method)
         graphs = mode in ("cuda-graphs", "compile-graphs")
@@ -173,7 +174,8 @@ def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, 
     model = method.after_training(model, ctx)
     model.eval()
     capture = step_fn.capture_seconds if total > 0 and isinstance(step_fn, GraphedTrainStep) else 0.0
-    return model, TrainStats(total, total * cfg.batch_size, end - start, loss_value, steady, curve, before_seconds, capture)
+    return model, TrainStats(total, total * cfg.batch_size, end - start, loss_value, steady, curve,
+                             before_seconds=before_seconds, step_mode=mode, capture_seconds=capture)
 
 
 class TrainStep:

@@ -60,6 +60,7 @@ def test_auto_compile_on_the_cpu_makes_the_auto_row(tiny_bert_dir, run_cli, tmp_
                             extra=["--set", f"step_mode={mode}"])
         assert code == 0
         rows.append(read_rows(out)[0])
+        assert json.loads(out.with_suffix(".json").read_text())["step_mode"] == "eager"  # what ran, in the sidecar
     for column in ("score", "metrics", "achieved_sparsity", "config_hash"):
         assert rows[0][column] == rows[1][column]
 
@@ -125,5 +126,6 @@ def test_auto_compile_hands_the_graphed_step_a_compiled_model_fresh_gradients_an
     monkeypatch.setattr(train, "step_mode", lambda cfg, device, method: "compile-graphs")
     monkeypatch.setattr(train, "GraphedTrainStep", EagerStandIn)
     monkeypatch.setattr(train, "_compiled", lambda model: seen.setdefault("compiled", True) and model)
-    code, _ = run_cli(tiny_bert_dir, method="magnitude-global", out=tmp_path / "row.csv")
+    code, out = run_cli(tiny_bert_dir, method="magnitude-global", out=tmp_path / "row.csv")
     assert code == 0 and seen == {"fresh_grads": True, "per_length": True, "compiled": True}
+    assert json.loads(out.with_suffix(".json").read_text())["step_mode"] == "compile-graphs"
