@@ -47,8 +47,8 @@ def _release_device_memory() -> None:
     import torch
 
     # dynamo's compiled graphs (step_mode auto-compile) are kept on purpose: a later run of the same architecture
-    # reuses its one symbolic-length graph (benchmarks/train.py `_compiled`) instead of compiling for seconds,
-    # which would cost more than a short run trains; the graph is the same whichever runs came before
+    # reuses its one symbolic-length graph (benchmarks/train.py `_compiled`), the same whichever runs came
+    # before, instead of compiling again (a cost not yet measured on a GPU, paid by every short run)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
         torch.cuda.empty_cache()

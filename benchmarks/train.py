@@ -302,7 +302,6 @@ def _sync(device: torch.device) -> None:
 
 def _compiled(model: nn.Module):
     import torch._dynamo
-
     import torch._inductor.config
 
     # the padded length varies (max_len / pad_to_multiple values): a graph with a symbolic length from the start,
