@@ -16,6 +16,7 @@ from prunebench.benchmarks.records import read_rows
 from prunebench.benchmarks.train import CapturePlan, step_mode
 
 STATIC, DYNAMIC = SimpleNamespace(static_step=True), SimpleNamespace(static_step=False)
+SHRINKING = SimpleNamespace(static_step=True, kind="structured")
 CUDA, CPU = torch.device("cuda"), torch.device("cpu")
 
 
@@ -39,6 +40,8 @@ def test_a_compiled_graphed_run_also_steps_eagerly_through_each_new_length_befor
     ("auto-compile", CUDA, STATIC, "compile-graphs"),
     ("auto", CUDA, DYNAMIC, "eager"),
     ("auto-compile", CUDA, DYNAMIC, "eager"),  # a grid-wide setting: methods with a changing step stay eager
+    ("auto-compile", CUDA, SHRINKING, "cuda-graphs"),  # each run's shapes would compile anew
+    ("auto", CUDA, SHRINKING, "cuda-graphs"),
     ("auto-compile", CPU, STATIC, "eager"),
     ("compile", CPU, DYNAMIC, "compile"),
     ("eager", CUDA, STATIC, "eager"),
