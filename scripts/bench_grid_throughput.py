@@ -14,6 +14,15 @@ On the GPU machine, in one call:
    (each row of each way against the v1 row of the same config: score, metrics and achieved sparsity
    differences), `profile.csv` (median seconds per phase of one run, per cost class, from the sidecars of
    the v1 way, where every run is a process of its own) and `profile-WAY.csv` for each new way.
+
+Where one call cannot hold the v1 way and a new way (the saturated mix on one GPU), two calls on one warm machine
+with the same --root and --out (a folder on the machine, copied to the call's $OUT after each): the first
+`--ways v1`, the second the new ways with `--after-v1`, which rates them against the first call's v1 way and adds
+their lines to its files:
+
+    python scripts/bench_grid_throughput.py --gpus 1 --seeds 0,1 --root /tmp/tp --out /tmp/tp-out --ways v1
+    python scripts/bench_grid_throughput.py --gpus 1 --seeds 0,1 --root /tmp/tp --out /tmp/tp-out \
+        --ways pool8-mps-lf-compile --after-v1
 """
 
 from __future__ import annotations
@@ -114,6 +123,29 @@ def profile(root: Path) -> list[dict]:
     return table
 
 
+def read_csv(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def earlier_v1(root: Path, out: Path, flags: str, gpus: int) -> tuple[dict[str, dict], float, list[dict]]:
+    """The v1 way of an earlier call on this machine (`--after-v1`): its rows, its rate and the lines so far.
+
+    One GPU cannot fit the saturated mix's v1 way and a new way in one 600 s call; a later call on the same warm
+    machine (same --root and --out, same seeds) measures the new ways against it. Raises ValueError when that
+    v1 way is not there, or ran with other seeds or GPUs (the ratio would compare other mixes).
+    """
+    lines = read_csv(out / "throughput.csv")
+    v1 = [line for line in lines if line["way"] == "v1" and line["flags"] == flags and int(line["gpus"]) == gpus]
+    rows = rows_of(root / "v1") if (root / "v1" / "results").is_dir() else {}
+    if not v1 or not rows:
+        raise ValueError(f"--after-v1 needs the v1 way of an earlier call with flags {flags!r} on {gpus} GPU(s): "
+                         f"{out / 'throughput.csv'} has {len(v1)} such line(s), {root / 'v1'} {len(rows)} rows")
+    return rows, float(v1[-1]["rows_per_gpu_minute"]), lines
+
+
 def write_csv(path: Path, rows: list[dict]) -> None:
     if rows:
         with open(path, "w", newline="") as f:
@@ -122,28 +154,41 @@ def write_csv(path: Path, rows: list[dict]) -> None:
             writer.writerows(rows)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpus", type=int, default=1)
     parser.add_argument("--root", type=Path, required=True, help="scratch folder (one subfolder per way)")
     parser.add_argument("--out", type=Path, required=True, help="folder for throughput.csv, agreement.csv, profile.csv")
     parser.add_argument("--ways", default="v1,pool8-mps", help=f"comma-separated, v1 first; known: {', '.join(WAYS)}")
     parser.add_argument("--seeds", default=None, help="run only these seeds of the mix (comma-separated), e.g. to halve it")
-    args = parser.parse_args()
+    parser.add_argument("--after-v1", action="store_true",
+                        help="measure the new ways against the v1 way an earlier call left in --root and --out "
+                             "(same machine, seeds and GPUs); their lines are added to that call's files")
+    args = parser.parse_args(argv)
     ways = args.ways.split(",")
     unknown = [w for w in ways if w not in WAYS]
-    if unknown or ways[0] != "v1":
-        print(f"bench_grid_throughput: --ways must start with v1 and name known ways ({', '.join(WAYS)}), got {args.ways}",
+    first_ok = "v1" not in ways if args.after_v1 else ways[0] == "v1"
+    if unknown or not first_ok:
+        rule = "must not name v1 with --after-v1" if args.after_v1 else "must start with v1"
+        print(f"bench_grid_throughput: --ways {rule} and name known ways ({', '.join(WAYS)}), got {args.ways}",
               file=sys.stderr)
         return 2
+    seeds = ["--seeds", args.seeds] if args.seeds else []
+    summary, agree, reference = [], [], None
+    if args.after_v1:
+        try:
+            reference, v1_rate, summary = earlier_v1(args.root, args.out, " ".join(WAYS["v1"] + seeds), args.gpus)
+        except ValueError as err:
+            print(f"bench_grid_throughput: {err}", file=sys.stderr)
+            return 2
+        agree = read_csv(args.out / "agreement.csv")
     args.out.mkdir(parents=True, exist_ok=True)
     import torch
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
-    seeds = ["--seeds", args.seeds] if args.seeds else []
+    # untimed; in an --after-v1 call every dense row is already there, so it only reloads the token cache
     warm_seconds, _ = grid(args.root / "warm", args.gpus, ["--workers", "8", "--only", "dense"], seeds)
     print(f"warm-up (tokenise, dense checkpoints and rows): {warm_seconds:.0f} s", flush=True)
-    summary, agree, reference = [], [], None
     for way in ways:
         root = args.root / way
         shutil.rmtree(root, ignore_errors=True)
@@ -165,7 +210,7 @@ def main() -> int:
         write_csv(args.out / "agreement.csv", agree)
         # the v1 way's profile is the issue's phase table; the others show where each new way's seconds went
         write_csv(args.out / ("profile.csv" if way == "v1" else f"profile-{way}.csv"), profile(root))
-    bad = [a for a in agree if not a["within_tolerance"]]
+    bad = [a for a in agree if str(a["within_tolerance"]) != "True"]  # a bool here, a string read back
     print(f"agreement: {len(agree) - len(bad)} of {len(agree)} rows within the GPU tolerance (README, Determinism on GPU)")
     return 0
 

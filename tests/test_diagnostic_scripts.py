@@ -149,3 +149,44 @@ def test_the_grasp_training_check_refuses_bad_input_in_one_line(args, message, t
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1
     assert message in proc.stderr
+
+
+def test_the_throughput_bench_measures_a_new_way_only_against_an_earlier_v1_way_of_the_same_mix(tmp_path):
+    """One H200 fits the saturated mix's v1 way or a new way in a 600 s call, not both: `--after-v1` reads v1's."""
+    bench = load_script("bench_grid_throughput")
+    root, out = tmp_path / "tp", tmp_path / "out"
+    with pytest.raises(ValueError, match="--after-v1 needs the v1 way of an earlier call"):
+        bench.earlier_v1(root, out, "--workers 8 --seeds 0,1", 1)
+    row = root / "v1" / "results" / "v1" / "runs" / "bench" / "minilm-l6" / "mrpc" / "magnitude-global" / "s0.50-seed0.csv"
+    row.parent.mkdir(parents=True)
+    row.write_text("method,score\nmagnitude-global,80.0\n")
+    out.mkdir()
+    bench.write_csv(out / "throughput.csv", [
+        {"way": "v1", "flags": "--workers 8 --seeds 0", "gpus": 1, "rows_per_gpu_minute": "5.72"},
+        {"way": "v1", "flags": "--workers 8 --seeds 0,1", "gpus": 1, "rows_per_gpu_minute": "6.10"}])
+    rows, rate, lines = bench.earlier_v1(root, out, "--workers 8 --seeds 0,1", 1)
+    assert rate == 6.10 and len(lines) == 2
+    assert [r["score"] for r in rows.values()] == ["80.0"]
+    with pytest.raises(ValueError, match="has 0 such line"):  # another GPU count is another mix's rate
+        bench.earlier_v1(root, out, "--workers 8 --seeds 0,1", 2)
+
+
+@pytest.mark.parametrize("flags, rule", [
+    (["--ways", "pool8-mps"], "must start with v1"),
+    (["--ways", "v1,pool8-mps", "--after-v1"], "must not name v1 with --after-v1"),
+])
+def test_the_throughput_bench_refuses_ways_it_cannot_rate_before_any_run(tmp_path, flags, rule):
+    proc = subprocess.run([sys.executable, "scripts/bench_grid_throughput.py", "--root", str(tmp_path / "tp"),
+                           "--out", str(tmp_path / "out"), *flags], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert rule in proc.stderr.strip()
+    assert not (tmp_path / "tp").exists() and not (tmp_path / "out").exists()
+
+
+def test_the_throughput_bench_after_v1_without_an_earlier_call_says_what_is_missing(tmp_path):
+    proc = subprocess.run([sys.executable, "scripts/bench_grid_throughput.py", "--root", str(tmp_path / "tp"),
+                           "--out", str(tmp_path / "out"), "--ways", "pool8-mps-lf-compile", "--after-v1"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().startswith("bench_grid_throughput: --after-v1 needs the v1 way of an earlier call")
+    assert not (tmp_path / "tp").exists()
