@@ -57,7 +57,12 @@ def efficiency_tables(df: pd.DataFrame) -> list[Table]:
         caption = (f"Efficiency of {model_label(model)} on {device}. Median over the tasks and seeds of each "
                    f"(method, target sparsity); {MISSING} = not measured on this device.")
         notes = ["Compression is 1/(1 - target sparsity) of the prunable (encoder linear) weights. FLOPs and latency at "
-                 "sequence length 128, latency at batch 1, throughput at batch 32, as measured by the harness."]
+                 "sequence length 128, latency at batch 1, throughput at batch 32, as measured by the harness.",
+                 # a grid call runs several runs per GPU (8 in the v1 and v2 campaigns): each run times its model
+                 # while the others train beside it, so contention, not the pruned shape, moves these two columns
+                 "Latency and throughput are timed inside each run, while the other runs of its device call may share "
+                 "the device (the GPU campaigns ran 8 to a GPU), so they compare rows only loosely; the measured "
+                 "speedup table times each pruned shape alone (`prunebench bench-efficiency`)."]
         label = f"tab:efficiency-{model_slug(model)}-{safe(device).lower()}"
         tables.append(Table(headers, rows, caption, label, notes))
     return tables
