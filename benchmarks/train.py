@@ -117,6 +117,7 @@ def step_mode(cfg: TrainConfig, device: torch.device, method) -> str:
     if cfg.step_mode in ("auto", "auto-compile"):
         if not graphable:
             return "eager"
+        # the bare `Method` of an inner training (lottery ticket's rounds, LoRA's phase) has no kind
         compiles = cfg.step_mode == "auto-compile" and getattr(method, "kind", "") != "structured"
         return "compile-graphs" if compiles else "cuda-graphs"
     if cfg.step_mode == "cuda-graphs" and not graphable:

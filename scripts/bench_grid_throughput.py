@@ -139,7 +139,7 @@ def earlier_v1(root: Path, out: Path, flags: str, gpus: int) -> tuple[dict[str, 
     """
     lines = read_csv(out / "throughput.csv")
     v1 = [line for line in lines if line["way"] == "v1" and line["flags"] == flags and int(line["gpus"]) == gpus]
-    rows = rows_of(root / "v1") if (root / "v1" / "results").is_dir() else {}
+    rows = rows_of(root / "v1")
     if not v1 or not rows:
         raise ValueError(f"--after-v1 needs the v1 way of an earlier call with flags {flags!r} on {gpus} GPU(s): "
                          f"{out / 'throughput.csv'} has {len(v1)} such line(s), {root / 'v1'} {len(rows)} rows")
@@ -154,7 +154,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
             writer.writerows(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpus", type=int, default=1)
     parser.add_argument("--root", type=Path, required=True, help="scratch folder (one subfolder per way)")
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--after-v1", action="store_true",
                         help="measure the new ways against the v1 way an earlier call left in --root and --out "
                              "(same machine, seeds and GPUs); their lines are added to that call's files")
-    args = parser.parse_args(argv)
+    args = parser.parse_args()
     ways = args.ways.split(",")
     unknown = [w for w in ways if w not in WAYS]
     first_ok = "v1" not in ways if args.after_v1 else ways[0] == "v1"
