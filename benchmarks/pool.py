@@ -42,6 +42,33 @@ def _reset_logging() -> None:
         handler.close()
 
 
+def warm() -> None:
+    """Import what every run imports and create the CUDA context before the first job arrives.
+
+    Why: `scripts/run_grid.py --pool` starts its workers with the queue, while the first jobs (tokenising, the
+    dense checkpoints) run, so these seconds overlap them instead of delaying each worker's first job (call 39:
+    the tokenising job took 11 s in a worker that had just started, the checkpoint job after it 12 s). The
+    seconds are recorded as the process start of the worker's first run, as a separate process would report
+    them, without the time the worker then waited for it."""
+    import importlib
+
+    import torch
+    import torch._dynamo  # noqa: F401 - what a compiled step (step_mode auto-compile) imports at its first step
+
+    from prunebench.methods._structure import ROLES
+    from prunebench.methods.registry import available
+
+    from . import runner
+    from .run_profile import process_age_seconds
+
+    available()  # discovers every method, entry points included
+    for model_type in ROLES:  # the transformers model families a run can load
+        importlib.import_module(f"transformers.models.{model_type}.modeling_{model_type}")
+    if torch.cuda.is_available():
+        torch.ones(1, device="cuda").sum().item()
+    runner.process_start_seconds = process_age_seconds()
+
+
 def _release_device_memory() -> None:
     gc.collect()
     import torch
@@ -120,5 +147,6 @@ def serve(jobs: IO[str], answers: IO[str]) -> int:
 
 
 if __name__ == "__main__":
+    warm()
     # answers go to a copy of the original stdout: descriptor 1 itself is pointed at each run's log
     sys.exit(serve(sys.stdin, os.fdopen(os.dup(1), "w")))

@@ -33,6 +33,9 @@ from .train import evaluate, finetune, seed_everything
 log = logging.getLogger("prunebench")
 DENSE_FORMAT = 1
 _first_run_of_process = True  # the process start and imports are charged to the first run a process makes
+# seconds of process start and imports, where a pool worker paid them before it had a run (`pool.warm`): its
+# first run may come much later, so the process's age at that run would count the idle wait too
+process_start_seconds: float | None = None
 
 
 @dataclass
@@ -356,7 +359,7 @@ def run(cfg: RunConfig, out: Path | None = None, force: bool = False, device: st
     times = PhaseTimes()
     if _first_run_of_process:
         _first_run_of_process = False
-        age = process_age_seconds()
+        age = process_start_seconds if process_start_seconds is not None else process_age_seconds()
         if age is not None:
             times.add("process start and imports", age)
     with times.phase("prepare (checks, data files)"):

@@ -176,10 +176,14 @@ class Worker:
     def __init__(self, env: dict[str, str]):
         self.env, self.proc = env, None
 
+    def start(self) -> None:
+        """Start the process; it imports and creates its CUDA context while it waits for its first command."""
+        self.proc = subprocess.Popen([sys.executable, "-m", "prunebench.benchmarks.pool"], cwd=ROOT, env=self.env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
     def execute(self, cmd: list[str], log: Path) -> int:
-        if self.proc is None or self.proc.poll() is not None:  # first use, or the last run killed the process
-            self.proc = subprocess.Popen([sys.executable, "-m", "prunebench.benchmarks.pool"], cwd=ROOT, env=self.env,
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        if self.proc is None or self.proc.poll() is not None:  # not started, or the last run killed the process
+            self.start()
         # cmd is [python, -m, prunebench.benchmarks.cli, ARGS...]: the worker takes the ARGS
         self.proc.stdin.write(json.dumps({"argv": cmd[3:], "log": str(log)}) + "\n")
         answer = self.proc.stdout.readline()
@@ -230,6 +234,7 @@ class Slots:
                 env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": ids[gpu]} if gpus > 1 else {})}
                 if pool:
                     self.workers.append(Worker(env))
+                    self.workers[-1].start()  # with the queue: its imports overlap the first jobs (pool.warm)
                 self.free.put(self.workers[-1] if pool else env)
         self.size = workers * gpus
         # counted from `started` (a Unix time; default now): the moment a `timeout` around the whole queue began

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,18 @@ def _untimed(row: dict[str, str]) -> dict:
     params = json.loads(row["method_params"])
     params["_info"] = {k: v for k, v in params.get("_info", {}).items() if not k.endswith("_seconds")}
     return {**row, "method_params": params}
+
+
+def test_a_worker_charges_its_first_run_the_imports_not_the_wait_for_it(tiny_bert_dir, tmp_path):
+    """run_grid starts its workers with the queue, and a worker imports while the first jobs (tokenising, the
+    dense checkpoints) run elsewhere; its first run may come long after. That run's profile says what starting
+    the process cost, as a run in a process of its own would, not how long the worker then waited."""
+    wait = 15.0
+    worker = subprocess.Popen([sys.executable, "-m", "prunebench.benchmarks.pool"], cwd=ROOT, env=_env(tmp_path / "cache"),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    time.sleep(wait)
+    argv = run_argv(tiny_bert_dir, tmp_path / "late.csv")
+    answer, _ = worker.communicate(json.dumps({"argv": argv[3:], "log": str(tmp_path / "late.log")}) + "\n", timeout=300)
+    assert json.loads(answer)["code"] == 0
+    profile = json.loads((tmp_path / "late.json").read_text())["profile"]
+    assert 0 < profile["process start and imports"] < wait
