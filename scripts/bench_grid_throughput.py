@@ -64,7 +64,12 @@ WAYS = {
     # with longest first the eight places of one GPU all take SST-2 runs before any MRPC run of the saturated mix:
     # sixteen let the short runs' CPU-bound work go on beside the GPU-bound ones
     "pool16-mps-lf-compile": ["--workers", "16", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile"],
+    # the same, starting from the compile cache the cold way just left: what a later grid call on a warm machine
+    # pays, since Inductor's default cache folder outlives a call there
+    "pool8-mps-lf-compile-warmcache": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile"],
 }
+# a way that starts from the compile cache another way of the same call left (named before it in --ways)
+CACHE_FROM = {"pool8-mps-lf-compile-warmcache": "pool8-mps-lf-compile"}
 
 
 def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = ()) -> tuple[float, str]:
@@ -73,13 +78,17 @@ def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = ()) -> tupl
     Every way compiles into a cache of its own under `root` (Inductor's FX-graph and AOTAutograd caches, Triton's
     kernels), empty at its start as on a fresh machine: a compiled way measured after another would otherwise
     load that one's kernels from the shared default folder and pay a fraction of its compile."""
-    cache = root / "compile-cache"
+    cache = compile_cache(root)
     env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), "TRITON_CACHE_DIR": str(cache / "triton")}
     start = time.time()
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_grid.py"), str(CONFIG), "--gpus", str(gpus),
                            "--root", str(root), *flags, *extra], cwd=ROOT, env=env, capture_output=True, text=True)
     (root / "run_grid.log").write_text(done.stdout + done.stderr)
     return time.time() - start, done.stdout
+
+
+def compile_cache(root: Path) -> Path:
+    return root / "compile-cache"
 
 
 def rows_of(root: Path) -> dict[str, dict]:
@@ -177,9 +186,15 @@ def main() -> int:
     ways = args.ways.split(",")
     unknown = [w for w in ways if w not in WAYS]
     first_ok = "v1" not in ways if args.after_v1 else ways[0] == "v1"
-    if unknown or not first_ok:
-        rule = "must not name v1 with --after-v1" if args.after_v1 else "must start with v1"
-        print(f"bench_grid_throughput: --ways {rule} and name known ways ({', '.join(WAYS)}), got {args.ways}",
+    cache_ok = all(CACHE_FROM[w] in ways[:i] for i, w in enumerate(ways) if w in CACHE_FROM)
+    if unknown or not first_ok or not cache_ok:
+        if not first_ok:
+            rule = "must not name v1 with --after-v1" if args.after_v1 else "must start with v1"
+        elif not cache_ok:
+            rule = "must name the way a -warmcache way starts from (" + ", ".join(f"{w}: {c}" for w, c in CACHE_FROM.items()) + ") before it"
+        else:
+            rule = "names unknown way(s) " + ", ".join(unknown)
+        print(f"bench_grid_throughput: --ways {rule}; known ways: {', '.join(WAYS)}; got {args.ways}",
               file=sys.stderr)
         return 2
     seeds = ["--seeds", args.seeds] if args.seeds else []
@@ -202,6 +217,8 @@ def main() -> int:
         root = args.root / way
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(args.root / "warm" / "results", root / "results")  # the dense rows: present, not rerun
+        if way in CACHE_FROM:
+            shutil.copytree(compile_cache(args.root / CACHE_FROM[way]), compile_cache(root))
         seconds, stdout = grid(root, args.gpus, WAYS[way], seeds)
         rows = rows_of(root)
         per_gpu_minute = len(rows) * 60 / (seconds * args.gpus)

@@ -174,6 +174,9 @@ def test_the_throughput_bench_measures_a_new_way_only_against_an_earlier_v1_way_
 @pytest.mark.parametrize("flags, rule", [
     (["--ways", "pool8-mps"], "must start with v1"),
     (["--ways", "v1,pool8-mps", "--after-v1"], "must not name v1 with --after-v1"),
+    (["--ways", "pool8-mps-lf-compile-warmcache,pool8-mps-lf-compile", "--after-v1"],
+     "must name the way a -warmcache way starts from (pool8-mps-lf-compile-warmcache: pool8-mps-lf-compile) before it"),
+    (["--ways", "v1,no-such-way"], "names unknown way(s) no-such-way"),
 ])
 def test_the_throughput_bench_refuses_ways_it_cannot_rate_before_any_run(tmp_path, flags, rule):
     proc = subprocess.run([sys.executable, "scripts/bench_grid_throughput.py", "--root", str(tmp_path / "tp"),
