@@ -9,7 +9,8 @@ On the GPU machine, in one call:
    checkpoint would differ by more than the rows being compared);
 2. each way runs the whole pruned mix of config/bench-throughput.yaml into its own scratch root through
    scripts/run_grid.py: `v1` (one process per run, 8 per GPU, as the v1 campaign), then the new ways
-   (`--pool`, `--mps`, their worker counts);
+   (`--pool`, `--mps`, their worker counts, the compiled step), each compiling into an empty cache of its own
+   (a `-warmcache` way starts from the cache of the way named before it);
 3. writes `throughput.csv` (rows, seconds, rows per GPU-minute and the ratio to v1, per way), `agreement.csv`
    (each row of each way against the v1 row of the same config: score, metrics and achieved sparsity
    differences), `profile.csv` (median seconds per phase of one run, per cost class, from the sidecars of
