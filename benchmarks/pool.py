@@ -46,8 +46,9 @@ def warm() -> None:
     """Import what every run imports and create the CUDA context before the first job arrives.
 
     Why: `scripts/run_grid.py --pool` starts its workers with the queue, while the first jobs (tokenising, the
-    dense checkpoints) run, so these seconds overlap them instead of delaying each worker's first job (call 39:
-    the tokenising job took 11 s in a worker that had just started, the checkpoint job after it 12 s). The
+    dense checkpoints) run, so these seconds overlap them instead of delaying each worker's first job: a
+    checkpoint job that found its checkpoint took 12 s in a worker started for it (results/v2 call 39) and 2-5 s
+    in one that had warmed (calls 42 and 45), and the first pruned runs started at 15-19 s instead of 24-25. The
     seconds are recorded as the process start of the worker's first run, as a separate process would report
     them, without the time the worker then waited for it."""
     import importlib

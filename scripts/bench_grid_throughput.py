@@ -192,7 +192,8 @@ def main() -> int:
         if not first_ok:
             rule = "must not name v1 with --after-v1" if args.after_v1 else "must start with v1"
         elif not cache_ok:
-            rule = "must name the way a -warmcache way starts from (" + ", ".join(f"{w}: {c}" for w, c in CACHE_FROM.items()) + ") before it"
+            sources = ", ".join(f"{w}: {c}" for w, c in CACHE_FROM.items())
+            rule = f"must name the way a -warmcache way starts from ({sources}) before it"
         else:
             rule = "names unknown way(s) " + ", ".join(unknown)
         print(f"bench_grid_throughput: --ways {rule}; known ways: {', '.join(WAYS)}; got {args.ways}",
