@@ -12,7 +12,13 @@ vmapped over K runs, each with its own batch, and prints run-steps per second (K
 
 Ways (`--ways`): `separate` (one run's eager step; at K = 1 only, K runs apart being K times one run), `graph`
 (the same step captured as one CUDA graph and replayed, as the harness trains: also K = 1 only), `vmap` (K runs
-in one eager vmapped step) and `vmap-graph` (that step captured as one CUDA graph). On one H200 (call 11,
+in one eager vmapped step) and `vmap-graph` (that step captured as one CUDA graph); `compile`, `compile-graph`,
+`vmap-compile` and `vmap-compile-graph` are the same four with the model (apart) or the whole vmapped forward and
+backward (together) compiled by Inductor, dropout drawn by the eager ops as the harness compiles. Calls 11-14 found
+the vmapped step's time in unfused elementwise kernels (copies, casts, additions over the stacked parameters);
+the compiled ways ask whether fusing them makes K runs in one step beat K runs apart, the lever issue 18's 3x
+still needs (results/v2/README.md, "The saturated mix on one H200"). Each compiled row records its graphs and
+graph breaks (Dynamo's counters). On one H200 (call 11,
 `results/v2/probes/vmap-call11.json`) the eager vmapped step took the same 41-51 ms at K = 1 and K = 16, so it was
 bound by launching kernels, not by computing: the graph ways remove the launches.
 
@@ -31,7 +37,10 @@ import time
 from pathlib import Path
 
 import torch
+import torch._dynamo
+import torch._inductor.config
 import torch.nn.functional as F
+from torch._dynamo.utils import counters
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -70,8 +79,9 @@ def batches(k: int, batch: int, tokens: int, vocab: int, device: str, seed: int 
 class SeparateSteps:
     """K runs stepped one after the other, each its own model and AdamW: what K runs apart compute."""
 
-    def __init__(self, models, lr: float, bf16: bool):
-        self.models, self.bf16 = models, bf16
+    def __init__(self, models, lr: float, bf16: bool, compiled: bool = False):
+        # compiled: the model compiled inside the step, as `step_mode=auto-compile` trains (Inductor's default mode)
+        self.models, self.bf16 = [torch.compile(m) for m in models] if compiled else models, bf16
         fused = next(models[0].parameters()).is_cuda
         self.optimizers = [torch.optim.AdamW(m.parameters(), lr=lr, fused=fused, capturable=fused) for m in models]
 
@@ -91,7 +101,7 @@ class SeparateSteps:
 class VmappedSteps:
     """K runs in one step: their parameters stacked ([K, ...] leaves), forward and backward under `vmap`, one AdamW."""
 
-    def __init__(self, models, lr: float, bf16: bool):
+    def __init__(self, models, lr: float, bf16: bool, compiled: bool = False):
         from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
         params, self.buffers = stack_module_state(models)
@@ -110,6 +120,8 @@ class VmappedSteps:
 
         # each run draws its own dropout masks
         self.grads = vmap(grad_and_value(loss_of), randomness="different")
+        if compiled:  # the question calls 11-14 left: does Inductor fuse the stacked elementwise work vmap leaves apart?
+            self.grads = torch.compile(self.grads)
 
     def __call__(self, ids, mask, labels) -> torch.Tensor:
         grads, losses = self.grads(self.params, self.buffers, ids, mask, labels)
@@ -180,8 +192,11 @@ def is_matmul(name: str) -> bool:
     return name.startswith("nvjet") or "gemm" in name.lower() or "cutlass" in name.lower()
 
 
-WAYS = {"separate": (SeparateSteps, False), "graph": (SeparateSteps, True), "vmap": (VmappedSteps, False),
-        "vmap-graph": (VmappedSteps, True)}
+# way -> (step class, captured as a CUDA graph, model or vmapped step compiled)
+WAYS = {"separate": (SeparateSteps, False, False), "graph": (SeparateSteps, True, False), "vmap": (VmappedSteps, False, False),
+        "vmap-graph": (VmappedSteps, True, False), "compile": (SeparateSteps, False, True),
+        "compile-graph": (SeparateSteps, True, True), "vmap-compile": (VmappedSteps, False, True),
+        "vmap-compile-graph": (VmappedSteps, True, True)}
 
 
 def time_steps(step, data, steps: int, warmup: int, device: str) -> float:
@@ -281,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--profile {args.profile}: give whole numbers, e.g. 32")
     shape = TINY_SHAPE if args.tiny else MINILM_SHAPE
     bf16 = args.device.startswith("cuda")
+    # dropout drawn by the eager ops, as the harness compiles (benchmarks/train.py): Inductor's own random numbers
+    # read the generator in ways a CUDA graph capture refuses
+    torch._inductor.config.fallback_random = True
     figures = {"device": torch.cuda.get_device_name(0) if bf16 else "cpu", "torch": torch.__version__,
                "batch": args.batch, "tokens": args.tokens, "dropout": args.dropout, "shape": shape, "rows": []}
     alone = None  # the first figure measured: one eager run unless --ways leaves it out
@@ -288,23 +306,29 @@ def main(argv: list[str] | None = None) -> int:
         models = make_models(k, shape, args.dropout, args.device)
         data = batches(k, args.batch, args.tokens, shape["vocab_size"], args.device)
         for way in ways:
-            cls, graphed = WAYS[way]
+            cls, graphed, compiled = WAYS[way]
             if cls is SeparateSteps and k > 1:
                 continue  # K runs apart in one process are K times one run: timed once, at K = 1
-            step = cls(models, lr=1e-4, bf16=bf16)
+            step = None
+            torch._dynamo.reset()  # each compiled way compiles from nothing, its graph breaks its own
+            counters.clear()
             try:
+                step = cls(models, lr=1e-4, bf16=bf16, compiled=compiled)
                 seconds = time_steps(GraphedSteps(step) if graphed else step, data, args.steps, args.warmup, args.device)
             except RuntimeError as error:  # e.g. an op capture refuses: a finding for the JSON, not the probe's end
                 figures["rows"].append({"way": way, "k": k, "error": str(error).splitlines()[0]})
-                print(f"{way:<10} K={k:<3} failed: {str(error).splitlines()[0]}", flush=True)
+                print(f"{way:<18} K={k:<3} failed: {str(error).splitlines()[0]}", flush=True)
                 del step
                 continue
             run_steps = k / seconds
             alone = alone or run_steps
             row = {"way": way, "k": k, "seconds_per_step": seconds, "run_steps_per_s": run_steps,
                    "vs_one_run": run_steps / alone}
+            if compiled:  # a compiled step that breaks into pieces runs the pieces between them eagerly
+                row.update(graphs=counters["stats"]["unique_graphs"], graph_breaks=sum(counters["graph_break"].values()))
             figures["rows"].append(row)
-            print(f"{way:<10} K={k:<3} {run_steps:8.1f} run-steps/s  ({run_steps / alone:.2f}x the first way at K=1)",
+            breaks = f", {row['graphs']} graph(s), {row['graph_breaks']} break(s)" if compiled else ""
+            print(f"{way:<18} K={k:<3} {run_steps:8.1f} run-steps/s  ({run_steps / alone:.2f}x the first way at K=1{breaks})",
                   flush=True)
             del step
             if bf16:

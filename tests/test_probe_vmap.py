@@ -35,6 +35,28 @@ def test_one_vmapped_step_is_each_runs_own_step(probe):
     assert len(set(losses_together.tolist())) == 3
 
 
+def test_the_compiled_vmapped_step_is_still_each_runs_own_step_in_one_graph(probe, tmp_path):
+    """Inductor compiles the whole vmapped forward and backward of K runs as one graph, and what it computes is
+    still what each run's own step computes (fused kernels round differently: a looser tolerance)."""
+    torch.set_num_threads(1)
+    models = probe.make_models(3, probe.TINY_SHAPE, dropout=0.0, device="cpu")
+    data = probe.batches(3, batch=4, tokens=12, vocab=probe.TINY_SHAPE["vocab_size"], device="cpu")
+    apart = probe.SeparateSteps([copy.deepcopy(m) for m in models], lr=1e-2, bf16=False)
+    together = probe.VmappedSteps(models, lr=1e-2, bf16=False, compiled=True)
+    for _ in range(2):
+        losses_apart, losses_together = apart(*data), together(*data)
+    assert torch.allclose(losses_apart, losses_together, atol=1e-4)
+    for k, model in enumerate(apart.models):
+        for name, p in model.named_parameters():
+            assert torch.allclose(p, together.params[name][k], atol=1e-4), name
+
+    out = tmp_path / "vmap.json"
+    assert probe.main(["--device", "cpu", "--tiny", "--ks", "2", "--ways", "vmap-compile", "--steps", "1",
+                       "--warmup", "1", "--out", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["way"] == "vmap-compile" and row["graphs"] == 1 and row["graph_breaks"] == 0
+
+
 def test_bad_ks_are_refused_before_anything_runs(probe, capsys):
     with pytest.raises(SystemExit) as exc:
         probe.main(["--ks", "1,x", "--device", "cpu", "--tiny"])
