@@ -573,7 +573,8 @@ def main() -> int:
     logs = args.root / "logs" / "+".join(tags)
     begin = time.time()
     mps = args.mps and start_mps(args.root)
-    slots = Slots(args.workers, args.gpus, args.deadline, pool=args.pool, started=args.started_at)
+    # no queue, no workers: each would start, import and be closed for nothing
+    slots = Slots(args.workers, args.gpus, args.deadline, pool=args.pool and bool(todo), started=args.started_at)
     try:
         results = run_phases(todo, args, slots, logs)
         seconds = time.time() - begin  # the queue's time, not the workers' exit
