@@ -65,12 +65,11 @@ WAYS = {
     # with longest first the eight places of one GPU all take SST-2 runs before any MRPC run of the saturated mix:
     # sixteen let the short runs' CPU-bound work go on beside the GPU-bound ones
     "pool16-mps-lf-compile": ["--workers", "16", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile"],
-    # the same, starting from the compile cache the cold way just left: what a later grid call on a warm machine
-    # pays, since Inductor's default cache folder outlives a call there
-    "pool8-mps-lf-compile-warmcache": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile"],
 }
-# a way that starts from the compile cache another way of the same call left (named before it in --ways)
+# a way that starts from the compile cache another way of the same call left (named before it in --ways), with that
+# way's flags: what a later grid call on a warm machine pays, since Inductor's default cache folder outlives a call there
 CACHE_FROM = {"pool8-mps-lf-compile-warmcache": "pool8-mps-lf-compile"}
+WAYS.update({way: WAYS[source] for way, source in CACHE_FROM.items()})
 
 
 def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = ()) -> tuple[float, str]:
