@@ -234,7 +234,8 @@ def markdown_table(files: list[Path]) -> str:
 
 
 def profile_tables(probes: list[tuple[Path, dict]]) -> str:
-    """The `--profile` listings of the probes that have one: per eager step profiled, its top kernels by GPU time
+    """The `--profile` listings of the probes that have one: per step profiled (eager, or compiled with
+    `--profile-compiled`), its top kernels by GPU time
     and how much of that the matrix products are (labelled ranges left out: `is_range`)."""
     out = []
     for path, figures in probes:
@@ -242,7 +243,7 @@ def profile_tables(probes: list[tuple[Path, dict]]) -> str:
             top = [t for t in p["top"] if not is_range(t["name"])]
             listed = sum(t["ms_per_step"] for t in top)
             matmul = sum(t["ms_per_step"] for t in top if is_matmul(t["name"]))
-            out += [f"\n### `{path.name}`: where the GPU time of one eager step goes, {p['way']} at K = {p['k']}\n",
+            out += [f"\n### `{path.name}`: where the GPU time of one step goes, {p['way']} at K = {p['k']}\n",
                     f"The {len(top)} kernels with the most GPU time: {listed:.2f} ms per step, of which matrix products "
                     f"{matmul:.2f} ms.\n", "| kernel | ms per step | calls per step |", "|---|--:|--:|"]
             out += [f"| `{t['name'][:90]}` | {t['ms_per_step']:.3f} | {t['calls_per_step']:.0f} |" for t in top]
@@ -262,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated, of {', '.join(WAYS)}; the graph ways need CUDA")
     parser.add_argument("--profile", default="", metavar="KS",
                         help="also profile the eager steps (separate at K=1, vmap at these comma-separated K): top kernels")
+    parser.add_argument("--profile-compiled", action="store_true",
+                        help="profile the compiled steps instead (compile at K=1, vmap-compile at --profile's K)")
     parser.add_argument("--tiny", action="store_true", help="a tiny BERT instead of MiniLM-L6's shape (CPU checks)")
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON file for the figures (default: print only); with --table, the markdown file")
@@ -334,10 +337,12 @@ def main(argv: list[str] | None = None) -> int:
             if bf16:
                 torch.cuda.empty_cache()
         del models, data
-    for way, k in ([("separate", 1)] if profile_ks else []) + [("vmap", k) for k in profile_ks]:
-        cls = SeparateSteps if way == "separate" else VmappedSteps
+    alone_way, vmapped_way = ("compile", "vmap-compile") if args.profile_compiled else ("separate", "vmap")
+    for way, k in ([(alone_way, 1)] if profile_ks else []) + [(vmapped_way, k) for k in profile_ks]:
+        cls, _, compiled = WAYS[way]
         models = make_models(k, shape, args.dropout, args.device)
-        kernels = profile_step(cls(models, lr=1e-4, bf16=bf16), batches(k, args.batch, args.tokens,
+        torch._dynamo.reset()
+        kernels = profile_step(cls(models, lr=1e-4, bf16=bf16, compiled=compiled), batches(k, args.batch, args.tokens,
                                shape["vocab_size"], args.device), min(args.steps, 10), args.device)
         figures.setdefault("profile", []).append({"way": way, "k": k, "top": kernels})
         print(f"profile {way} K={k}: " + "; ".join(f"{t['name'][:40]} {t['ms_per_step']:.2f} ms" for t in kernels[:5]),
