@@ -86,6 +86,45 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_run_cohort(args) -> int:
+    """Several `run` commands in one process, those that may share a batched step trained together."""
+    import json
+
+    from .atomic import check_target
+    from .runner import run_cohort
+
+    try:
+        members = json.loads(Path(args.runs).read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--runs {args.runs}: not a readable JSON file ({exc})") from None
+    if not isinstance(members, list) or not members or not all(isinstance(m, list) for m in members):
+        raise UsageError(f"--runs {args.runs}: give a JSON list of `prunebench run` argument lists, e.g. "
+                         '[["--model", "minilm-l6", "--task", "mrpc", "--method", "magnitude-global", "--sparsity", "0.5"]]')
+    parser = build_parser()
+    parsed = []
+    for n, member in enumerate(members):
+        try:
+            parsed.append(parser.parse_args(["run", *map(str, member)]))
+        except SystemExit:  # argparse printed the member's error line
+            raise UsageError(f"--runs {args.runs}: run {n} is not a valid `prunebench run` command") from None
+    for field in ("device", "threads", "save_model"):
+        if len({str(getattr(a, field)) for a in parsed}) > 1:
+            raise UsageError(f"--runs {args.runs}: every run of a cohort needs the same --{field.replace('_', '-')}")
+    if parsed[0].save_model is not None:
+        raise UsageError("--save-model is not available in run-cohort; use `prunebench run` for a run whose model you keep")
+    for a in parsed:
+        if a.out is not None:
+            check_target(a.out, "--out")
+    device = _check_device(parsed[0].device)
+    _set_threads(parsed[0].threads)
+    made = run_cohort([_run_config(a, a.method, a.sparsity) for a in parsed], [a.out for a in parsed],
+                      force=any(a.force for a in parsed), device=device, cohort_size=args.cohort_size)
+    for path, record in made:
+        print(f"exists: {path}" if record is None else f"{path}: {record.task} {record.method} sparsity "
+              f"{record.achieved_sparsity:.4f} score {record.score:.2f} (dense {record.dense_score:.2f})")
+    return 0
+
+
 def cmd_prepare(args) -> int:
     """Tokenise a (model, task) once into the shared cache, so parallel runs do not race to do it."""
     import json
@@ -270,6 +309,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-model", type=Path, default=None, metavar="DIR",
                    help="also save the final model (masks applied, task head, tokenizer; safetensors) to this new folder")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "run-cohort",
+        help="several runs in one process; runs differing only in method and sparsity train in one batched step",
+        epilog="example: prunebench run-cohort --runs runs.json, where runs.json is a JSON list of `prunebench run` "
+        "argument lists (same --device and --threads in each)",
+    )
+    p.add_argument("--runs", required=True, type=Path, help="JSON file: a list of `prunebench run` argument lists")
+    p.add_argument("--cohort-size", type=_int, default=8, help="at most this many runs in one batched step (default 8)")
+    p.set_defaults(func=cmd_run_cohort)
 
     p = sub.add_parser("prepare", help="tokenise a model's view of a task into the shared cache",
                        epilog="example: prunebench prepare --model minilm-l6 --task sst2 --set max_train_samples=1000")

@@ -235,7 +235,16 @@ class Run:
         return folder, json.loads(info_path.read_text())
 
     def execute(self) -> tuple[ResultRecord, dict]:
-        from prunebench.methods._masking import measured_sparsity
+        begun = self.begin()
+        if begun.method.trains:
+            model, stats = finetune(begun.model, begun.method, begun.ctx, self.train, self.prep.cfg.train, begun.epochs,
+                                    begun.lr, self.prep.cfg.seed, desc=self.prep.cfg.method)
+            return self.finish(begun, model, stats)
+        return self.finish(begun, begun.model, None)
+
+    def begin(self) -> "Begun":
+        """Everything of `execute` before the method's hooks: the dense checkpoint, the seeded model load and
+        the method's context. A cohort (`benchmarks.cohort`) begins each of its runs so, then trains them together."""
         from prunebench.methods._structure import prunable_weights
 
         prep, cfg, seed = self.prep, self.prep.cfg.train, self.prep.cfg.seed
@@ -251,9 +260,18 @@ class Run:
         inner_curves: list[dict] = []
         ctx = self.context(prep.cfg.sparsity, inner_curves)
         prunable_before = sum(w.numel() for w in prunable_weights(model).values())
+        return Begun(folder, dense, method, model, epochs, lr, ctx, inner_curves, prunable_before)
+
+    def finish(self, begun: "Begun", model: torch.nn.Module, stats, cohort: dict | None = None) -> tuple[ResultRecord, dict]:
+        """Everything of `execute` after training (`stats`, None for a method that does not train): evaluation,
+        efficiency, the row and its sidecar. `cohort`: how the run was trained together with others, for the sidecar."""
+        from prunebench.methods._masking import measured_sparsity
+        from prunebench.methods._structure import prunable_weights
+
+        prep, cfg, seed = self.prep, self.prep.cfg.train, self.prep.cfg.seed
+        folder, dense, method, ctx = begun.folder, begun.dense, begun.method, begun.ctx
         train_seconds, loss_curve, mode = 0.0, [], ""
-        if method.trains:
-            model, stats = finetune(model, method, ctx, self.train, cfg, epochs, lr, seed, desc=prep.cfg.method)
+        if stats is not None:
             train_seconds, loss_curve, mode = stats.seconds, stats.loss_curve, stats.step_mode
             self.times.add("method before training", stats.before_seconds)
             self.times.add("graph capture", stats.capture_seconds)
@@ -262,7 +280,7 @@ class Run:
                 metrics, score = evaluate(model, prep.task, self.evals, cfg, self.device)
         else:
             metrics, score = dense["metrics"], dense["score"]
-        achieved = measured_sparsity(prunable_weights(model), original_total=prunable_before)
+        achieved = measured_sparsity(prunable_weights(model), original_total=begun.prunable_before)
         with self.times.phase("efficiency measurement"):
             eff = efficiency.measure(model, self.device, repeats=cfg.bench_repeats, bf16=cfg.bf16)
         params = {**method.params_dict(), **({"_info": ctx.info} if ctx.info else {})}
@@ -297,11 +315,28 @@ class Run:
         sidecar = {"config": dataclasses.asdict(prep.cfg), "identity": prep.identity(), "method_source": source(prep.cfg.method),
                    "dense_checkpoint": str(folder),
                    "dense_train_seconds": dense.get("train_seconds"), "efficiency": eff.extras(),
-                   "train_loss": loss_curve, "inner_train_loss": inner_curves,
+                   "train_loss": loss_curve, "inner_train_loss": begun.inner_curves,
                    # how the row's training steps ran (the config's step_mode resolved for this method and device)
                    "step_mode": mode,
                    "dense_train_loss": dense.get("train_loss")}
+        if cohort is not None:  # trained in one batched step with other runs: which, and how many
+            sidecar["cohort"] = cohort
         return record, sidecar
+
+
+@dataclass
+class Begun:
+    """A run after `Run.begin`: what its training and its row need."""
+
+    folder: Path
+    dense: dict
+    method: object
+    model: torch.nn.Module
+    epochs: float
+    lr: float
+    ctx: object
+    inner_curves: list
+    prunable_before: int
 
 
 def existing_run_id(path: Path) -> str | None:
@@ -353,38 +388,104 @@ def run(cfg: RunConfig, out: Path | None = None, force: bool = False, device: st
 
     `save_model_to`: a new (or empty) folder for the final model (`save_model`), written before the row. A row
     already there is then an error unless `force`: its model was not kept and would not be recomputed."""
-    global _first_run_of_process
     if save_model_to is not None:
         check_model_folder(save_model_to)
+    times = _new_times()
+    with times.phase("prepare (checks, data files)"):
+        prep = prepare(cfg)
+    path = row_path(prep, out)
+    if row_done(path, prep, force, save_model_to is not None):
+        return path, None
+    dev = times.device = provenance.pick_device(device)
+    runner = Run(prep, dev, times)
+    record, sidecar = runner.execute()
+    if save_model_to is not None:  # not a phase of the profile: a run without it must compare with one with it
+        save_model(runner.final_model, prep, record, save_model_to)
+    write_row(path, record, sidecar, times)
+    return path, record
+
+
+def run_cohort(cfgs: list[RunConfig], outs: list[Path | None], force: bool = False, device: str = "auto",
+               cohort_size: int = 8) -> list[tuple[Path, ResultRecord | None]]:
+    """`run` for several runs in one call, those that may share a batched step (`cohort.key`) trained together,
+    at most `cohort_size` at a time; the others one after another. Every run is prepared and its row file checked
+    before any compute (UsageError); rows already there are not recomputed. Returns (row path, record or None if
+    skipped) per run, in the given order."""
+    from . import cohort
+
+    if cohort_size < 1:
+        raise UsageError(f"cohort size must be >= 1, got {cohort_size}")
+    times = [_new_times() if n == 0 else PhaseTimes() for n in range(len(cfgs))]
+    preps, paths = [], []
+    for cfg, out, t in zip(cfgs, outs, times):
+        with t.phase("prepare (checks, data files)"):
+            preps.append(prepare(cfg))
+        paths.append(row_path(preps[-1], out))
+    if len(set(paths)) < len(paths):
+        raise UsageError("two runs of the cohort write the same row file; give each its own --out")
+    results: list[tuple[Path, ResultRecord | None]] = [(path, None) for path in paths]
+    todo = [n for n, (prep, path) in enumerate(zip(preps, paths)) if not row_done(path, prep, force)]
+    if not todo:
+        return results
+    dev = provenance.pick_device(device)
+    groups: dict[str, list[int]] = {}
+    for n in todo:
+        groups.setdefault(cohort.key(preps[n]) or f"alone-{n}", []).append(n)
+    for members in groups.values():
+        for at in range(0, len(members), cohort_size):
+            chunk = members[at:at + cohort_size]
+            runs = []
+            for n in chunk:
+                times[n].device = dev
+                runs.append(Run(preps[n], dev, times[n]))
+            made = cohort.execute(runs) if len(runs) > 1 else [runs[0].execute()]
+            for n, (record, sidecar) in zip(chunk, made):
+                write_row(paths[n], record, sidecar, times[n])
+                results[n] = (paths[n], record)
+    return results
+
+
+def _new_times() -> PhaseTimes:
+    """A run's phase clock; the process start and imports are charged to the first run a process makes."""
+    global _first_run_of_process
     times = PhaseTimes()
     if _first_run_of_process:
         _first_run_of_process = False
         age = process_start_seconds if process_start_seconds is not None else process_age_seconds()
         if age is not None:
             times.add("process start and imports", age)
-    with times.phase("prepare (checks, data files)"):
-        prep = prepare(cfg)
+    return times
+
+
+def row_path(prep: Prepared, out: Path | None) -> Path:
+    """`out`, or the run's place under results/v1/runs/; raises UsageError where no file can be written there."""
+    cfg = prep.cfg
     path = Path(out) if out else run_path(cfg.model, cfg.task, cfg.method, cfg.sparsity, cfg.seed, prep.run_id)
     check_target(path, "row file")
+    return path
+
+
+def row_done(path: Path, prep: Prepared, force: bool, saving_model: bool = False) -> bool:
+    """Whether `path` already holds this very run (then it is not recomputed). Raises UsageError for a file that
+    holds another run or no valid row (unless `force`), or when `saving_model` asks for a model that row did not keep."""
     if path.exists() and not force:
         found = existing_run_id(path)
         if found == prep.run_id:
-            if save_model_to is not None:
+            if saving_model:
                 raise UsageError(f"{path} already holds run {found}: its model is not recomputed, so there is nothing to "
                                  "save to --save-model; use --force to recompute it")
             log.info("%s already holds run %s: not recomputed (use --force to redo)", path, found)
-            return path, None
+            return True
         raise UsageError(f"{path} exists and holds {'run ' + found if found else 'no valid row'}, not run {prep.run_id}; "
                          "use --force to replace it or choose another --out")
-    dev = times.device = provenance.pick_device(device)
-    runner = Run(prep, dev, times)
-    record, sidecar = runner.execute()
-    if save_model_to is not None:  # not a phase of the profile: a run without it must compare with one with it
-        save_model(runner.final_model, prep, record, save_model_to)
+    return False
+
+
+def write_row(path: Path, record: ResultRecord, sidecar: dict, times: PhaseTimes) -> None:
+    """The sidecar (with the run's profile), then the row: the row's presence means the run is complete."""
     with times.phase("sidecar writing"):
         sidecar["profile"] = times.as_dict()  # seconds per phase (benchmarks/run_profile.py); the row is written after
         # one line: a device call carries the whole tree in 64 MiB and a campaign's sidecars grow it by megabytes
         # (indented, a row's sidecar was 7.2 KB, one line 5.0; results/v2/README.md); `python -m json.tool` reads it
         write_atomic(path.with_suffix(".json"), json.dumps(sidecar, sort_keys=True, separators=(",", ":"), default=str) + "\n")
-    write_record(path, record)  # the row last: its presence means the run is complete
-    return path, record
+    write_record(path, record)

@@ -53,6 +53,12 @@ def make_optimizer(model: nn.Module, extra_groups: list[dict], lr: float, weight
     for _, p in model.named_parameters():
         if p.requires_grad:
             (no_decay if p.ndim < 2 else decay).append(p)  # biases and LayerNorm weights are 1-D
+    return adamw(decay, no_decay, extra_groups, lr, weight_decay, device, capturable)
+
+
+def adamw(decay: list, no_decay: list, extra_groups: list[dict], lr: float, weight_decay: float, device: torch.device,
+          capturable: bool = False):
+    """AdamW with weight decay on `decay` only (matrices; not biases and LayerNorm weights), fused on CUDA."""
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}, *extra_groups]
     groups = [g for g in groups if g["params"]]
     if capturable:
@@ -128,13 +134,25 @@ def step_mode(cfg: TrainConfig, device: torch.device, method) -> str:
 def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, epochs: float, lr: float,
              seed: int, desc: str = "train") -> tuple[nn.Module, TrainStats]:
     """Run the method's hooks around `epochs` of fine-tuning; returns the final model and timing."""
-    device = ctx.device
-    ctx.steps_per_epoch = steps_per_epoch(len(batches), cfg.batch_size)
-    ctx.total_steps = total = round(epochs * ctx.steps_per_epoch)
     start = time.perf_counter()  # the method's own work (scoring, inner rounds) counts as training time
+    before_training(model, method, ctx, batches, cfg, epochs)
+    return train_steps(model, method, ctx, batches, cfg, lr, seed, desc, start, time.perf_counter() - start)
+
+
+def before_training(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, epochs: float) -> None:
+    """The part of `finetune` before its first step: the step counts the method may read, the method's
+    `before_training` hook (one-shot pruning, scoring, inner rounds) and its masks applied."""
+    ctx.steps_per_epoch = steps_per_epoch(len(batches), cfg.batch_size)
+    ctx.total_steps = round(epochs * ctx.steps_per_epoch)
     method.before_training(model, ctx)
     ctx.apply_masks(model)
-    before_seconds = time.perf_counter() - start
+
+
+def train_steps(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, lr: float, seed: int, desc: str,
+                start: float, before_seconds: float) -> tuple[nn.Module, TrainStats]:
+    """The part of `finetune` after `before_training`: `ctx.total_steps` steps, then `after_training`.
+    `start` is when the run's training began (`time.perf_counter()`), `before_seconds` what its hooks took."""
+    device, total = ctx.device, ctx.total_steps
     loss_value, warm, warm_time, curve, mode = None, warmup_steps(total), None, [], ""
     if total > 0:
         mode = step_mode(cfg, device, method)
@@ -146,34 +164,10 @@ def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, 
         step_fn = TrainStep(model, method, ctx, batches, optimizer, cfg, compiled=compiled, fresh_grads=mode == "compile-graphs")
         if graphs:
             step_fn = GraphedTrainStep(step_fn, CapturePlan(eager_per_length=compiled))
-        rng = np.random.default_rng(seed)
-        step, since_log = 0, 0
         model.train()
-        with tqdm(total=total, desc=desc, disable=not cfg.progress, mininterval=2.0, leave=False) as bar:
-            while step < total:
-                plan = batches.epoch(rng, cfg.group_by_length)
-                flat = torch.from_numpy(np.concatenate([index for index, _ in plan])).to(device)
-                pos = 0
-                for index, length in plan:
-                    if step >= total:
-                        break
-                    step_fn(flat[pos : pos + len(index)], length)
-                    pos += len(index)
-                    scheduler.step()
-                    step += 1
-                    method.on_step(model, step, ctx)
-                    since_log += 1
-                    if step % LOG_EVERY == 0 or step == total:
-                        loss_value = step_fn.running.item() / since_log
-                        curve.append((step, loss_value))
-                        bar.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
-                        step_fn.running.zero_()
-                        since_log = 0
-                    bar.update(1)
-                    if step == warm:
-                        _sync(device)
-                        warm_time = time.perf_counter()
-        _sync(device)
+        curve, warm_time = run_steps(step_fn, scheduler, batches, cfg, total, seed, desc, device,
+                                     on_step=lambda step: method.on_step(model, step, ctx))
+        loss_value = curve[-1][1]
         optimizer.zero_grad(set_to_none=True)
     end = time.perf_counter()
     steady = (total - warm) * cfg.batch_size / (end - warm_time) if total > warm and warm_time else None
@@ -182,6 +176,44 @@ def finetune(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfig, 
     capture = step_fn.capture_seconds if total > 0 and isinstance(step_fn, GraphedTrainStep) else 0.0
     return model, TrainStats(total, total * cfg.batch_size, end - start, loss_value, steady, curve,
                              before_seconds=before_seconds, step_mode=mode, capture_seconds=capture)
+
+
+def run_steps(step_fn, scheduler, batches: Batches, cfg: TrainConfig, total: int, seed: int, desc: str,
+              device: torch.device, on_step=None) -> tuple[list[tuple[int, float | list[float]]], float | None]:
+    """The loop itself: `total` steps of `step_fn(index, length)` in the seeded data order of `seed`, the
+    scheduler after each. `step_fn.running` sums the loss on the device: one value, or one per run of a cohort
+    (`benchmarks.cohort`), and the curve's points say the same. Returns (loss curve, when the warm-up ended)."""
+    rng = np.random.default_rng(seed)
+    step, since_log, curve, warm, warm_time = 0, 0, [], warmup_steps(total), None
+    with tqdm(total=total, desc=desc, disable=not cfg.progress, mininterval=2.0, leave=False) as bar:
+        while step < total:
+            plan = batches.epoch(rng, cfg.group_by_length)
+            flat = torch.from_numpy(np.concatenate([index for index, _ in plan])).to(device)
+            pos = 0
+            for index, length in plan:
+                if step >= total:
+                    break
+                step_fn(flat[pos : pos + len(index)], length)
+                pos += len(index)
+                scheduler.step()
+                step += 1
+                if on_step is not None:
+                    on_step(step)
+                since_log += 1
+                if step % LOG_EVERY == 0 or step == total:
+                    summed = step_fn.running.tolist()  # one host sync; divided in Python, as always
+                    loss_value = summed / since_log if isinstance(summed, float) else [v / since_log for v in summed]
+                    curve.append((step, loss_value))
+                    shown = loss_value if isinstance(loss_value, float) else sum(loss_value) / len(loss_value)
+                    bar.set_postfix(loss=f"{shown:.4f}", refresh=False)
+                    step_fn.running.zero_()
+                    since_log = 0
+                bar.update(1)
+                if step == warm:
+                    _sync(device)
+                    warm_time = time.perf_counter()
+    _sync(device)
+    return curve, warm_time
 
 
 class TrainStep:
@@ -306,7 +338,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _compiled(model: nn.Module):
+def _compiled(model):
     import torch._dynamo
     import torch._inductor.config
 

@@ -65,10 +65,16 @@ WAYS = {
     # with longest first the eight places of one GPU all take SST-2 runs before any MRPC run of the saturated mix:
     # sixteen let the short runs' CPU-bound work go on beside the GPU-bound ones
     "pool16-mps-lf-compile": ["--workers", "16", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile"],
+    # the one-shot runs of one task and seed (SST-2's four sparsities; MRPC's two magnitude methods at four) trained
+    # in one vmapped step each (`run_grid.py --cohort`, benchmarks/cohort.py): K = 8 such runs compiled and graphed
+    # made 2.5x one run's steps per second at 32 tokens (probes, call 46), eight runs under MPS 1.6x
+    "pool8-mps-lf-compile-cohort8": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile",
+                                     "--cohort", "8"],
 }
 # a way that starts from the compile cache another way of the same call left (named before it in --ways), with that
 # way's flags: what a later grid call on a warm machine pays, since Inductor's default cache folder outlives a call there
-CACHE_FROM = {"pool8-mps-lf-compile-warmcache": "pool8-mps-lf-compile"}
+CACHE_FROM = {"pool8-mps-lf-compile-warmcache": "pool8-mps-lf-compile",
+              "pool8-mps-lf-compile-cohort8-warmcache": "pool8-mps-lf-compile-cohort8"}
 WAYS.update({way: WAYS[source] for way, source in CACHE_FROM.items()})
 
 
@@ -130,10 +136,13 @@ def profile(root: Path) -> list[dict]:
             continue
         side = json.loads(path.read_text())
         config = side["config"]
-        classes.setdefault((config["task"], config["method"]), []).append(side.get("profile", {}))
+        classes.setdefault((config["task"], config["method"]), []).append(side)
     table = []
-    for (task, method), profiles in sorted(classes.items()):
-        row = {"task": task, "method": method, "runs": len(profiles)}
+    for (task, method), sides in sorted(classes.items()):
+        profiles = [side.get("profile", {}) for side in sides]
+        # runs trained in one batched step (`--cohort`) each report the step's whole wall as theirs
+        row = {"task": task, "method": method, "runs": len(profiles),
+               "most runs in one step": max(side.get("cohort", {}).get("size", 1) for side in sides)}
         for phase in PHASES:
             row[phase] = f"{statistics.median(p.get(phase, 0.0) for p in profiles):.2f}"
         row["sum of phases"] = f"{statistics.median(sum(p.values()) for p in profiles):.2f}"

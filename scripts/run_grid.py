@@ -271,6 +271,11 @@ class Job:
     needs: tuple | None = None
     run: GridRun | None = None
     config_order: int = 0
+    outs: tuple[Path, ...] = ()  # a cohort job's row files (`cohort_jobs`); else the one row is the command's last word
+
+    @property
+    def rows(self) -> tuple[Path, ...]:
+        return self.outs or (Path(self.cmd[-1]),)
 
 
 NOT_STARTED = {-1: "deadline", -2: "what it starts from failed"}
@@ -331,9 +336,9 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, f
             finally:
                 free -= 1
 
-    def finish(job: Job, out: Path, code: int, seconds: float) -> None:
+    def finish(job: Job, code: int, seconds: float) -> None:
         with cond:
-            results.append((str(out), code, seconds))
+            results.extend((str(out), code, seconds) for out in job.rows)
             if job.provides is not None:
                 made[job.provides] = code
             if on_done is not None:
@@ -341,7 +346,7 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, f
             cond.notify_all()
 
     def execute(job: Job) -> tuple[int, float]:
-        out = Path(job.cmd[-1])
+        out = job.rows[0]
         log = logs / log_name(out)
         log.parent.mkdir(parents=True, exist_ok=True)
         place = slots.free.get()
@@ -358,13 +363,14 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, f
             code = 128 - code
         # when it started, counted from the queue's start: the order a call really ran in, which the scheduler's
         # fixes of calls 8-10 had to be inferred without
-        line = f"{'ok ' if code == 0 else 'FAIL'} {time.time() - start:6.0f}s {out}  (from {start - begin:.0f} s)"
+        more = f" and {len(job.rows) - 1} more in one batched step" if len(job.rows) > 1 else ""
+        line = f"{'ok ' if code == 0 else 'FAIL'} {time.time() - start:6.0f}s {out}{more}  (from {start - begin:.0f} s)"
         say(line + ("" if code == 0 else f"  (log: {log})"))
         return code, time.time() - start
 
     def worker() -> None:
         while (job := take()) is not None:
-            out, code = Path(job.cmd[-1]), made.get(job.needs, 0) if job.needs is not None else 0
+            out, code = job.rows[0], made.get(job.needs, 0) if job.needs is not None else 0
             verdict = None if fits is None or code != 0 else fits(job)
             # the deadline is for runs nothing times: one predicted to end before the limit still starts after it
             # (calls 17-18 left ~90 s of 16 places idle with 474 timed runs not started: results/v2/calls)
@@ -372,18 +378,18 @@ def run_jobs(jobs: list[Job], slots: Slots, logs: Path, urgency, on_done=None, f
             if code != 0 or expired:
                 code = -1 if code == -1 or expired else -2
                 say(f"skip        {out} ({NOT_STARTED[code]})")
-                finish(job, out, code, 0.0)
+                finish(job, code, 0.0)
                 continue
             if verdict is False:  # it would be killed at the call's end: leave its place to one that fits
                 say(f"skip        {out} (would not end before --limit)")
-                finish(job, out, -1, 0.0)
+                finish(job, -1, 0.0)
                 continue
             try:
                 code, seconds = execute(job)
             except Exception as exc:  # noqa: BLE001 - a command that cannot start fails; its thread must go on
                 say(f"FAIL      0s {out}  ({type(exc).__name__}: {exc})")
                 code, seconds = 1, 0.0
-            finish(job, out, code, seconds)
+            finish(job, code, seconds)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(slots.size)]
     for thread in threads:
@@ -471,6 +477,9 @@ def main() -> int:
                              "seed). Longest by the seconds this call's finished runs or --history measured for the "
                              "method and task, else by training examples x epochs; the tokenising and checkpoint a long "
                              "run waits for go first, and shorter runs leave it a free place meanwhile")
+    parser.add_argument("--cohort", type=int, default=1, metavar="K",
+                        help="train up to K pruned runs that differ only in method and sparsity (one-shot methods of one "
+                             "model, task, seed and recipe) in one batched step (`prunebench run-cohort`); 1: each apart")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a speed setting for every run, one of the training fields config_hash leaves out (e.g. "
                              "step_mode=auto-compile); repeatable")
@@ -479,6 +488,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.workers < 1 or args.gpus < 1:
         parser.error(f"--workers and --gpus must be >= 1, got {args.workers} and {args.gpus}")
+    if args.cohort < 1:
+        parser.error(f"--cohort must be >= 1, got {args.cohort}")
     if args.limit is not None and args.limit <= 0:
         parser.error(f"--limit must be > 0 seconds, got {args.limit:g}")
     if args.check and (not args.only or len(args.config) > 1):
@@ -751,6 +762,8 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
         else:
             jobs.append(Job(cmd, 2 if run.method == "dense" else 3, needs=dense(run, config), run=run,
                             config_order=order[id(config)]))
+    if args.cohort > 1:
+        jobs = cohort_jobs(jobs, args.cohort, args.root)
     examples: dict[str, int] = {}  # task -> training examples, read from each prepare job's output
 
     durations = Durations(args.history_seconds)
@@ -760,7 +773,7 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
         if job.rank == 0 and code == 0:
             info = json.loads(Path(job.cmd[-1]).read_text())
             examples[info["task"]] = info["train_examples"]
-        elif job.run is not None and code == 0:
+        elif job.run is not None and code == 0 and not job.outs:  # a cohort's seconds are not one run's
             durations.observe((job.run.method, job.run.task), cost(job.run, examples), seconds)
 
     def fits(job: Job) -> bool | None:
@@ -773,6 +786,43 @@ def run_phases(todo: list[tuple[GridRun, dict]], args, slots: Slots, logs: Path)
 
     return run_jobs(jobs, slots, logs, urgency_of(args.longest_first, examples, durations, jobs), on_done, fits,
                     reserve=args.longest_first)
+
+
+def cohort_jobs(jobs: list[Job], size: int, root: Path) -> list[Job]:
+    """Replace the pruned-run jobs that may share a batched step (`prunebench.benchmarks.cohort.batchable` methods
+    of one config, checkpoint, recipe and start) by `prunebench run-cohort` jobs of up to `size` runs each. The
+    members' commands go to a JSON file under `root`/cohorts/. `run-cohort` checks each member's full identity
+    again and trains apart any run this grouping put with runs it cannot share a step with. `EAGER_METHODS` stay
+    apart: their long part is their own work before training (lottery ticket's rounds: 46 s of an 81 s run on
+    MRPC, results/v2 call 2), which a cohort runs member after member."""
+    from prunebench.benchmarks.cohort import batchable
+    from prunebench.methods.registry import get
+
+    groups: dict[tuple, list[Job]] = {}
+    kept = []
+    for job in jobs:
+        run = job.run
+        if job.rank != 3 or run is None or registry_name(run.method) in EAGER_METHODS \
+                or not batchable(get(registry_name(run.method))):
+            kept.append(job)
+            continue
+        key = (job.config_order, job.needs, run.tag, run.version, run.recipe, tuple(sorted(run.train.items())), starts_from(run))
+        groups.setdefault(key, []).append(job)
+    for members in groups.values():
+        for at in range(0, len(members), size):
+            chunk = members[at:at + size]
+            if len(chunk) == 1:
+                kept.append(chunk[0])
+                continue
+            first = chunk[0].run
+            spec = (root / "cohorts" / first.tag / f"{first.task}-{model_slug(first.model)}-seed{first.seed}"
+                    f"-{Path(chunk[0].cmd[-1]).stem}-{len(chunk)}.json")
+            spec.parent.mkdir(parents=True, exist_ok=True)
+            spec.write_text(json.dumps([job.cmd[4:] for job in chunk], indent=1) + "\n")
+            cmd = [*chunk[0].cmd[:3], "run-cohort", "--cohort-size", str(size), "--runs", str(spec)]
+            kept.append(Job(cmd, 3, needs=chunk[0].needs, run=first, config_order=chunk[0].config_order,
+                            outs=tuple(Path(job.cmd[-1]) for job in chunk)))
+    return kept
 
 
 def urgency_of(longest_first: bool, examples: dict[str, int], durations: Durations | None = None,

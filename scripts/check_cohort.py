@@ -1,0 +1,85 @@
+"""Do runs trained together in one batched step (`benchmarks/cohort.py`) give the rows they give alone, here?
+
+On the CPU `tests/test_cohort.py` answers it; on a GPU the answer also depends on the compiled, graphed step
+and the device's kernels, so this script runs a few one-shot runs of one small model, task and seed alone and
+then as one cohort on the device, and prints each member's score difference and the largest difference of
+its logged training losses, with the step mode and the graph breaks of the compiled cohort step. Exit 1 where
+a score differs by more than --tolerance points.
+
+    python scripts/check_cohort.py --device cuda --set step_mode=auto-compile
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def tiny_model(folder: Path) -> str:
+    """A random BERT of the tests' tiny shape with the tests' tokenizer (no download)."""
+    import torch
+    from conftest import _tokenizer_into
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+                         max_position_embeddings=160)).save_pretrained(folder)
+    _tokenizer_into(folder)
+    return f"local:{folder}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--task", default="rte")
+    parser.add_argument("--members", default="magnitude-global:0.5,magnitude-layerwise:0.7,magnitude-global:0.9",
+                        help="comma-separated METHOD:SPARSITY, one per member")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="training field, repeatable")
+    parser.add_argument("--tolerance", type=float, default=0.5, help="largest score difference in points (default 0.5)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
+    args = parser.parse_args(argv)
+    members = [m.split(":") for m in args.members.split(",")]
+    if any(len(m) != 2 for m in members):
+        parser.error(f"--members {args.members}: give METHOD:SPARSITY pairs, e.g. magnitude-global:0.5")
+    work = Path(tempfile.mkdtemp(prefix="check-cohort-"))
+    os.environ.setdefault("PRUNEBENCH_CACHE", str(work / "cache"))
+    from torch._dynamo.utils import counters
+
+    from prunebench.benchmarks.config import RunConfig, TrainConfig, parse_overrides
+    from prunebench.benchmarks.runner import run, run_cohort
+
+    train = parse_overrides(TrainConfig(max_train_samples=512, max_eval_samples=256, recovery_epochs=2, progress=False,
+                                        bench_repeats=1), dict(pair.split("=", 1) for pair in args.set))
+    model = tiny_model(work / "model")
+    cfgs = [RunConfig(model=model, task=args.task, method=m, sparsity=float(s), seed=0, train=train, data_source="embedded")
+            for m, s in members]
+    alone = [run(cfg, out=work / "alone" / f"{n}.csv", device=args.device) for n, cfg in enumerate(cfgs)]
+    counters.clear()
+    together = run_cohort(cfgs, [work / "together" / f"{n}.csv" for n in range(len(cfgs))], device=args.device)
+    breaks = sum(counters["graph_break"].values())
+    figures, worst = [], 0.0
+    for (path_a, a), (path_t, t) in zip(alone, together):
+        side_a, side_t = (json.loads(p.with_suffix(".json").read_text()) for p in (path_a, path_t))
+        loss = max(abs(x[1] - y[1]) for x, y in zip(side_a["train_loss"], side_t["train_loss"]))
+        figures.append({"method": a.method, "sparsity": a.target_sparsity, "score_alone": a.score, "score_together": t.score,
+                        "max_loss_difference": loss, "step_mode": side_t["step_mode"], "cohort": side_t.get("cohort")})
+        worst = max(worst, abs(a.score - t.score))
+        print(f"{a.method:<22} {a.target_sparsity:.2f}  score alone {a.score:7.3f}  together {t.score:7.3f}  "
+              f"largest loss difference {loss:.2e}  ({side_t['step_mode']}, {(side_t.get('cohort') or {}).get('size', 1)} "
+              "in one step)")
+    print(f"graph breaks in the cohort's compiled step: {breaks}; largest score difference {worst:.3f} points")
+    if args.out is not None:
+        args.out.write_text(json.dumps({"device": args.device, "members": figures, "graph_breaks": breaks}, indent=1) + "\n")
+    return 1 if worst > args.tolerance else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
