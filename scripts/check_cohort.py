@@ -23,16 +23,21 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 
-def tiny_model(folder: Path) -> str:
-    """A random BERT of the tests' tiny shape with the tests' tokenizer (no download)."""
+def tiny_model(folder: Path, tokenizer_from: Path | None) -> str:
+    """A random BERT of the tests' tiny shape with the tests' tokenizer (no download), or the tokenizer of the model
+    folder `tokenizer_from` (a GPU machine has the carried MiniLM, not the package the tests take it from)."""
     import torch
-    from conftest import _tokenizer_into
-    from transformers import BertConfig, BertModel
+    from transformers import AutoTokenizer, BertConfig, BertModel
 
     torch.manual_seed(0)
     BertModel(BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
                          max_position_embeddings=160)).save_pretrained(folder)
-    _tokenizer_into(folder)
+    if tokenizer_from is not None:
+        AutoTokenizer.from_pretrained(tokenizer_from).save_pretrained(folder)
+    else:
+        from conftest import _tokenizer_into
+
+        _tokenizer_into(folder)
     return f"local:{folder}"
 
 
@@ -44,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated METHOD:SPARSITY, one per member")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="training field, repeatable")
     parser.add_argument("--tolerance", type=float, default=0.5, help="largest score difference in points (default 0.5)")
+    parser.add_argument("--tokenizer-from", type=Path, default=None, metavar="DIR",
+                        help="a model folder whose tokenizer to use (default: the tests' offline MiniLM package)")
     parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
     args = parser.parse_args(argv)
     members = [m.split(":") for m in args.members.split(",")]
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     train = parse_overrides(TrainConfig(max_train_samples=512, max_eval_samples=256, recovery_epochs=2, progress=False,
                                         bench_repeats=1), dict(pair.split("=", 1) for pair in args.set))
-    model = tiny_model(work / "model")
+    model = tiny_model(work / "model", args.tokenizer_from)
     cfgs = [RunConfig(model=model, task=args.task, method=m, sparsity=float(s), seed=0, train=train, data_source="embedded")
             for m, s in members]
     alone = [run(cfg, out=work / "alone" / f"{n}.csv", device=args.device) for n, cfg in enumerate(cfgs)]
