@@ -27,6 +27,7 @@ within the README's GPU tolerance, not bit for bit: `tests/test_cohort.py` check
 
 from __future__ import annotations
 
+import os
 import random
 import time
 
@@ -59,6 +60,22 @@ def key(prep) -> str | None:
     ident.pop("target_sparsity")
     method = prep.method_cls(prep.params)
     return canonical_hash([ident, method.starts_from, list(method.training_phase(prep.cfg.train))])
+
+
+# "any": let a cohort train where its members cannot draw their own dropout (`fused_attention_dropout`), each member
+# then drawing other masks than the run alone would: a throughput experiment (the bench's `-otherdraws` way), never
+# the grid's rows, and the sidecar says so
+OTHER_DRAWS = "PRUNEBENCH_COHORT_DRAWS"
+
+
+def fused_attention_dropout(model: nn.Module, device: torch.device) -> bool:
+    """Whether the model draws attention dropout inside a fused CUDA attention kernel (SDPA's flash or efficient
+    kernels: BERT-family models in transformers 5 by default). There a batched call draws other masks for each
+    run than the run alone, and `vmap` refuses one draw for all ("Vmap does not currently support same randomness
+    with a batched tensor input": results/v2, call 48), so such runs cannot share a step with their own draws."""
+    cfg = model.config
+    p = max(float(getattr(cfg, "attention_probs_dropout_prob", 0.0) or 0.0), float(getattr(cfg, "attention_dropout", 0.0) or 0.0))
+    return device.type == "cuda" and p > 0 and getattr(cfg, "_attn_implementation", "sdpa") != "eager"
 
 
 def rng_state(device: torch.device) -> tuple:
@@ -98,7 +115,8 @@ class CohortStep:
 
     fresh_grads = True  # each step's gradients are new tensors (the vmapped backward's outputs), never accumulated
 
-    def __init__(self, models: list[nn.Module], ctxs: list, batches, cfg, lr: float, capturable: bool, compiled: bool):
+    def __init__(self, models: list[nn.Module], ctxs: list, batches, cfg, lr: float, capturable: bool, compiled: bool,
+                 own_draws: bool = True):
         from torch.func import functional_call, grad_and_value, vmap
 
         base, device, k = models[0], ctxs[0].device, len(models)
@@ -125,8 +143,9 @@ class CohortStep:
                 logits = functional_call(base, (params, buffers), (), inputs).logits
                 return task_loss(task, logits, labels)
 
-        # one dropout draw per site for all K runs: the draw each run alone makes (they share seed and state)
-        step = vmap(grad_and_value(loss_of), in_dims=(0, None, None), randomness="same")
+        # one dropout draw per site for all K runs: the draw each run alone makes (they share seed and state);
+        # without `own_draws` (OTHER_DRAWS), each run its own draw, not the run alone's
+        step = vmap(grad_and_value(loss_of), in_dims=(0, None, None), randomness="same" if own_draws else "different")
         self.grads = _compiled(step) if compiled else step
 
     def __call__(self, index: torch.Tensor, length: int) -> None:
@@ -150,12 +169,14 @@ class CohortStep:
 
 
 def train_cohort(models: list[nn.Module], methods: list, ctxs: list, begun_states: list[tuple], batches, cfg,
-                 epochs: float, lr: float, seed: int, desc: str = "cohort") -> tuple[list[tuple[nn.Module, TrainStats]], bool]:
+                 epochs: float, lr: float, seed: int, desc: str = "cohort") -> tuple[list[tuple[nn.Module, TrainStats]], str]:
     """`train.finetune` for K runs that share (model, task, seed, recipe, training phase) and may differ in method
     and sparsity (`key`). `begun_states[k]`: the generators' state (`rng_state`) run k had when it was ready to
     train (`runner.Run.begin`), restored before its `before_training` as if it ran alone.
-    Returns each run's (model, stats) and whether they trained together: False where their generator states
-    after `before_training` differ, and then each trained alone, from its own state, one after the other."""
+    Returns each run's (model, stats) and how they trained: "apart" where their generator states after
+    `before_training` differ or their attention dropout is fused (`fused_attention_dropout`), and then each
+    trained alone, from its own state, one after the other; "together" in one step with each run's own draws;
+    "together, other draws" under OTHER_DRAWS=any."""
     device = ctxs[0].device
     started, befores, states = [], [], []
     for model, method, ctx, begun in zip(models, methods, ctxs, begun_states):
@@ -164,19 +185,22 @@ def train_cohort(models: list[nn.Module], methods: list, ctxs: list, begun_state
         before_training(model, method, ctx, batches, cfg, epochs)
         befores.append(time.perf_counter() - started[-1])
         states.append(rng_state(device))
-    if len(models) == 1 or not all(same_state(states[0], s) for s in states[1:]):
+    own_draws = not fused_attention_dropout(models[0], device)
+    other_draws = not own_draws and os.environ.get(OTHER_DRAWS) == "any"
+    if len(models) == 1 or not all(same_state(states[0], s) for s in states[1:]) or not (own_draws or other_draws):
         out = []
         for model, method, ctx, start, before, state in zip(models, methods, ctxs, started, befores, states):
             set_rng_state(state, device)
             out.append(train_steps(model, method, ctx, batches, cfg, lr, seed, desc, start, before))
-        return out, False
+        return out, "apart"
     set_rng_state(states[0], device)
     total, loop_start = ctxs[0].total_steps, time.perf_counter()
     mode, curve, warm_time, capture = "", [], None, 0.0
     if total > 0:
         mode = step_mode(cfg, device, methods[0])
         graphs = mode in ("cuda-graphs", "compile-graphs")
-        step = CohortStep(models, ctxs, batches, cfg, lr, capturable=graphs, compiled=mode in ("compile", "compile-graphs"))
+        step = CohortStep(models, ctxs, batches, cfg, lr, capturable=graphs, compiled=mode in ("compile", "compile-graphs"),
+                          own_draws=own_draws)
         step_fn = GraphedTrainStep(step, CapturePlan(eager_per_length=mode == "compile-graphs")) if graphs else step
         for model in models:
             model.train()
@@ -196,7 +220,7 @@ def train_cohort(models: list[nn.Module], methods: list, ctxs: list, begun_state
         # the run's wall: its own hooks, then the steps it shared with the others
         out.append((model, TrainStats(total, total * cfg.batch_size, before + end - loop_start, own[-1][1] if own else None,
                                       steady, own, before_seconds=before, step_mode=mode, capture_seconds=capture)))
-    return out, True
+    return out, "together" if own_draws else "together, other draws"
 
 
 def execute(runs: list) -> list[tuple]:
@@ -207,8 +231,12 @@ def execute(runs: list) -> list[tuple]:
         begun.append(run.begin())
         states.append(rng_state(run.device))
     first = runs[0].prep
-    trained, together = train_cohort([b.model for b in begun], [b.method for b in begun], [b.ctx for b in begun], states,
+    trained, how = train_cohort([b.model for b in begun], [b.method for b in begun], [b.ctx for b in begun], states,
                                      runs[0].train, first.cfg.train, begun[0].epochs, begun[0].lr, first.cfg.seed,
                                      desc=first.cfg.method)
-    info = {"size": len(runs), "run_ids": [run.prep.run_id for run in runs]} if together else None
+    info = None
+    if how != "apart":
+        info = {"size": len(runs), "run_ids": [run.prep.run_id for run in runs]}
+        if how != "together":  # not the row of the run alone: its dropout masks were drawn for the batch
+            info["dropout"] = "other draws than the run alone (PRUNEBENCH_COHORT_DRAWS=any)"
     return [run.finish(b, model, stats, cohort=info) for run, b, (model, stats) in zip(runs, begun, trained)]

@@ -70,22 +70,30 @@ WAYS = {
     # made 2.5x one run's steps per second at 32 tokens (probes, call 46), eight runs under MPS 1.6x
     "pool8-mps-lf-compile-cohort8": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile",
                                      "--cohort", "8"],
+    # the same where the members cannot draw their own attention dropout (fused SDPA kernels on CUDA: MiniLM-L6,
+    # call 48), each drawing other masks than the run alone (PRUNEBENCH_COHORT_DRAWS=any, `WAY_ENV`): what the batched
+    # step would buy once each member draws its own, measured before building that; its rows are not the grid's
+    "pool8-mps-lf-compile-cohort8-otherdraws": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set",
+                                                "step_mode=auto-compile", "--cohort", "8"],
 }
+WAY_ENV = {"pool8-mps-lf-compile-cohort8-otherdraws": {"PRUNEBENCH_COHORT_DRAWS": "any"},
+           "pool8-mps-lf-compile-cohort8-otherdraws-warmcache": {"PRUNEBENCH_COHORT_DRAWS": "any"}}
 # a way that starts from the compile cache another way of the same call left (named before it in --ways), with that
 # way's flags: what a later grid call on a warm machine pays, since Inductor's default cache folder outlives a call there
 CACHE_FROM = {"pool8-mps-lf-compile-warmcache": "pool8-mps-lf-compile",
-              "pool8-mps-lf-compile-cohort8-warmcache": "pool8-mps-lf-compile-cohort8"}
+              "pool8-mps-lf-compile-cohort8-warmcache": "pool8-mps-lf-compile-cohort8",
+              "pool8-mps-lf-compile-cohort8-otherdraws-warmcache": "pool8-mps-lf-compile-cohort8-otherdraws"}
 WAYS.update({way: WAYS[source] for way, source in CACHE_FROM.items()})
 
 
-def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = ()) -> tuple[float, str]:
+def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = (), env_extra: dict | None = None) -> tuple[float, str]:
     """Run the mix through scripts/run_grid.py into `root`; returns (wall seconds, its stdout).
 
     Every way compiles into a cache of its own under `root` (Inductor's FX-graph and AOTAutograd caches, Triton's
     kernels), empty at its start as on a fresh machine: a compiled way measured after another would otherwise
     load that one's kernels from the shared default folder and pay a fraction of its compile."""
     cache = compile_cache(root)
-    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), "TRITON_CACHE_DIR": str(cache / "triton")}
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), "TRITON_CACHE_DIR": str(cache / "triton"), **(env_extra or {})}
     start = time.time()
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_grid.py"), str(CONFIG), "--gpus", str(gpus),
                            "--root", str(root), *flags, *extra], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -229,7 +237,7 @@ def main() -> int:
         shutil.copytree(args.root / "warm" / "results", root / "results")  # the dense rows: present, not rerun
         if way in CACHE_FROM:
             shutil.copytree(compile_cache(args.root / CACHE_FROM[way]), compile_cache(root))
-        seconds, stdout = grid(root, args.gpus, WAYS[way], seeds)
+        seconds, stdout = grid(root, args.gpus, WAYS[way], seeds, WAY_ENV.get(way))
         rows = rows_of(root)
         per_gpu_minute = len(rows) * 60 / (seconds * args.gpus)
         if reference is None:

@@ -125,3 +125,18 @@ def test_run_grid_trains_a_cohort_in_one_job_and_counts_each_of_its_rows(tiny_be
     assert len(sidecars) == 5
     together = sorted(name for name, side in sidecars.items() if side.get("cohort", {}).get("size") == 3)
     assert together == ["magnitude-global/s0.50-seed0", "magnitude-global/s0.70-seed0", "magnitude-layerwise/s0.50-seed0"]
+
+
+def test_fused_attention_dropout_on_cuda_keeps_runs_apart(tiny_bert_dir):
+    """On CUDA a BERT's attention dropout is drawn inside SDPA's fused kernel, where a batched call cannot give
+    each run the masks it draws alone (results/v2 call 48); eager attention, no dropout or the CPU can."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert_dir)
+    assert cohort.fused_attention_dropout(model, torch.device("cuda"))
+    assert not cohort.fused_attention_dropout(model, torch.device("cpu"))
+    model.config.attention_probs_dropout_prob = 0.0
+    assert not cohort.fused_attention_dropout(model, torch.device("cuda"))
+    model.config.attention_probs_dropout_prob = 0.1
+    model.config._attn_implementation = "eager"
+    assert not cohort.fused_attention_dropout(model, torch.device("cuda"))
