@@ -146,6 +146,14 @@ class CohortStep:
         # one dropout draw per site for all K runs: the draw each run alone makes (they share seed and state);
         # without `own_draws` (OTHER_DRAWS), each run its own draw, not the run alone's
         step = vmap(grad_and_value(loss_of), in_dims=(0, None, None), randomness="same" if own_draws else "different")
+        if not own_draws:
+            # the experiment runs as the probe (call 46) did: SDPA under a compiled vmap failed with PyTorch 2.11 on
+            # CUDA (call 51: an internal assert with a symbolic length; call 52, static: the unbatched mask was
+            # expanded to K x batch in the backward), so eager attention, one graph per padded length
+            base.set_attn_implementation("eager")
+            torch._inductor.config.fallback_random = True
+            self.grads = torch.compile(step, dynamic=False) if compiled else step
+            return
         self.grads = _compiled(step) if compiled else step
 
     def __call__(self, index: torch.Tensor, length: int) -> None:
