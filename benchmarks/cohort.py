@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 import torch
+import torch._inductor.config
 from torch import nn
 
 from .config import canonical_hash
@@ -150,8 +151,6 @@ class CohortStep:
             # the experiment runs as the probe (call 46) did: SDPA under a compiled vmap failed with PyTorch 2.11 on
             # CUDA (call 51: an internal assert with a symbolic length; call 52, static: the unbatched mask was
             # expanded to K x batch in the backward), so eager attention, one graph per padded length
-            import torch._inductor.config
-
             base.set_attn_implementation("eager")
             torch._inductor.config.fallback_random = True
             self.grads = torch.compile(step, dynamic=False) if compiled else step
