@@ -161,7 +161,9 @@ class CohortStep:
         batch = self.batches.batch(index, length)
         grads, losses = self.grads(self.params, model_inputs(batch), batch["labels"])
         for name, p in self.params.items():
-            p.grad = grads[name]
+            # fused AdamW wants each gradient in its parameter's dtype and dense layout (call 55: a compiled
+            # vmapped backward handed some over otherwise); a no-op where they already are
+            p.grad = grads[name].to(dtype=p.dtype, memory_format=torch.contiguous_format)
         if self.cfg.max_grad_norm > 0:
             clip_by_run([p.grad for p in self.leaves], self.cfg.max_grad_norm)
         self.optimizer.step()
