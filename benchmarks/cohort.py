@@ -114,7 +114,8 @@ class CohortStep:
     weights, each run's clipping, one AdamW over the stacked tensors, each run's masks. Captured per padded
     length like `train.TrainStep` (`GraphedTrainStep` reads `running`, `fresh_grads` and `optimizer`)."""
 
-    fresh_grads = True  # each step's gradients are new tensors (the vmapped backward's outputs), never accumulated
+    # the gradients are buffers the step copies into, never accumulated: a capture must keep them (no release before it)
+    fresh_grads = False
 
     def __init__(self, models: list[nn.Module], ctxs: list, batches, cfg, lr: float, capturable: bool, compiled: bool,
                  own_draws: bool = True):
@@ -134,6 +135,9 @@ class CohortStep:
         no_decay = [p for n, p in self.params.items() if p.ndim - 1 < 2]
         self.optimizer = adamw(decay, no_decay, [], lr, cfg.weight_decay, device, capturable)
         self.leaves = list(self.params.values())
+        for p in self.leaves:
+            p.grad = torch.zeros_like(p)
+        self.grad_buffers = [p.grad for p in self.leaves]
         self.running = torch.zeros(k, device=device)
         amp = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == "cuda",
                    cache_enabled=False)
@@ -160,12 +164,12 @@ class CohortStep:
     def __call__(self, index: torch.Tensor, length: int) -> None:
         batch = self.batches.batch(index, length)
         grads, losses = self.grads(self.params, model_inputs(batch), batch["labels"])
-        for name, p in self.params.items():
-            # fused AdamW wants each gradient in its parameter's dtype and dense layout (call 55: a compiled
-            # vmapped backward handed some over otherwise); a no-op where they already are
-            p.grad = grads[name].to(dtype=p.dtype, memory_format=torch.contiguous_format)
+        # copied into gradients of each parameter's own dtype, sizes and strides, which fused AdamW requires: handed
+        # the compiled vmapped backward's outputs themselves, it refused them (calls 57-58); the probe's step, which
+        # ran on the GPU (call 46), copies the same way
+        torch._foreach_copy_(self.grad_buffers, [grads[name] for name in self.params])
         if self.cfg.max_grad_norm > 0:
-            clip_by_run([p.grad for p in self.leaves], self.cfg.max_grad_norm)
+            clip_by_run(self.grad_buffers, self.cfg.max_grad_norm)
         self.optimizer.step()
         torch._foreach_mul_(self.masked, self.masks)
         self.running.add_(losses.detach())

@@ -140,3 +140,27 @@ def test_fused_attention_dropout_on_cuda_keeps_runs_apart(tiny_bert_dir):
     model.config.attention_probs_dropout_prob = 0.1
     model.config._attn_implementation = "eager"
     assert not cohort.fused_attention_dropout(model, torch.device("cuda"))
+
+
+@pytest.mark.parametrize("own_draws", [True, False])
+def test_two_identical_members_step_alike_only_with_their_own_draws(own_draws, tiny_bert_dir, cache):
+    """Two members with the same weights and masks: drawing one dropout mask for both (each run's own draw), their
+    losses are equal; drawing one each (the PRUNEBENCH_COHORT_DRAWS=any experiment, eager attention), they differ."""
+    import numpy as np
+
+    from prunebench.benchmarks.runner import Run
+    from prunebench.benchmarks.train import before_training
+
+    train = replace(TINY, max_train_samples=32)
+    runs = [Run(prepare(_cfg(tiny_bert_dir, "magnitude-global", 0.5, train=train)), torch.device("cpu")) for _ in range(2)]
+    begun = [run.begin() for run in runs]
+    for b, run in zip(begun, runs):
+        before_training(b.model, b.method, b.ctx, run.train, train, 1)
+        b.model.train()  # dropout on, as `train_cohort` trains
+    step = cohort.CohortStep([b.model for b in begun], [b.ctx for b in begun], runs[0].train, train, 1e-3,
+                             capturable=False, compiled=False, own_draws=own_draws)
+    index, length = runs[0].train.epoch(np.random.default_rng(0), True)[0]
+    step(torch.from_numpy(index), length)
+    first, second = step.running.tolist()
+    assert (first == second) is own_draws
+    assert begun[0].model.config._attn_implementation == ("eager" if not own_draws else begun[1].model.config._attn_implementation)
