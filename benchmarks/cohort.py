@@ -23,6 +23,11 @@ What makes a cohort's row the row of the same run alone:
 
 Rounding can differ from the run alone (batched matrix products), so a member's row matches the run alone's
 within the README's GPU tolerance, not bit for bit: `tests/test_cohort.py` checks the losses on the CPU.
+
+Not yet on the GPU: where attention dropout is drawn inside a fused CUDA kernel (SDPA, the default of BERT-family
+models in transformers 5) the members cannot each get their own draws, so they train apart there
+(`fused_attention_dropout`); and the compiled vmapped step has not yet run on CUDA (results/v2/README.md, "Runs
+batched into one step, in the harness").
 """
 
 from __future__ import annotations
