@@ -101,22 +101,11 @@ def test_bad_cohort_input_is_refused_before_any_compute(tiny_bert_dir, tmp_path,
 def test_run_grid_trains_a_cohort_in_one_job_and_counts_each_of_its_rows(tiny_bert_dir, tmp_path):
     """`scripts/run_grid.py --cohort 4`: the three one-shot runs of one seed are one `run-cohort` job in a pool
     worker; the run that cannot share a step (gradual magnitude prunes between steps) is a job of its own."""
-    import subprocess
-    import sys
+    from reliability._proc import run_grid
 
-    from conftest import FAST_TRAIN
-    from reliability._proc import ROOT, run_env
-
-    train = ", ".join(f"{k}: {v}" for k, v in (pair.split("=") for pair in FAST_TRAIN))
-    cfg = tmp_path / "grid.yaml"
-    cfg.write_text(f"tag: t\nmodels: ['local:{tiny_bert_dir}']\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
-                   "methods: {dense: {sparsities: [0.0]}, magnitude-global: {sparsities: [0.5, 0.7]},"
-                   " magnitude-layerwise: {sparsities: [0.5]}, gradual-magnitude-global: {sparsities: [0.5]}}\n"
-                   f"train: {{{train}}}\n")
-    root = tmp_path / "root"
-    done = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--root", str(root), "--workers", "2", "--pool",
-                           "--cohort", "4", "--threads", "1", "--device", "cpu"], cwd=ROOT, env=run_env(tmp_path / "cache"),
-                          capture_output=True, text=True)
+    done, root = run_grid(tiny_bert_dir, "dense: {sparsities: [0.0]}, magnitude-global: {sparsities: [0.5, 0.7]}, "
+                          "magnitude-layerwise: {sparsities: [0.5]}, gradual-magnitude-global: {sparsities: [0.5]}",
+                          tmp_path, "--pool", "--cohort", "4")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "and 2 more in one batched step" in done.stdout
     assert "5 rows in " in done.stdout

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability._proc import ROOT, TIMING_COLUMNS, run_argv, run_env
+from reliability._proc import ROOT, TIMING_COLUMNS, run_argv, run_env, run_grid
 
 pytestmark = pytest.mark.reliability
 
@@ -82,18 +82,9 @@ def test_run_grid_with_a_pool_makes_every_row_of_the_grid(tiny_bert_dir, tmp_pat
     writes the rows where the workflow expects them and says how many rows a minute it made (per GPU-minute on
     GPUs); longest first,
     as device calls run it, where a run from the pre-trained model waits beside the checkpoint the others need."""
-    from conftest import FAST_TRAIN
-
-    train = ", ".join(f"{k}: {v}" for k, v in (pair.split("=") for pair in FAST_TRAIN))
-    cfg = tmp_path / "grid.yaml"
-    cfg.write_text(f"tag: t\nmodels: ['local:{tiny_bert_dir}']\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
-                   "methods: {dense: {sparsities: [0.0]}, magnitude-global: {sparsities: [0.5]}, random: {sparsities: [0.5]},"
-                   " magnitude-pretrained: {sparsities: [0.5]}}\n"
-                   f"train: {{{train}}}\n")
-    root = tmp_path / "root"
-    done = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--root", str(root), "--workers", "2", "--pool",
-                           "--longest-first", "--threads", "1", "--device", "cpu"], cwd=ROOT, env=_env(tmp_path / "cache"),
-                          capture_output=True, text=True)
+    done, root = run_grid(tiny_bert_dir, "dense: {sparsities: [0.0]}, magnitude-global: {sparsities: [0.5]}, random: "
+                          "{sparsities: [0.5]}, magnitude-pretrained: {sparsities: [0.5]}", tmp_path, "--pool", "--longest-first",
+                          env=_env(tmp_path / "cache"))
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"^4 rows in \d+ s on CPU: [0-9.]+ rows per minute \(pool, 2 at once\)$", done.stdout, re.M)
     rows = sorted(str(p.relative_to(root / "results/v1/runs/t")) for p in root.rglob("s0.*.csv"))

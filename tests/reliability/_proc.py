@@ -28,6 +28,21 @@ def run_argv(model_dir: Path, out: Path, method: str = "magnitude-global", spars
     return argv
 
 
+def run_grid(model_dir: Path, methods: str, tmp: Path, *flags: str, env: dict[str, str] | None = None):
+    """`scripts/run_grid.py` on a one-model, one-task (RTE), one-seed grid of the tiny BERT with FAST_TRAIN, its
+    `methods` the YAML mapping's body (e.g. ``"dense: {sparsities: [0.0]}"``), two places on the CPU, into
+    `tmp`/root; returns (the finished process, that root)."""
+    train = ", ".join(f"{k}: {v}" for k, v in (pair.split("=") for pair in FAST_TRAIN))
+    cfg = tmp / "grid.yaml"
+    cfg.write_text(f"tag: t\nmodels: ['local:{model_dir}']\ntasks: [rte]\nseeds: [0]\ndata_source: embedded\n"
+                   f"methods: {{{methods}}}\ntrain: {{{train}}}\n")
+    root = tmp / "root"
+    done = subprocess.run([sys.executable, "scripts/run_grid.py", str(cfg), "--root", str(root), "--workers", "2",
+                           "--threads", "1", "--device", "cpu", *flags], cwd=ROOT, env=env or run_env(tmp / "cache"),
+                          capture_output=True, text=True)
+    return done, root
+
+
 def run_env(cache: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(PRUNEBENCH_CACHE=str(cache), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_VERBOSITY="error",
