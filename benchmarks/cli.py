@@ -100,13 +100,19 @@ def cmd_run_cohort(args) -> int:
     if not isinstance(members, list) or not members or not all(isinstance(m, list) for m in members):
         raise UsageError(f"--runs {args.runs}: give a JSON list of `prunebench run` argument lists, e.g. "
                          '[["--model", "minilm-l6", "--task", "mrpc", "--method", "magnitude-global", "--sparsity", "0.5"]]')
+    import contextlib
+    import io
+
     parser = build_parser()
     parsed = []
     for n, member in enumerate(members):
+        said = io.StringIO()
         try:
-            parsed.append(parser.parse_args(["run", *map(str, member)]))
-        except SystemExit:  # argparse printed the member's error line
-            raise UsageError(f"--runs {args.runs}: run {n} is not a valid `prunebench run` command") from None
+            with contextlib.redirect_stderr(said):
+                parsed.append(parser.parse_args(["run", *map(str, member)]))
+        except SystemExit:  # the member's own error line, folded into ours: bad input gets one line
+            why = said.getvalue().strip().splitlines()[-1:] or ["unreadable arguments"]
+            raise UsageError(f"--runs {args.runs}: run {n} is not a valid `prunebench run` command: {why[0]}") from None
     for field in ("device", "threads", "save_model"):
         if len({str(getattr(a, field)) for a in parsed}) > 1:
             raise UsageError(f"--runs {args.runs}: every run of a cohort needs the same --{field.replace('_', '-')}")

@@ -153,3 +153,19 @@ def test_two_identical_members_step_alike_only_with_their_own_draws(own_draws, t
     first, second = step.running.tolist()
     assert (first == second) is own_draws
     assert begun[0].model.config._attn_implementation == ("eager" if not own_draws else begun[1].model.config._attn_implementation)
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "not a readable JSON file"),
+    ('{"model": "minilm-l6"}', "give a JSON list of `prunebench run` argument lists"),
+    ('[["--model", "minilm-l6"]]', "run 0 is not a valid `prunebench run` command"),
+])
+def test_run_cohort_refuses_a_bad_runs_file_in_one_line(content, message, tmp_path, capsys):
+    from prunebench.benchmarks.cli import main
+
+    runs = tmp_path / "runs.json"
+    if content is not None:
+        runs.write_text(content)
+    assert main(["run-cohort", "--runs", str(runs)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and err[0].startswith("prunebench: error: --runs")
