@@ -32,6 +32,7 @@ batched into one step, in the harness").
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import time
@@ -44,6 +45,8 @@ from torch import nn
 from .config import canonical_hash
 from .train import (CapturePlan, GraphedTrainStep, TrainStats, _compiled, adamw, before_training, make_scheduler,
                     model_inputs, run_steps, step_mode, task_loss, train_steps, warmup_steps)
+
+log = logging.getLogger("prunebench")
 
 
 def batchable(method_cls: type) -> bool:
@@ -208,6 +211,9 @@ def train_cohort(models: list[nn.Module], methods: list, ctxs: list, begun_state
     own_draws = not fused_attention_dropout(models[0], device)
     other_draws = not own_draws and os.environ.get(OTHER_DRAWS) == "any"
     if len(models) == 1 or not all(same_state(states[0], s) for s in states[1:]) or not (own_draws or other_draws):
+        if len(models) > 1:
+            log.info("cohort of %d: trained one after another (%s)", len(models),
+                     "attention dropout drawn in a fused kernel" if not own_draws else "their random states differ")
         out = []
         for model, method, ctx, start, before, state in zip(models, methods, ctxs, started, befores, states):
             set_rng_state(state, device)
