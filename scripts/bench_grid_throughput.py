@@ -208,7 +208,8 @@ def main() -> int:
         if not first_ok:
             rule = "must not name v1 with --after-v1" if args.after_v1 else "must start with v1"
         elif not cache_ok:
-            sources = ", ".join(f"{w}: {c}" for w, c in CACHE_FROM.items())
+            sources = ", ".join(f"{w}: {CACHE_FROM[w]}" for i, w in enumerate(ways)
+                                if w in CACHE_FROM and CACHE_FROM[w] not in ways[:i])
             rule = f"must name the way a -warmcache way starts from ({sources}) before it"
         else:
             rule = "names unknown way(s) " + ", ".join(unknown)

@@ -730,7 +730,7 @@ def test_every_job_but_tokenising_gets_the_speed_settings(tmp_path, monkeypatch)
     grid = [r for r in runs(config) if r.task == "mrpc" and r.seed in (0, 1)]
     todo = [(r, config) for r in grid if not (r.method == "dense" and r.seed == 0)]  # seed 0: a checkpoint job
     args = types.SimpleNamespace(root=tmp_path, device="cuda", threads=2, settings=("step_mode=auto-compile",),
-                                 history_seconds={}, started_at=time.time(), limit=None, longest_first=True)
+                                 history_seconds={}, started_at=time.time(), limit=None, longest_first=True, cohort=1)
     run_grid.run_phases(todo, args, slots=None, logs=tmp_path)
     kinds = {job.rank: job for job in queued}
     assert sorted(kinds) == [0, 1, 3] and len(queued) == len(todo) + 2  # tokenising, seed 0's checkpoint
