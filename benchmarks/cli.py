@@ -113,10 +113,10 @@ def cmd_run_cohort(args) -> int:
         except SystemExit:  # the member's own error line, folded into ours: bad input gets one line
             why = said.getvalue().strip().splitlines()[-1:] or ["unreadable arguments"]
             raise UsageError(f"--runs {args.runs}: run {n} is not a valid `prunebench run` command: {why[0]}") from None
-    for field in ("device", "threads", "save_model"):
+    for field in ("device", "threads"):
         if len({str(getattr(a, field)) for a in parsed}) > 1:
-            raise UsageError(f"--runs {args.runs}: every run of a cohort needs the same --{field.replace('_', '-')}")
-    if parsed[0].save_model is not None:
+            raise UsageError(f"--runs {args.runs}: every run of a cohort needs the same --{field}")
+    if any(a.save_model is not None for a in parsed):
         raise UsageError("--save-model is not available in run-cohort; use `prunebench run` for a run whose model you keep")
     for a in parsed:
         if a.out is not None:

@@ -39,12 +39,11 @@ import time
 
 import numpy as np
 import torch
-import torch._inductor.config
 from torch import nn
 
 from .config import canonical_hash
 from .train import (CapturePlan, GraphedTrainStep, TrainStats, _compiled, adamw, before_training, make_scheduler,
-                    model_inputs, run_steps, step_mode, task_loss, train_steps, warmup_steps)
+                    model_inputs, run_steps, steady_rate, step_mode, task_loss, train_steps)
 
 log = logging.getLogger("prunebench")
 
@@ -142,10 +141,9 @@ class CohortStep:
         decay = [p for n, p in self.params.items() if p.ndim - 1 >= 2]  # per run a matrix (`train.make_optimizer`)
         no_decay = [p for n, p in self.params.items() if p.ndim - 1 < 2]
         self.optimizer = adamw(decay, no_decay, [], lr, cfg.weight_decay, device, capturable)
-        self.leaves = list(self.params.values())
-        for p in self.leaves:
+        for p in self.params.values():
             p.grad = torch.zeros_like(p)
-        self.grad_buffers = [p.grad for p in self.leaves]
+        self.grad_buffers = [p.grad for p in self.params.values()]
         self.running = torch.zeros(k, device=device)
         amp = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == "cuda",
                    cache_enabled=False)
@@ -164,10 +162,7 @@ class CohortStep:
             # CUDA (call 51: an internal assert with a symbolic length; call 52, static: the unbatched mask was
             # expanded to K x batch in the backward), so eager attention, one graph per padded length
             base.set_attn_implementation("eager")
-            torch._inductor.config.fallback_random = True
-            self.grads = torch.compile(step, dynamic=False) if compiled else step
-            return
-        self.grads = _compiled(step) if compiled else step
+        self.grads = _compiled(step, dynamic=own_draws) if compiled else step
 
     def __call__(self, index: torch.Tensor, length: int) -> None:
         batch = self.batches.batch(index, length)
@@ -236,8 +231,8 @@ def train_cohort(models: list[nn.Module], methods: list, ctxs: list, begun_state
         step.unstack(models)
         capture = step_fn.capture_seconds if graphs else 0.0
         del step, step_fn
-    end, warm = time.perf_counter(), warmup_steps(total)
-    steady = (total - warm) * cfg.batch_size / (end - warm_time) if total > warm and warm_time else None
+    end = time.perf_counter()
+    steady = steady_rate(total, cfg.batch_size, end, warm_time)
     out = []
     for k, (model, method, ctx, before) in enumerate(zip(models, methods, ctxs, befores)):
         own = [(s, losses[k]) for s, losses in curve]

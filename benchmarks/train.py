@@ -153,7 +153,7 @@ def train_steps(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfi
     """The part of `finetune` after `before_training`: `ctx.total_steps` steps, then `after_training`.
     `start` is when the run's training began (`time.perf_counter()`), `before_seconds` what its hooks took."""
     device, total = ctx.device, ctx.total_steps
-    loss_value, warm, warm_time, curve, mode = None, warmup_steps(total), None, [], ""
+    loss_value, warm_time, curve, mode = None, None, [], ""
     if total > 0:
         mode = step_mode(cfg, device, method)
         graphs = mode in ("cuda-graphs", "compile-graphs")
@@ -170,12 +170,19 @@ def train_steps(model: nn.Module, method, ctx, batches: Batches, cfg: TrainConfi
         loss_value = curve[-1][1]
         optimizer.zero_grad(set_to_none=True)
     end = time.perf_counter()
-    steady = (total - warm) * cfg.batch_size / (end - warm_time) if total > warm and warm_time else None
+    steady = steady_rate(total, cfg.batch_size, end, warm_time)
     model = method.after_training(model, ctx)
     model.eval()
     capture = step_fn.capture_seconds if total > 0 and isinstance(step_fn, GraphedTrainStep) else 0.0
     return model, TrainStats(total, total * cfg.batch_size, end - start, loss_value, steady, curve,
                              before_seconds=before_seconds, step_mode=mode, capture_seconds=capture)
+
+
+def steady_rate(total: int, batch_size: int, end: float, warm_time: float | None) -> float | None:
+    """Training examples per second after the first `warmup_steps(total)` steps (`warm_time`: when they ended, on
+    `time.perf_counter()`'s clock, None where the loop never got there), to `end`; None without steps after them."""
+    warm = warmup_steps(total)
+    return (total - warm) * batch_size / (end - warm_time) if total > warm and warm_time else None
 
 
 def run_steps(step_fn, scheduler, batches: Batches, cfg: TrainConfig, total: int, seed: int, desc: str,
@@ -338,18 +345,19 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _compiled(model):
+def _compiled(model, dynamic: bool = True):
     import torch._dynamo
     import torch._inductor.config
 
     # the padded length varies (max_len / pad_to_multiple values): a graph with a symbolic length from the start,
     # instead of one specialised to the first length and a second, dynamic one at the next; recompiles the
-    # guards still ask for (architectures after structured pruning, label counts) stay under a generous limit
+    # guards still ask for (architectures after structured pruning, label counts, or every length where
+    # `dynamic` is False) stay under a generous limit
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)
     # dropout draws from the same generator calls as the eager step, so a compiled run's random stream is the
     # eager run's (Inductor's own fused RNG would give other masks, i.e. another run)
     torch._inductor.config.fallback_random = True
-    return torch.compile(model, dynamic=True)
+    return torch.compile(model, dynamic=dynamic)
 
 
 @torch.no_grad()

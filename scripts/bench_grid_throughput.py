@@ -76,14 +76,15 @@ WAYS = {
     "pool8-mps-lf-compile-cohort8-otherdraws": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set",
                                                 "step_mode=auto-compile", "--cohort", "8"],
 }
-WAY_ENV = {"pool8-mps-lf-compile-cohort8-otherdraws": {"PRUNEBENCH_COHORT_DRAWS": "any"},
-           "pool8-mps-lf-compile-cohort8-otherdraws-warmcache": {"PRUNEBENCH_COHORT_DRAWS": "any"}}
+# environment of a way's run_grid.py beside the flags (a -warmcache way takes its source way's, as its flags)
+WAY_ENV = {"pool8-mps-lf-compile-cohort8-otherdraws": {"PRUNEBENCH_COHORT_DRAWS": "any"}}
 # a way that starts from the compile cache another way of the same call left (named before it in --ways), with that
 # way's flags: what a later grid call on a warm machine pays, since Inductor's default cache folder outlives a call there
 CACHE_FROM = {"pool8-mps-lf-compile-warmcache": "pool8-mps-lf-compile",
               "pool8-mps-lf-compile-cohort8-warmcache": "pool8-mps-lf-compile-cohort8",
               "pool8-mps-lf-compile-cohort8-otherdraws-warmcache": "pool8-mps-lf-compile-cohort8-otherdraws"}
 WAYS.update({way: WAYS[source] for way, source in CACHE_FROM.items()})
+WAY_ENV.update({way: WAY_ENV[source] for way, source in CACHE_FROM.items() if source in WAY_ENV})
 
 
 def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = (), env_extra: dict | None = None) -> tuple[float, str]:
