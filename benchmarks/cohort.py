@@ -24,10 +24,11 @@ What makes a cohort's row the row of the same run alone:
 Rounding can differ from the run alone (batched matrix products), so a member's row matches the run alone's
 within the README's GPU tolerance, not bit for bit: `tests/test_cohort.py` checks the losses on the CPU.
 
-Not yet on the GPU: where attention dropout is drawn inside a fused CUDA kernel (SDPA, the default of BERT-family
-models in transformers 5) the members cannot each get their own draws, so they train apart there
-(`fused_attention_dropout`); and the compiled vmapped step has not yet run on CUDA (results/v2/README.md, "Runs
-batched into one step, in the harness").
+On CUDA the members need attention whose dropout is an ordinary draw: with SDPA (transformers' default for
+BERT-family models) it is drawn inside a fused kernel, where one draw for all members is refused and a batched
+call would draw other masks than the run alone (`fused_attention_dropout`), so there they train apart. A recipe
+with ``attention=eager`` (`TrainConfig.attention`, in the row's config) trains together, and its run alone uses the
+same eager attention.
 """
 
 from __future__ import annotations
@@ -70,17 +71,17 @@ def key(prep) -> str | None:
     return canonical_hash([ident, method.starts_from, list(method.training_phase(prep.cfg.train))])
 
 
-# "any": let a cohort train where its members cannot draw their own dropout (`fused_attention_dropout`), each member
-# then drawing other masks than the run alone would: a throughput experiment (the bench's `-otherdraws` way), never
-# the grid's rows, and the sidecar says so
-OTHER_DRAWS = "PRUNEBENCH_COHORT_DRAWS"
+# "static": compile the cohort step for each padded length instead of once with a symbolic length (measuring
+# which of the two runs on a GPU, results/v2 session 20)
+SHAPES = "PRUNEBENCH_COHORT_SHAPES"
 
 
 def fused_attention_dropout(model: nn.Module, device: torch.device) -> bool:
     """Whether the model draws attention dropout inside a fused CUDA attention kernel (SDPA's flash or efficient
     kernels: BERT-family models in transformers 5 by default). There a batched call draws other masks for each
     run than the run alone, and `vmap` refuses one draw for all ("Vmap does not currently support same randomness
-    with a batched tensor input": results/v2, call 48), so such runs cannot share a step with their own draws."""
+    with a batched tensor input": results/v2, call 48), so such runs cannot share a step with their own draws;
+    `TrainConfig.attention` eager is the recipe that can."""
     cfg = model.config
     p = max(float(getattr(cfg, "attention_probs_dropout_prob", 0.0) or 0.0), float(getattr(cfg, "attention_dropout", 0.0) or 0.0))
     return device.type == "cuda" and p > 0 and getattr(cfg, "_attn_implementation", "sdpa") != "eager"
@@ -124,8 +125,7 @@ class CohortStep:
     # the gradients are buffers the step copies into, never accumulated: a capture must keep them (no release before it)
     fresh_grads = False
 
-    def __init__(self, models: list[nn.Module], ctxs: list, batches, cfg, lr: float, capturable: bool, compiled: bool,
-                 own_draws: bool = True):
+    def __init__(self, models: list[nn.Module], ctxs: list, batches, cfg, lr: float, capturable: bool, compiled: bool):
         from torch.func import functional_call, grad_and_value, vmap
 
         base, device, k = models[0], ctxs[0].device, len(models)
@@ -154,15 +154,9 @@ class CohortStep:
                 logits = functional_call(base, (params, buffers), (), inputs).logits
                 return task_loss(task, logits, labels)
 
-        # one dropout draw per site for all K runs: the draw each run alone makes (they share seed and state);
-        # without `own_draws` (OTHER_DRAWS), each run its own draw, not the run alone's
-        step = vmap(grad_and_value(loss_of), in_dims=(0, None, None), randomness="same" if own_draws else "different")
-        if not own_draws:
-            # the experiment runs as the probe (call 46) did: SDPA under a compiled vmap failed with PyTorch 2.11 on
-            # CUDA (call 51: an internal assert with a symbolic length; call 52, static: the unbatched mask was
-            # expanded to K x batch in the backward), so eager attention, one graph per padded length
-            base.set_attn_implementation("eager")
-        self.grads = _compiled(step, dynamic=own_draws) if compiled else step
+        # one dropout draw per site for all K runs: the draw each run alone makes (they share seed and state)
+        step = vmap(grad_and_value(loss_of), in_dims=(0, None, None), randomness="same")
+        self.grads = _compiled(step, dynamic=os.environ.get(SHAPES) != "static") if compiled else step
 
     def __call__(self, index: torch.Tensor, length: int) -> None:
         batch = self.batches.batch(index, length)
@@ -193,8 +187,7 @@ def train_cohort(models: list[nn.Module], methods: list, ctxs: list, begun_state
     train (`runner.Run.begin`), restored before its `before_training` as if it ran alone.
     Returns each run's (model, stats) and how they trained: "apart" where their generator states after
     `before_training` differ or their attention dropout is fused (`fused_attention_dropout`), and then each
-    trained alone, from its own state, one after the other; "together" in one step with each run's own draws;
-    "together, other draws" under OTHER_DRAWS=any."""
+    trained alone, from its own state, one after the other; "together" in one step with each run's own draws."""
     device = ctxs[0].device
     started, befores, states = [], [], []
     for model, method, ctx, begun in zip(models, methods, ctxs, begun_states):
@@ -203,12 +196,12 @@ def train_cohort(models: list[nn.Module], methods: list, ctxs: list, begun_state
         before_training(model, method, ctx, batches, cfg, epochs)
         befores.append(time.perf_counter() - started[-1])
         states.append(rng_state(device))
-    own_draws = not fused_attention_dropout(models[0], device)
-    other_draws = not own_draws and os.environ.get(OTHER_DRAWS) == "any"
-    if len(models) == 1 or not all(same_state(states[0], s) for s in states[1:]) or not (own_draws or other_draws):
+    fused = fused_attention_dropout(models[0], device)
+    if len(models) == 1 or fused or not all(same_state(states[0], s) for s in states[1:]):
         if len(models) > 1:
             log.info("cohort of %d: trained one after another (%s)", len(models),
-                     "attention dropout drawn in a fused kernel" if not own_draws else "their random states differ")
+                     "attention dropout drawn in a fused kernel; a recipe with attention=eager trains together"
+                     if fused else "their random states differ")
         out = []
         for model, method, ctx, start, before, state in zip(models, methods, ctxs, started, befores, states):
             set_rng_state(state, device)
@@ -220,8 +213,7 @@ def train_cohort(models: list[nn.Module], methods: list, ctxs: list, begun_state
     if total > 0:
         mode = step_mode(cfg, device, methods[0])
         graphs = mode in ("cuda-graphs", "compile-graphs")
-        step = CohortStep(models, ctxs, batches, cfg, lr, capturable=graphs, compiled=mode in ("compile", "compile-graphs"),
-                          own_draws=own_draws)
+        step = CohortStep(models, ctxs, batches, cfg, lr, capturable=graphs, compiled=mode in ("compile", "compile-graphs"))
         step_fn = GraphedTrainStep(step, CapturePlan(eager_per_length=mode == "compile-graphs")) if graphs else step
         for model in models:
             model.train()
@@ -241,7 +233,7 @@ def train_cohort(models: list[nn.Module], methods: list, ctxs: list, begun_state
         # the run's wall: its own hooks, then the steps it shared with the others
         out.append((model, TrainStats(total, total * cfg.batch_size, before + end - loop_start, own[-1][1] if own else None,
                                       steady, own, before_seconds=before, step_mode=mode, capture_seconds=capture)))
-    return out, "together" if own_draws else "together, other draws"
+    return out, "together"
 
 
 def execute(runs: list) -> list[tuple]:
@@ -255,9 +247,5 @@ def execute(runs: list) -> list[tuple]:
     trained, how = train_cohort([b.model for b in begun], [b.method for b in begun], [b.ctx for b in begun], states,
                                      runs[0].train, first.cfg.train, begun[0].epochs, begun[0].lr, first.cfg.seed,
                                      desc=first.cfg.method)
-    info = None
-    if how != "apart":
-        info = {"size": len(runs), "run_ids": [run.prep.run_id for run in runs]}
-        if how != "together":  # not the row of the run alone: its dropout masks were drawn for the batch
-            info["dropout"] = "other draws than the run alone (PRUNEBENCH_COHORT_DRAWS=any)"
+    info = {"size": len(runs), "run_ids": [run.prep.run_id for run in runs]} if how == "together" else None
     return [run.finish(b, model, stats, cohort=info) for run, b, (model, stats) in zip(runs, begun, trained)]

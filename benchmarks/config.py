@@ -39,6 +39,10 @@ class TrainConfig:
     # auto: CUDA graphs on CUDA when the method's step is static, else eager; auto-compile: as auto, with the model
     # compiled (torch.compile) inside the graphs and gradients written, not accumulated (fewer kernels; issue 18)
     step_mode: Literal["auto", "auto-compile", "eager", "compile", "cuda-graphs"] = "auto"
+    # attention kernels of training and evaluation (transformers' attn_implementation): sdpa, transformers' default,
+    # draws attention dropout inside a fused CUDA kernel; eager computes it with plain ops, its dropout an ordinary
+    # draw, which is what lets runs share one batched step with the run alone's draws (benchmarks/cohort.py)
+    attention: Literal["sdpa", "eager"] = "sdpa"
     pad_to_multiple: int = 0  # pad batches to a multiple of this (0 = 16 on CUDA, 8 on CPU)
     bench_repeats: int = 10  # timed repeats per efficiency measurement (median reported)
     progress: bool = True  # tqdm bars
@@ -69,6 +73,9 @@ class TrainConfig:
 
 # speed, logging and measurement knobs: they do not change what a run computes
 NOT_HASHED = frozenset({"step_mode", "pad_to_multiple", "bench_repeats", "progress"})
+# fields added after rows were published: hashed only when not at this value, so every earlier row (made with it)
+# keeps its config_hash and run_id
+HASHED_WHEN_SET = {"attention": "sdpa"}
 
 
 def parse_overrides(base: Any, pairs: list[str] | dict[str, Any], what: str = "--set"):
@@ -149,4 +156,5 @@ def canonical_hash(payload: Any) -> str:
 
 
 def hashed_train_fields(train: TrainConfig) -> dict[str, Any]:
-    return {k: v for k, v in dataclasses.asdict(train).items() if k not in NOT_HASHED}
+    return {k: v for k, v in dataclasses.asdict(train).items()
+            if k not in NOT_HASHED and not (k in HASHED_WHEN_SET and v == HASHED_WHEN_SET[k])}

@@ -128,7 +128,8 @@ def load_tokenizer(spec: ModelSpec):
         raise UsageError(f"model {spec.name!r}: tokenizer not available ({_first_line(exc)})") from None
 
 
-def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None, keep_head: bool | None = None):
+def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None, keep_head: bool | None = None,
+               attention: str | None = None):
     """A sequence-classification model for `task`: a start with a fresh head, or a run's own checkpoint.
 
     With `location` None the weights are a *start* (a pre-trained release, or someone else's checkpoint) and
@@ -139,8 +140,16 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None, kee
     `keep_head` overrides that default (None: keep it exactly when `location` is given): True for a folder
     known to hold a model fine-tuned on `task`, e.g. one `prunebench run --save-model` wrote and
     `efficiency/runtime_accuracy.py` scores. Raises UsageError when the weights cannot be loaded, or when a
-    kept head has another number of labels than the task.
+    kept head has another number of labels than the task. `attention`: transformers' attention implementation
+    (`TrainConfig.attention`: sdpa or eager); None keeps the model's default.
     """
+    model = _load_weights(spec, task, location, keep_head)
+    if attention is not None and model.config._attn_implementation != attention:
+        model.set_attn_implementation(attention)
+    return model
+
+
+def _load_weights(spec: ModelSpec, task: GlueTask, location: str | None, keep_head: bool | None):
     keep = location is not None if keep_head is None else keep_head
     import torch
     from safetensors import SafetensorError

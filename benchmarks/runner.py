@@ -190,13 +190,19 @@ class Run:
 
     def teacher(self):
         folder, _ = self.dense_checkpoint()
-        model = load_model(self.prep.spec, self.prep.task, location=str(folder)).to(self.device).eval()
+        model = self.load(folder).eval()
         model.requires_grad_(False)
         return model
 
     def pretrained(self):
         seed_everything(self.prep.cfg.seed)
-        return load_model(self.prep.spec, self.prep.task).to(self.device)
+        return self.load()
+
+    def load(self, folder: Path | None = None):
+        """The pre-trained start (fresh head) or a checkpoint `folder` of this run, on the run's device, with the
+        recipe's attention implementation."""
+        location = None if folder is None else str(folder)
+        return load_model(self.prep.spec, self.prep.task, location=location, attention=self.prep.cfg.train.attention).to(self.device)
 
     def dense_checkpoint(self) -> tuple[Path, dict]:
         """The fine-tuned dense model of this (model, task, seed, recipe, data): loaded or made once."""
@@ -220,7 +226,7 @@ class Run:
             shutil.rmtree(aside, ignore_errors=True)
         log.info("dense checkpoint: fine-tuning %s on %s (%s epochs)", prep.cfg.model, prep.task.name, cfg.epochs)
         seed_everything(prep.cfg.seed)
-        model = load_model(prep.spec, prep.task).to(self.device)
+        model = self.load()
         model, stats = finetune(model, Dense(), self.context(0.0), self.train, cfg, cfg.epochs, cfg.lr, prep.cfg.seed, desc="dense fine-tune")
         metrics, score = evaluate(model, prep.task, self.evals, cfg, self.device)
         info = {"score": score, "metrics": metrics, "train_seconds": stats.seconds, "steps": stats.steps,
@@ -253,7 +259,7 @@ class Run:
         seed_everything(seed)
         with self.times.phase("model load"):
             if method.starts_from == "finetuned":
-                model = load_model(prep.spec, prep.task, location=str(folder)).to(self.device)
+                model = self.load(folder)
             else:
                 model = self.pretrained()
         epochs, lr = method.training_phase(cfg)

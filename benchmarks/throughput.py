@@ -69,7 +69,7 @@ def _trainer_run(prep, run, cfg, epochs: float, device):
     from .models import load_model
 
     seed_everything(seed)
-    model = load_model(prep.spec, prep.task)
+    model = load_model(prep.spec, prep.task, attention=cfg.attention)
     args = TrainingArguments(
         output_dir=str(run_tmp()),
         per_device_train_batch_size=cfg.batch_size,
@@ -114,7 +114,6 @@ def main(args) -> int:
     from .records import write_atomic
     from .runner import Run, prepare
     from .train import evaluate, finetune, seed_everything
-    from .models import load_model
 
     overrides = {**_kv(args.set, "--set"), "batch_size": str(args.batch_size),
                  "max_train_samples": str(args.max_train_samples), "max_eval_samples": str(args.max_eval_samples)}
@@ -129,7 +128,7 @@ def main(args) -> int:
     from prunebench.methods.dense import Dense
 
     seed_everything(prep.cfg.seed)
-    model = load_model(prep.spec, prep.task).to(device)
+    model = run.load()
     model, stats = finetune(model, Dense(), run.context(0.0), run.train, cfg, args.epochs, cfg.lr, prep.cfg.seed, desc="prunebench loop")
     _, score = evaluate(model, prep.task, run.evals, cfg, device)
     rows.append({**common, "loop": "prunebench", "steps": stats.steps, "examples": stats.examples, "seconds": stats.seconds,

@@ -24,6 +24,9 @@ their lines to its files:
     python scripts/bench_grid_throughput.py --gpus 1 --seeds 0,1 --root /tmp/tp --out /tmp/tp-out --ways v1
     python scripts/bench_grid_throughput.py --gpus 1 --seeds 0,1 --root /tmp/tp --out /tmp/tp-out \
         --ways pool8-mps-lf-compile --after-v1
+
+`--train KEY=VALUE` changes the mix's recipe for every way of the call alike (the `--cohort` ways need
+`--train attention=eager` on CUDA), and goes into the flags that `--after-v1` matches.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from prunebench.benchmarks.errors import UsageError  # noqa: E402
 from prunebench.benchmarks.leaderboard_check import ROUNDING, tolerance  # noqa: E402
 from prunebench.benchmarks.run_profile import PHASES  # noqa: E402
 
@@ -67,36 +71,47 @@ WAYS = {
     "pool16-mps-lf-compile": ["--workers", "16", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile"],
     # the one-shot runs of one task and seed (SST-2's four sparsities; MRPC's two magnitude methods at four) trained
     # in one vmapped step each (`run_grid.py --cohort`, benchmarks/cohort.py): K = 8 such runs compiled and graphed
-    # made 2.5x one run's steps per second at 32 tokens (probes, call 46), eight runs under MPS 1.6x
+    # made 2.5x one run's steps per second at 32 tokens (probes, call 46), eight runs under MPS 1.6x. On CUDA they
+    # train together only with `--train attention=eager` (SDPA draws attention dropout in a fused kernel), for
+    # every way of the call, v1 included, so that the ways run the same configs
     "pool8-mps-lf-compile-cohort8": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile",
                                      "--cohort", "8"],
-    # the same where the members cannot draw their own attention dropout (fused SDPA kernels on CUDA: MiniLM-L6,
-    # call 48), each drawing other masks than the run alone (PRUNEBENCH_COHORT_DRAWS=any, `WAY_ENV`): what the batched
-    # step would buy once each member draws its own, measured before building that; its rows are not the grid's
-    "pool8-mps-lf-compile-cohort8-otherdraws": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set",
-                                                "step_mode=auto-compile", "--cohort", "8"],
 }
-# environment of a way's run_grid.py beside the flags (a -warmcache way takes its source way's, as its flags)
-WAY_ENV = {"pool8-mps-lf-compile-cohort8-otherdraws": {"PRUNEBENCH_COHORT_DRAWS": "any"}}
 # a way that starts from the compile cache another way of the same call left (named before it in --ways), with that
 # way's flags: what a later grid call on a warm machine pays, since Inductor's default cache folder outlives a call there
 CACHE_FROM = {"pool8-mps-lf-compile-warmcache": "pool8-mps-lf-compile",
-              "pool8-mps-lf-compile-cohort8-warmcache": "pool8-mps-lf-compile-cohort8",
-              "pool8-mps-lf-compile-cohort8-otherdraws-warmcache": "pool8-mps-lf-compile-cohort8-otherdraws"}
+              "pool8-mps-lf-compile-cohort8-warmcache": "pool8-mps-lf-compile-cohort8"}
 WAYS.update({way: WAYS[source] for way, source in CACHE_FROM.items()})
-WAY_ENV.update({way: WAY_ENV[source] for way, source in CACHE_FROM.items() if source in WAY_ENV})
 
 
-def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = (), env_extra: dict | None = None) -> tuple[float, str]:
+def mix_config(root: Path, train: list[str]) -> Path:
+    """The mix, its recipe changed by `train` (KEY=VALUE training fields, `--train`): written under `root` for every
+    way of the call alike. Raises UsageError for an unknown key or a bad value."""
+    if not train:
+        return CONFIG
+    import yaml
+
+    from prunebench.benchmarks.config import TrainConfig, parse_overrides, split_pair
+
+    parse_overrides(TrainConfig(), train).check()
+    config = yaml.safe_load(CONFIG.read_text())
+    config["train"] = {**config.get("train", {}), **dict(split_pair(pair, "--train") for pair in train)}
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / CONFIG.name
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = (), config: Path = CONFIG) -> tuple[float, str]:
     """Run the mix through scripts/run_grid.py into `root`; returns (wall seconds, its stdout).
 
     Every way compiles into a cache of its own under `root` (Inductor's FX-graph and AOTAutograd caches, Triton's
     kernels), empty at its start as on a fresh machine: a compiled way measured after another would otherwise
     load that one's kernels from the shared default folder and pay a fraction of its compile."""
     cache = compile_cache(root)
-    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), "TRITON_CACHE_DIR": str(cache / "triton"), **(env_extra or {})}
+    env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), "TRITON_CACHE_DIR": str(cache / "triton")}
     start = time.time()
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_grid.py"), str(CONFIG), "--gpus", str(gpus),
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_grid.py"), str(config), "--gpus", str(gpus),
                            "--root", str(root), *flags, *extra], cwd=ROOT, env=env, capture_output=True, text=True)
     (root / "run_grid.log").write_text(done.stdout + done.stderr)
     return time.time() - start, done.stdout
@@ -197,6 +212,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder for throughput.csv, agreement.csv, profile.csv")
     parser.add_argument("--ways", default="v1,pool8-mps", help=f"comma-separated, v1 first; known: {', '.join(WAYS)}")
     parser.add_argument("--seeds", default=None, help="run only these seeds of the mix (comma-separated), e.g. to halve it")
+    parser.add_argument("--train", action="append", default=[], metavar="KEY=VALUE",
+                        help="a training field of the mix's recipe, for every way alike (repeatable), e.g. attention=eager, "
+                             "which --cohort ways need on CUDA")
     parser.add_argument("--after-v1", action="store_true",
                         help="measure the new ways against the v1 way an earlier call left in --root and --out "
                              "(same machine, seeds and GPUs); their lines are added to that call's files")
@@ -218,20 +236,26 @@ def main() -> int:
               file=sys.stderr)
         return 2
     seeds = ["--seeds", args.seeds] if args.seeds else []
+    recipe = [x for pair in args.train for x in ("--train", pair)]  # in the flags column: --after-v1 matches on it
     summary, agree, reference = [], [], None
     if args.after_v1:
         try:
-            reference, v1_rate, summary = earlier_v1(args.root, args.out, " ".join(WAYS["v1"] + seeds), args.gpus)
+            reference, v1_rate, summary = earlier_v1(args.root, args.out, " ".join(WAYS["v1"] + seeds + recipe), args.gpus)
         except ValueError as err:
             print(f"bench_grid_throughput: {err}", file=sys.stderr)
             return 2
         agree = read_csv(args.out / "agreement.csv")
+    try:  # checked before it is written
+        config = mix_config(args.root, args.train)
+    except UsageError as err:
+        print(f"bench_grid_throughput: --train: {err}", file=sys.stderr)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     import torch
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     # untimed; in an --after-v1 call every dense row is already there, so it only reloads the token cache
-    warm_seconds, _ = grid(args.root / "warm", args.gpus, ["--workers", "8", "--only", "dense"], seeds)
+    warm_seconds, _ = grid(args.root / "warm", args.gpus, ["--workers", "8", "--only", "dense"], seeds, config)
     print(f"warm-up (tokenise, dense checkpoints and rows): {warm_seconds:.0f} s", flush=True)
     for way in ways:
         root = args.root / way
@@ -239,13 +263,13 @@ def main() -> int:
         shutil.copytree(args.root / "warm" / "results", root / "results")  # the dense rows: present, not rerun
         if way in CACHE_FROM:
             shutil.copytree(compile_cache(args.root / CACHE_FROM[way]), compile_cache(root))
-        seconds, stdout = grid(root, args.gpus, WAYS[way], seeds, WAY_ENV.get(way))
+        seconds, stdout = grid(root, args.gpus, WAYS[way], seeds, config)
         rows = rows_of(root)
         per_gpu_minute = len(rows) * 60 / (seconds * args.gpus)
         if reference is None:
             reference, v1_rate = rows, per_gpu_minute
         agree += agreement(way, rows, reference) if way != "v1" else []
-        summary.append({"way": way, "flags": " ".join(WAYS[way] + seeds), "gpus": args.gpus, "device": device, "rows": len(rows),
+        summary.append({"way": way, "flags": " ".join(WAYS[way] + seeds + recipe), "gpus": args.gpus, "device": device, "rows": len(rows),
                         "seconds": f"{seconds:.1f}", "rows_per_gpu_minute": f"{per_gpu_minute:.2f}",
                         "ratio_to_v1": f"{per_gpu_minute / v1_rate:.2f}",
                         "mps": "mps: started" in stdout, "git_commit": os.environ.get("PRUNEBENCH_GIT_COMMIT", "")})

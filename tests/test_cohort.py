@@ -38,10 +38,13 @@ def cache(tmp_path, monkeypatch):
     monkeypatch.setenv("PRUNEBENCH_GIT_COMMIT", "0" * 40)
 
 
-def test_three_runs_trained_together_give_the_rows_each_gives_alone(tiny_bert_dir, tmp_path, cache):
-    alone = [run(_cfg(tiny_bert_dir, m, s), out=tmp_path / "alone" / f"{n}.csv", device="cpu")[1]
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_three_runs_trained_together_give_the_rows_each_gives_alone(attention, tiny_bert_dir, tmp_path, cache):
+    """With either attention: eager is the recipe that trains together on CUDA too (`fused_attention_dropout`)."""
+    train = replace(TINY, attention=attention)
+    alone = [run(_cfg(tiny_bert_dir, m, s, train=train), out=tmp_path / "alone" / f"{n}.csv", device="cpu")[1]
              for n, (m, s) in enumerate(MEMBERS)]
-    made = run_cohort([_cfg(tiny_bert_dir, m, s) for m, s in MEMBERS],
+    made = run_cohort([_cfg(tiny_bert_dir, m, s, train=train) for m, s in MEMBERS],
                       [tmp_path / "together" / f"{n}.csv" for n in range(len(MEMBERS))], device="cpu")
 
     for n, ((path, together), single) in enumerate(zip(made, alone)):
@@ -131,10 +134,19 @@ def test_fused_attention_dropout_on_cuda_keeps_runs_apart(tiny_bert_dir):
     assert not cohort.fused_attention_dropout(model, torch.device("cuda"))
 
 
-@pytest.mark.parametrize("own_draws", [True, False])
-def test_two_identical_members_step_alike_only_with_their_own_draws(own_draws, tiny_bert_dir, cache):
-    """Two members with the same weights and masks: drawing one dropout mask for both (each run's own draw), their
-    losses are equal; drawing one each (the PRUNEBENCH_COHORT_DRAWS=any experiment, eager attention), they differ."""
+def test_a_recipe_with_eager_attention_loads_its_runs_with_it(tiny_bert_dir, cache):
+    from prunebench.benchmarks.runner import Run
+
+    for attention in ("sdpa", "eager"):
+        begun = Run(prepare(_cfg(tiny_bert_dir, "magnitude-global", 0.5, train=replace(TINY, attention=attention))),
+                    torch.device("cpu")).begin()
+        assert begun.model.config._attn_implementation == attention
+        assert cohort.fused_attention_dropout(begun.model, torch.device("cuda")) == (attention == "sdpa")
+
+
+def test_two_identical_members_draw_the_same_dropout(tiny_bert_dir, cache):
+    """Two members with the same weights and masks: one dropout mask drawn for both, as each run alone draws it,
+    so their losses are equal (drawn apart, they would differ)."""
     import numpy as np
 
     from prunebench.benchmarks.runner import Run
@@ -147,12 +159,12 @@ def test_two_identical_members_step_alike_only_with_their_own_draws(own_draws, t
         before_training(b.model, b.method, b.ctx, run.train, train, 1)
         b.model.train()  # dropout on, as `train_cohort` trains
     step = cohort.CohortStep([b.model for b in begun], [b.ctx for b in begun], runs[0].train, train, 1e-3,
-                             capturable=False, compiled=False, own_draws=own_draws)
+                             capturable=False, compiled=False)
     index, length = runs[0].train.epoch(np.random.default_rng(0), True)[0]
     step(torch.from_numpy(index), length)
     first, second = step.running.tolist()
-    assert (first == second) is own_draws
-    assert begun[0].model.config._attn_implementation == ("eager" if not own_draws else begun[1].model.config._attn_implementation)
+    assert begun[0].model.training and begun[0].model.config.hidden_dropout_prob > 0  # there is dropout to draw
+    assert first == second
 
 
 @pytest.mark.parametrize("content, message", [

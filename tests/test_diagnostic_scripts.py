@@ -186,6 +186,24 @@ def test_the_throughput_bench_refuses_ways_it_cannot_rate_before_any_run(tmp_pat
     assert not (tmp_path / "tp").exists() and not (tmp_path / "out").exists()
 
 
+def test_the_throughput_bench_changes_the_recipe_of_every_way_alike(tmp_path):
+    """`--train attention=eager`: the cohort ways need eager attention on CUDA, so v1 runs the same configs."""
+    import yaml
+
+    bench = load_script("bench_grid_throughput")
+    assert bench.mix_config(tmp_path, []) == bench.CONFIG
+    path = bench.mix_config(tmp_path, ["attention=eager"])
+    mix, derived = yaml.safe_load(bench.CONFIG.read_text()), yaml.safe_load(path.read_text())
+    assert derived["train"] == {**mix["train"], "attention": "eager"}
+    assert {k: v for k, v in derived.items() if k != "train"} == {k: v for k, v in mix.items() if k != "train"}
+    proc = subprocess.run([sys.executable, "scripts/bench_grid_throughput.py", "--root", str(tmp_path / "tp"),
+                           "--out", str(tmp_path / "out"), "--ways", "v1", "--train", "attention=fast"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1
+    assert "--train" in proc.stderr and "sdpa, eager" in proc.stderr
+    assert not (tmp_path / "tp").exists() and not (tmp_path / "out").exists()
+
+
 def test_the_throughput_bench_after_v1_without_an_earlier_call_says_what_is_missing(tmp_path):
     proc = subprocess.run([sys.executable, "scripts/bench_grid_throughput.py", "--root", str(tmp_path / "tp"),
                            "--out", str(tmp_path / "out"), "--ways", "pool8-mps-lf-compile", "--after-v1"],
