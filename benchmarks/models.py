@@ -144,9 +144,33 @@ def load_model(spec: ModelSpec, task: GlueTask, location: str | None = None, kee
     (`TrainConfig.attention`: sdpa or eager); None keeps the model's default.
     """
     model = _load_weights(spec, task, location, keep_head)
+    if attention == "eager":
+        from transformers.masking_utils import AttentionMaskInterface
+
+        AttentionMaskInterface.register("eager", capturable_eager_mask)
     if attention is not None and model.config._attn_implementation != attention:
         model.set_attn_implementation(attention)
     return model
+
+
+def capturable_eager_mask(*args, dtype=None, **kwargs):
+    """transformers' mask for eager attention, made so that a CUDA graph can capture it: the boolean mask of
+    `masking_utils.sdpa_mask` (True where a query attends a key), as 0 where True and the dtype's minimum elsewhere,
+    added to the attention scores; None where no mask is needed.
+
+    Why: transformers 5.17's `eager_mask` makes its 0 with `torch.tensor(0.0, device=...)`, a host-to-device copy
+    that CUDA graph capture refuses ("Cannot copy between CPU and CUDA tensors during CUDA graph capture",
+    results/v2 call 60); here the 0 is filled on the device. The values are `eager_mask`'s
+    (tests/test_models.py), so a row is the row transformers' own mask gives."""
+    import torch
+    from transformers.masking_utils import sdpa_mask
+
+    dtype = dtype or torch.float32
+    kwargs.pop("allow_is_causal_skip", None)
+    mask = sdpa_mask(*args, allow_is_causal_skip=False, **kwargs)
+    if mask is None:
+        return None
+    return torch.where(mask, torch.zeros((), device=mask.device, dtype=dtype), torch.finfo(dtype).min)
 
 
 def _load_weights(spec: ModelSpec, task: GlueTask, location: str | None, keep_head: bool | None):
