@@ -71,8 +71,10 @@ def key(prep) -> str | None:
     return canonical_hash([ident, method.starts_from, list(method.training_phase(prep.cfg.train))])
 
 
-# "static": compile the cohort step for each padded length instead of once with a symbolic length (measuring
-# which of the two runs on a GPU, results/v2 session 20)
+# how the compiled cohort step treats the padded length: "static" (default), one graph per length; "auto", PyTorch's
+# automatic dynamic shapes (a second length recompiles with that dimension symbolic). A graph symbolic from the start
+# (`dynamic=True`, as `train._compiled` compiles one run) hit a Dynamo internal assert at the first linear layer under
+# vmap on CUDA (results/v2 calls 51 and 59)
 SHAPES = "PRUNEBENCH_COHORT_SHAPES"
 
 
@@ -156,7 +158,7 @@ class CohortStep:
 
         # one dropout draw per site for all K runs: the draw each run alone makes (they share seed and state)
         step = vmap(grad_and_value(loss_of), in_dims=(0, None, None), randomness="same")
-        self.grads = _compiled(step, dynamic=os.environ.get(SHAPES) != "static") if compiled else step
+        self.grads = _compiled(step, dynamic=None if os.environ.get(SHAPES) == "auto" else False) if compiled else step
 
     def __call__(self, index: torch.Tensor, length: int) -> None:
         batch = self.batches.batch(index, length)

@@ -345,7 +345,7 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _compiled(model, dynamic: bool = True):
+def _compiled(model, dynamic: bool | None = True):
     import torch._dynamo
     import torch._inductor.config
 
