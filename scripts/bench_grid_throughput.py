@@ -36,6 +36,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,7 @@ from prunebench.benchmarks.leaderboard_check import ROUNDING, tolerance  # noqa:
 from prunebench.benchmarks.run_profile import PHASES  # noqa: E402
 
 CONFIG = ROOT / "config" / "bench-throughput.yaml"
+RUN_GRID = ROOT / "scripts" / "run_grid.py"
 # name -> run_grid.py flags; the ratio of every way is to `v1`
 WAYS = {
     "v1": ["--workers", "8"],
@@ -76,11 +78,18 @@ WAYS = {
     # every way of the call, v1 included, so that the ways run the same configs
     "pool8-mps-lf-compile-cohort8": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile",
                                      "--cohort", "8"],
+    # vmap's batching rules fix the padded length in a compiled graph (a symbolic one specialises at the first
+    # embedding and LayerNorm), so a compiled cohort compiles once per length: seven at MRPC's multiples of 16 up to
+    # 128, and the cohort way above ran past 388 s of call 64 without ending. Multiples of 64 leave two lengths
+    # (pad_to_multiple changes how much padding a batch gets, not the rows' config)
+    "pool8-mps-lf-compile-cohort8-pad64": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set",
+                                           "step_mode=auto-compile", "--set", "pad_to_multiple=64", "--cohort", "8"],
 }
 # a way that starts from the compile cache another way of the same call left (named before it in --ways), with that
 # way's flags: what a later grid call on a warm machine pays, since Inductor's default cache folder outlives a call there
 CACHE_FROM = {"pool8-mps-lf-compile-warmcache": "pool8-mps-lf-compile",
-              "pool8-mps-lf-compile-cohort8-warmcache": "pool8-mps-lf-compile-cohort8"}
+              "pool8-mps-lf-compile-cohort8-warmcache": "pool8-mps-lf-compile-cohort8",
+              "pool8-mps-lf-compile-cohort8-pad64-warmcache": "pool8-mps-lf-compile-cohort8-pad64"}
 WAYS.update({way: WAYS[source] for way, source in CACHE_FROM.items()})
 
 
@@ -102,19 +111,33 @@ def mix_config(root: Path, train: list[str]) -> Path:
     return path
 
 
-def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = (), config: Path = CONFIG) -> tuple[float, str]:
-    """Run the mix through scripts/run_grid.py into `root`; returns (wall seconds, its stdout).
+def grid(root: Path, gpus: int, flags: list[str], extra: list[str] = (), config: Path = CONFIG) -> tuple[float, str, bool]:
+    """Run the mix through scripts/run_grid.py into `root`; returns (wall seconds, its output, whether it was cut).
 
     Every way compiles into a cache of its own under `root` (Inductor's FX-graph and AOTAutograd caches, Triton's
     kernels), empty at its start as on a fresh machine: a compiled way measured after another would otherwise
-    load that one's kernels from the shared default folder and pay a fraction of its compile."""
+    load that one's kernels from the shared default folder and pay a fraction of its compile. The output goes to
+    `root`/run_grid.log as it comes, so a way cut by the call's time limit (SIGINT, `timeout -s INT`) keeps its log
+    (call 64 lost one that was written only at the end)."""
     cache = compile_cache(root)
     env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(cache), "TRITON_CACHE_DIR": str(cache / "triton")}
-    start = time.time()
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_grid.py"), str(config), "--gpus", str(gpus),
-                           "--root", str(root), *flags, *extra], cwd=ROOT, env=env, capture_output=True, text=True)
-    (root / "run_grid.log").write_text(done.stdout + done.stderr)
-    return time.time() - start, done.stdout
+    root.mkdir(parents=True, exist_ok=True)
+    log = root / "run_grid.log"
+    start, cut = time.time(), False
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, str(RUN_GRID), str(config), "--gpus", str(gpus), "--root", str(root),
+                                 *flags, *extra], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            proc.wait()
+        except KeyboardInterrupt:
+            cut = True
+            proc.send_signal(signal.SIGINT)  # run_grid stops its queue; its rows so far stay
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return time.time() - start, log.read_text(), cut
 
 
 def compile_cache(root: Path) -> Path:
@@ -189,7 +212,8 @@ def earlier_v1(root: Path, out: Path, flags: str, gpus: int) -> tuple[dict[str, 
     v1 way is not there, or ran with other seeds or GPUs (the ratio would compare other mixes).
     """
     lines = read_csv(out / "throughput.csv")
-    v1 = [line for line in lines if line["way"] == "v1" and line["flags"] == flags and int(line["gpus"]) == gpus]
+    v1 = [line for line in lines if line["way"] == "v1" and line["flags"] == flags and int(line["gpus"]) == gpus
+          and line.get("finished", "True") == "True"]
     rows = rows_of(root / "v1")
     if not v1 or not rows:
         raise ValueError(f"--after-v1 needs the v1 way of an earlier call with flags {flags!r} on {gpus} GPU(s): "
@@ -198,9 +222,10 @@ def earlier_v1(root: Path, out: Path, flags: str, gpus: int) -> tuple[dict[str, 
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
+    """`rows` as CSV, with every key any row has (an earlier call's lines may lack a later column: left empty)."""
     if rows:
         with open(path, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in rows for k in row)), restval="")
             writer.writeheader()
             writer.writerows(rows)
 
@@ -255,7 +280,10 @@ def main() -> int:
 
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
     # untimed; in an --after-v1 call every dense row is already there, so it only reloads the token cache
-    warm_seconds, _ = grid(args.root / "warm", args.gpus, ["--workers", "8", "--only", "dense"], seeds, config)
+    warm_seconds, _, cut = grid(args.root / "warm", args.gpus, ["--workers", "8", "--only", "dense"], seeds, config)
+    if cut:
+        print(f"warm-up cut after {warm_seconds:.0f} s: no way measured", file=sys.stderr)
+        return 1
     print(f"warm-up (tokenise, dense checkpoints and rows): {warm_seconds:.0f} s", flush=True)
     for way in ways:
         root = args.root / way
@@ -263,23 +291,30 @@ def main() -> int:
         shutil.copytree(args.root / "warm" / "results", root / "results")  # the dense rows: present, not rerun
         if way in CACHE_FROM:
             shutil.copytree(compile_cache(args.root / CACHE_FROM[way]), compile_cache(root))
-        seconds, stdout = grid(root, args.gpus, WAYS[way], seeds, config)
+        seconds, output, cut = grid(root, args.gpus, WAYS[way], seeds, config)
         rows = rows_of(root)
         per_gpu_minute = len(rows) * 60 / (seconds * args.gpus)
         if reference is None:
             reference, v1_rate = rows, per_gpu_minute
         agree += agreement(way, rows, reference) if way != "v1" else []
+        # a cut way made part of the mix: its rows and seconds are reported, never a rate or ratio of the mix
         summary.append({"way": way, "flags": " ".join(WAYS[way] + seeds + recipe), "gpus": args.gpus, "device": device, "rows": len(rows),
-                        "seconds": f"{seconds:.1f}", "rows_per_gpu_minute": f"{per_gpu_minute:.2f}",
-                        "ratio_to_v1": f"{per_gpu_minute / v1_rate:.2f}",
-                        "mps": "mps: started" in stdout, "git_commit": os.environ.get("PRUNEBENCH_GIT_COMMIT", "")})
-        print(f"{way}: {len(rows)} rows in {seconds:.0f} s on {args.gpus} GPU(s): {per_gpu_minute:.2f} rows per GPU-minute "
-              f"({per_gpu_minute / v1_rate:.2f}x v1)", flush=True)
+                        "seconds": f"{seconds:.1f}", "rows_per_gpu_minute": "" if cut else f"{per_gpu_minute:.2f}",
+                        "ratio_to_v1": "" if cut else f"{per_gpu_minute / v1_rate:.2f}", "finished": not cut,
+                        "mps": "mps: started" in output, "git_commit": os.environ.get("PRUNEBENCH_GIT_COMMIT", "")})
+        if cut:
+            print(f"{way}: cut by the time limit after {seconds:.0f} s with {len(rows)} rows: not a rate of the mix",
+                  file=sys.stderr)
+        else:
+            print(f"{way}: {len(rows)} rows in {seconds:.0f} s on {args.gpus} GPU(s): {per_gpu_minute:.2f} rows per "
+                  f"GPU-minute ({per_gpu_minute / v1_rate:.2f}x v1)", flush=True)
         # written after every way, so a call cut short keeps what it measured
         write_csv(args.out / "throughput.csv", summary)
         write_csv(args.out / "agreement.csv", agree)
         # the v1 way's profile is the issue's phase table; the others show where each new way's seconds went
         write_csv(args.out / ("profile.csv" if way == "v1" else f"profile-{way}.csv"), profile(root))
+        if cut:
+            return 1
     bad = [a for a in agree if str(a["within_tolerance"]) != "True"]  # a bool here, a string read back
     print(f"agreement: {len(agree) - len(bad)} of {len(agree)} rows within the GPU tolerance (README, Determinism on GPU)")
     return 0

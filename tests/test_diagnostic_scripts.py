@@ -204,6 +204,29 @@ def test_the_throughput_bench_changes_the_recipe_of_every_way_alike(tmp_path):
     assert not (tmp_path / "tp").exists() and not (tmp_path / "out").exists()
 
 
+def test_a_way_cut_by_the_calls_time_limit_keeps_its_log_and_says_it_was_cut(tmp_path, monkeypatch):
+    """`timeout -s INT` ends a call: the way's run_grid output so far is in its log (call 64 lost it)."""
+    import os
+    import signal
+    import threading
+
+    bench = load_script("bench_grid_throughput")
+    slow = tmp_path / "slow_grid.py"
+    slow.write_text("import time\nprint('mps: started', flush=True)\ntime.sleep(60)\n")
+    monkeypatch.setattr(bench, "RUN_GRID", slow)
+    threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT)).start()  # as `timeout -s INT` ends the call
+    seconds, output, cut = bench.grid(tmp_path / "way", 1, [])
+    assert cut and seconds < 30
+    assert "mps: started" in output
+    assert output == (tmp_path / "way" / "run_grid.log").read_text()
+
+
+def test_the_throughput_csv_keeps_a_column_an_earlier_calls_lines_lack(tmp_path):
+    bench = load_script("bench_grid_throughput")
+    bench.write_csv(tmp_path / "t.csv", [{"way": "v1", "rows": "36"}, {"way": "new", "rows": "20", "finished": False}])
+    assert (tmp_path / "t.csv").read_text().splitlines() == ["way,rows,finished", "v1,36,", "new,20,False"]
+
+
 def test_the_throughput_bench_after_v1_without_an_earlier_call_says_what_is_missing(tmp_path):
     proc = subprocess.run([sys.executable, "scripts/bench_grid_throughput.py", "--root", str(tmp_path / "tp"),
                            "--out", str(tmp_path / "out"), "--ways", "pool8-mps-lf-compile", "--after-v1"],
