@@ -160,8 +160,8 @@ def capturable_eager_mask(*args, dtype=None, **kwargs):
 
     Why: transformers 5.17's `eager_mask` makes its 0 with `torch.tensor(0.0, device=...)`, a host-to-device copy
     that CUDA graph capture refuses ("Cannot copy between CPU and CUDA tensors during CUDA graph capture",
-    results/v2 call 60); here the 0 is filled on the device. The values are `eager_mask`'s
-    (tests/test_models.py), so a row is the row transformers' own mask gives."""
+    results/v2 call 61); here the 0 is filled on the device. The values are `eager_mask`'s
+    (tests/test_attention_mask.py), so a row is the row transformers' own mask gives."""
     import torch
     from transformers.masking_utils import sdpa_mask
 
