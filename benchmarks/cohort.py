@@ -119,6 +119,33 @@ def clip_by_run(grads: list[torch.Tensor], max_norm: float) -> None:
     torch._foreach_mul_(grads, [scale.view(k, *([1] * (g.ndim - 1))) for g in grads])
 
 
+_GRADS: dict[tuple, object] = {}
+
+
+def grads_and_losses(task, device_type: str, bf16: bool, compiled: bool):
+    """f(stacked params, model, buffers, inputs, labels) -> (each run's gradients [K, ...], each run's loss [K]): the
+    task loss's gradient under `vmap` over the stacked weights, one dropout draw per site for all K runs (the draw
+    each run alone makes: they share seed and generator state).
+
+    One function per (task, device type, autocast, compiled) for the whole process, the model an argument rather
+    than a captured variable: compiled, a later cohort of the same architecture, K and padded length reuses the
+    first one's graph instead of compiling again, as a pool worker's later runs reuse `train._compiled`'s."""
+    from torch.func import functional_call, grad_and_value, vmap
+
+    key = (task.name, device_type, bf16, compiled)
+    if key not in _GRADS:
+        amp = dict(device_type=device_type, dtype=torch.bfloat16, enabled=bf16, cache_enabled=False)
+
+        def loss_of(params, model, buffers, inputs, labels):
+            with torch.autocast(**amp):
+                logits = functional_call(model, (params, buffers), (), inputs).logits
+                return task_loss(task, logits, labels)
+
+        step = vmap(grad_and_value(loss_of), in_dims=(0, None, None, None, None), randomness="same")
+        _GRADS[key] = _compiled(step, dynamic=None if os.environ.get(SHAPES) == "auto" else False) if compiled else step
+    return _GRADS[key]
+
+
 class CohortStep:
     """One optimiser step of K runs: forward, task loss and backward of all K under `vmap` over their stacked
     weights, each run's clipping, one AdamW over the stacked tensors, each run's masks. Captured per padded
@@ -128,8 +155,6 @@ class CohortStep:
     fresh_grads = False
 
     def __init__(self, models: list[nn.Module], ctxs: list, batches, cfg, lr: float, capturable: bool, compiled: bool):
-        from torch.func import functional_call, grad_and_value, vmap
-
         base, device, k = models[0], ctxs[0].device, len(models)
         self.batches, self.cfg, self.task = batches, cfg, ctxs[0].task
         named = [dict(m.named_parameters()) for m in models]
@@ -147,22 +172,12 @@ class CohortStep:
             p.grad = torch.zeros_like(p)
         self.grad_buffers = [p.grad for p in self.params.values()]
         self.running = torch.zeros(k, device=device)
-        amp = dict(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.bf16 and device.type == "cuda",
-                   cache_enabled=False)
-        task, buffers = self.task, self.buffers
-
-        def loss_of(params, inputs, labels):
-            with torch.autocast(**amp):
-                logits = functional_call(base, (params, buffers), (), inputs).logits
-                return task_loss(task, logits, labels)
-
-        # one dropout draw per site for all K runs: the draw each run alone makes (they share seed and state)
-        step = vmap(grad_and_value(loss_of), in_dims=(0, None, None), randomness="same")
-        self.grads = _compiled(step, dynamic=None if os.environ.get(SHAPES) == "auto" else False) if compiled else step
+        self.base = base
+        self.grads = grads_and_losses(self.task, device.type, cfg.bf16 and device.type == "cuda", compiled)
 
     def __call__(self, index: torch.Tensor, length: int) -> None:
         batch = self.batches.batch(index, length)
-        grads, losses = self.grads(self.params, model_inputs(batch), batch["labels"])
+        grads, losses = self.grads(self.params, self.base, self.buffers, model_inputs(batch), batch["labels"])
         # copied into gradients of each parameter's own dtype, sizes and strides, which fused AdamW requires: handed
         # the compiled vmapped backward's outputs themselves, it refused them (calls 57-58); the probe's step, which
         # ran on the GPU (call 46), copies the same way

@@ -78,6 +78,17 @@ def test_only_runs_that_differ_in_method_and_sparsity_share_a_key(tiny_bert_dir)
     assert key("dense", 0.0) is None  # no training
 
 
+def test_cohorts_of_one_task_share_one_step_function_so_a_compiled_graph_is_reused():
+    """A pool worker runs cohort after cohort: the model is an argument of the shared function, not captured by a
+    new one, so Dynamo's graph for one architecture, K and length serves every later cohort."""
+    from prunebench.benchmarks.tasks import get_task
+
+    rte, sst2 = get_task("rte"), get_task("sst2")
+    assert cohort.grads_and_losses(rte, "cpu", False, True) is cohort.grads_and_losses(rte, "cpu", False, True)
+    assert cohort.grads_and_losses(rte, "cpu", False, True) is not cohort.grads_and_losses(sst2, "cpu", False, True)
+    assert cohort.grads_and_losses(rte, "cpu", False, True) is not cohort.grads_and_losses(rte, "cpu", False, False)
+
+
 def test_clipping_by_run_is_each_runs_own_clip_grad_norm():
     torch.manual_seed(0)
     runs = [[torch.randn(3, 4) * scale, torch.randn(4) * scale] for scale in (0.1, 10.0)]

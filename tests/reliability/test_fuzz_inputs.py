@@ -126,7 +126,8 @@ INT_VALID = {"max_len": (8, 512), "batch_size": (1, None), "eval_batch_size": (1
 FLOAT_VALID = {"lr": lambda x: 0 < x < 1, "recovery_lr": lambda x: 0 < x < 1, "epochs": lambda x: 0 < x < math.inf,
                "recovery_epochs": lambda x: 0 <= x < math.inf, "warmup_ratio": lambda x: 0 <= x < 1,
                "weight_decay": lambda x: 0 <= x < math.inf, "max_grad_norm": lambda x: 0 <= x < math.inf}
-LITERALS = {"schedule": ("linear", "polynomial", "constant"), "step_mode": ("auto", "auto-compile", "eager", "compile", "cuda-graphs")}
+LITERALS = {"schedule": ("linear", "polynomial", "constant"), "step_mode": ("auto", "auto-compile", "eager", "compile", "cuda-graphs"),
+            "attention": ("sdpa", "eager")}
 BOOLS = ("group_by_length", "bf16", "progress")
 BOOL_WORDS = {"true", "false", "1", "0", "yes", "no"}
 assert set(INT_VALID) | set(FLOAT_VALID) | set(LITERALS) | set(BOOLS) == {f for f in TrainConfig.__dataclass_fields__}
