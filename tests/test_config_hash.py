@@ -69,3 +69,12 @@ def test_the_recovery_recipe_moves_pruned_rows_but_not_the_dense_row(base):
     dense = dataclasses.replace(base, method="dense", sparsity=0.0)
     assert prepare(dense).config_hash == prepare(dataclasses.replace(dense, train=other)).config_hash
     assert prepare(dense).config_hash != prepare(dataclasses.replace(dense, train=dataclasses.replace(other, lr=1e-4))).config_hash
+
+
+def test_a_field_added_after_rows_were_published_leaves_their_identity_unless_set(base):
+    """`attention` came after v1 and v2 were published: at its default it is not in a run's identity (every earlier
+    row keeps its run_id), set to eager it is."""
+    eager = dataclasses.replace(base, train=dataclasses.replace(base.train, attention="eager"))
+    assert "attention" not in prepare(base).identity()["train"]
+    assert prepare(eager).identity()["train"]["attention"] == "eager"
+    assert {k: v for k, v in prepare(eager).identity()["train"].items() if k != "attention"} == prepare(base).identity()["train"]
