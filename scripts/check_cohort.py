@@ -7,7 +7,9 @@ its logged training losses, with the step mode and the graph breaks of the compi
 it trains the cohort N times and prints each one's seconds and the graphs it compiled (a later cohort reuses the
 first one's). Exit 1 where a score differs by more than --tolerance points.
 
-    python scripts/check_cohort.py --device cuda --set step_mode=auto-compile
+    python scripts/check_cohort.py --device cuda --set attention=eager --set step_mode=auto-compile --cohorts 2
+
+(on CUDA only a recipe with eager attention trains together: `benchmarks/cohort.py`)
 """
 
 from __future__ import annotations
