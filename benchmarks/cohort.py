@@ -263,6 +263,6 @@ def execute(runs: list) -> list[tuple]:
     first = runs[0].prep
     trained, how = train_cohort([b.model for b in begun], [b.method for b in begun], [b.ctx for b in begun], states,
                                      runs[0].train, first.cfg.train, begun[0].epochs, begun[0].lr, first.cfg.seed,
-                                     desc=first.cfg.method)
+                                     desc="+".join(dict.fromkeys(run.prep.cfg.method for run in runs)))
     info = {"size": len(runs), "run_ids": [run.prep.run_id for run in runs]} if how == "together" else None
     return [run.finish(b, model, stats, cohort=info) for run, b, (model, stats) in zip(runs, begun, trained)]

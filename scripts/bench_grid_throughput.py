@@ -102,7 +102,7 @@ def mix_config(root: Path, train: list[str]) -> Path:
 
     from prunebench.benchmarks.config import TrainConfig, parse_overrides, split_pair
 
-    parse_overrides(TrainConfig(), train).check()
+    parse_overrides(TrainConfig(), train, what="--train").check()
     config = yaml.safe_load(CONFIG.read_text())
     config["train"] = {**config.get("train", {}), **dict(split_pair(pair, "--train") for pair in train)}
     root.mkdir(parents=True, exist_ok=True)
@@ -273,7 +273,7 @@ def main() -> int:
     try:  # checked before it is written
         config = mix_config(args.root, args.train)
     except UsageError as err:
-        print(f"bench_grid_throughput: --train: {err}", file=sys.stderr)
+        print(f"bench_grid_throughput: {err}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     import torch

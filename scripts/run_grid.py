@@ -81,7 +81,8 @@ def speed_settings(pairs: list[str]) -> tuple[str, ...]:
     for pair in pairs:
         key, value = split_pair(pair, "--set")
         if key not in allowed:
-            raise UsageError(f"--set {pair}: only settings that leave the rows' config unchanged: {', '.join(allowed)}")
+            raise UsageError(f"--set {pair}: only settings that leave the rows' config unchanged: {', '.join(allowed)} "
+                             "(a field that changes the rows goes under `train:` in a config with a tag of its own)")
         if key == "step_mode" and value not in GRID_STEP_MODES:
             raise UsageError(f"--set {pair}: a grid's step_mode must suit every run and device; choose from "
                              f"{', '.join(GRID_STEP_MODES)}")
