@@ -156,7 +156,7 @@ class CohortStep:
 
     def __init__(self, models: list[nn.Module], ctxs: list, batches, cfg, lr: float, capturable: bool, compiled: bool):
         base, device, k = models[0], ctxs[0].device, len(models)
-        self.batches, self.cfg, self.task = batches, cfg, ctxs[0].task
+        self.batches, self.cfg = batches, cfg
         named = [dict(m.named_parameters()) for m in models]
         # the stacked weights are the runs' weights from here on; `unstack` writes them back into each model
         self.params = {n: torch.stack([p[n].detach() for p in named]) for n, p in base.named_parameters() if p.requires_grad}
@@ -173,7 +173,7 @@ class CohortStep:
         self.grad_buffers = [p.grad for p in self.params.values()]
         self.running = torch.zeros(k, device=device)
         self.base = base
-        self.grads = grads_and_losses(self.task, device.type, cfg.bf16 and device.type == "cuda", compiled)
+        self.grads = grads_and_losses(ctxs[0].task, device.type, cfg.bf16 and device.type == "cuda", compiled)
 
     def __call__(self, index: torch.Tensor, length: int) -> None:
         batch = self.batches.batch(index, length)

@@ -66,10 +66,9 @@ def _trainer_run(prep, run, cfg, epochs: float, device):
 
     seed = prep.cfg.seed
     from .train import seed_everything
-    from .models import load_model
 
     seed_everything(seed)
-    model = load_model(prep.spec, prep.task, attention=cfg.attention)
+    model = run.load()
     args = TrainingArguments(
         output_dir=str(run_tmp()),
         per_device_train_batch_size=cfg.batch_size,
