@@ -25,8 +25,17 @@ their lines to its files:
     python scripts/bench_grid_throughput.py --gpus 1 --seeds 0,1 --root /tmp/tp --out /tmp/tp-out \
         --ways pool8-mps-lf-compile --after-v1
 
+`--add` puts each call's ways into the same files in any order, v1 included: a call that may fail (a new way) can
+go first, and the v1 way's several minutes are spent only once it has run:
+
+    python scripts/bench_grid_throughput.py ... --ways pool8-mps-lf-compile-cohort8-pad64 --add
+    python scripts/bench_grid_throughput.py ... --ways v1 --add
+
+Every line's ratio and the agreement of every way's rows are to the v1 way, whichever call measured it; until v1
+is measured they are left empty.
+
 `--train KEY=VALUE` changes the mix's recipe for every way of the call alike (the `--cohort` ways need
-`--train attention=eager` on CUDA), and goes into the flags that `--after-v1` matches.
+`--train attention=eager` on CUDA), and goes into the flags that `--after-v1` and `--add` match.
 """
 
 from __future__ import annotations
@@ -221,6 +230,31 @@ def earlier_v1(root: Path, out: Path, flags: str, gpus: int) -> tuple[dict[str, 
     return rows, float(v1[-1]["rows_per_gpu_minute"]), lines
 
 
+def same_mix(line: dict, mix: list[str], gpus: int) -> bool:
+    """Whether a line of throughput.csv measured the mix with these seeds and --train pairs on `gpus` GPUs."""
+    return line["flags"] == " ".join(WAYS.get(line["way"], ["?"]) + mix) and int(line["gpus"]) == gpus
+
+
+def earlier_lines(root: Path, out: Path, mix: list[str], gpus: int,
+                  measures_v1: bool) -> tuple[list[dict], dict[str, dict] | None, float | None]:
+    """The lines earlier calls of the same mix left (`--add`; none before the first), with the v1 way's rows and
+    rate where one of them ran it.
+
+    Raises ValueError where a line is of another mix (seeds, --train or GPUs: a ratio across mixes means nothing),
+    or where this call would measure v1 a second time."""
+    lines = read_csv(out / "throughput.csv")
+    other = [line["way"] for line in lines if not same_mix(line, mix, gpus)]
+    if other:
+        raise ValueError(f"--add: {out / 'throughput.csv'} holds way(s) {', '.join(other)} of another mix than this "
+                         f"call's ({' '.join(mix) or 'the whole mix'} on {gpus} GPU(s)); give another --out")
+    v1 = [line for line in lines if line["way"] == "v1" and line.get("finished", "True") == "True"]
+    if v1 and measures_v1:
+        raise ValueError(f"--add: {out / 'throughput.csv'} has the v1 way of this mix already; leave v1 out of --ways")
+    if not v1:
+        return lines, None, None
+    return lines, rows_of(root / "v1"), float(v1[-1]["rows_per_gpu_minute"])
+
+
 def write_csv(path: Path, rows: list[dict]) -> None:
     """`rows` as CSV, with every key any row has (an earlier call's lines may lack a later column: left empty)."""
     if rows:
@@ -243,14 +277,18 @@ def main() -> int:
     parser.add_argument("--after-v1", action="store_true",
                         help="measure the new ways against the v1 way an earlier call left in --root and --out "
                              "(same machine, seeds and GPUs); their lines are added to that call's files")
+    parser.add_argument("--add", action="store_true",
+                        help="add this call's ways, v1 among them or not, to the files earlier calls of the same mix "
+                             "left in --root and --out (if any): the new ways may go first and v1 after them; ratios "
+                             "and agreement are to the v1 way whichever call ran it")
     args = parser.parse_args()
     ways = args.ways.split(",")
     unknown = [w for w in ways if w not in WAYS]
-    first_ok = "v1" not in ways if args.after_v1 else ways[0] == "v1"
+    first_ok = "v1" not in ways if args.after_v1 else (args.add or ways[0] == "v1")
     cache_ok = all(CACHE_FROM[w] in ways[:i] for i, w in enumerate(ways) if w in CACHE_FROM)
     if unknown or not first_ok or not cache_ok:
         if not first_ok:
-            rule = "must not name v1 with --after-v1" if args.after_v1 else "must start with v1"
+            rule = "must not name v1 with --after-v1" if args.after_v1 else "must start with v1 (or --add to an earlier call)"
         elif not cache_ok:
             sources = ", ".join(f"{w}: {CACHE_FROM[w]}" for i, w in enumerate(ways)
                                 if w in CACHE_FROM and CACHE_FROM[w] not in ways[:i])
@@ -262,10 +300,18 @@ def main() -> int:
         return 2
     seeds = ["--seeds", args.seeds] if args.seeds else []
     recipe = [x for pair in args.train for x in ("--train", pair)]  # in the flags column: --after-v1 matches on it
-    summary, agree, reference = [], [], None
+    mix = seeds + recipe
+    summary, agree, reference, v1_rate = [], [], None, None
     if args.after_v1:
         try:
-            reference, v1_rate, summary = earlier_v1(args.root, args.out, " ".join(WAYS["v1"] + seeds + recipe), args.gpus)
+            reference, v1_rate, summary = earlier_v1(args.root, args.out, " ".join(WAYS["v1"] + mix), args.gpus)
+        except ValueError as err:
+            print(f"bench_grid_throughput: {err}", file=sys.stderr)
+            return 2
+        agree = read_csv(args.out / "agreement.csv")
+    elif args.add:
+        try:
+            summary, reference, v1_rate = earlier_lines(args.root, args.out, mix, args.gpus, "v1" in ways)
         except ValueError as err:
             print(f"bench_grid_throughput: {err}", file=sys.stderr)
             return 2
@@ -294,20 +340,28 @@ def main() -> int:
         seconds, output, cut = grid(root, args.gpus, WAYS[way], seeds, config)
         rows = rows_of(root)
         per_gpu_minute = len(rows) * 60 / (seconds * args.gpus)
-        if reference is None:
+        if way == "v1" and not cut:
+            # every way measured before it, in this call or an earlier one (--add), is compared with it now
             reference, v1_rate = rows, per_gpu_minute
-        agree += agreement(way, rows, reference) if way != "v1" else []
+            earlier = dict.fromkeys(line["way"] for line in summary if line["way"] != "v1" and same_mix(line, mix, args.gpus))
+            agree += [a for w in earlier for a in agreement(w, rows_of(args.root / w), reference)]
+        elif reference is not None:
+            agree += agreement(way, rows, reference)
         # a cut way made part of the mix: its rows and seconds are reported, never a rate or ratio of the mix
-        summary.append({"way": way, "flags": " ".join(WAYS[way] + seeds + recipe), "gpus": args.gpus, "device": device, "rows": len(rows),
+        summary.append({"way": way, "flags": " ".join(WAYS[way] + mix), "gpus": args.gpus, "device": device, "rows": len(rows),
                         "seconds": f"{seconds:.1f}", "rows_per_gpu_minute": "" if cut else f"{per_gpu_minute:.2f}",
-                        "ratio_to_v1": "" if cut else f"{per_gpu_minute / v1_rate:.2f}", "finished": not cut,
+                        "ratio_to_v1": "", "finished": not cut,
                         "mps": "mps: started" in output, "git_commit": os.environ.get("PRUNEBENCH_GIT_COMMIT", "")})
+        for line in summary:  # v1 may come after the others (--add)
+            if v1_rate and line["rows_per_gpu_minute"] and same_mix(line, mix, args.gpus):
+                line["ratio_to_v1"] = f"{float(line['rows_per_gpu_minute']) / v1_rate:.2f}"
         if cut:
             print(f"{way}: cut by the time limit after {seconds:.0f} s with {len(rows)} rows: not a rate of the mix",
                   file=sys.stderr)
         else:
+            ratio = f"{per_gpu_minute / v1_rate:.2f}x v1" if v1_rate else "v1 not measured yet"
             print(f"{way}: {len(rows)} rows in {seconds:.0f} s on {args.gpus} GPU(s): {per_gpu_minute:.2f} rows per "
-                  f"GPU-minute ({per_gpu_minute / v1_rate:.2f}x v1)", flush=True)
+                  f"GPU-minute ({ratio})", flush=True)
         # written after every way, so a call cut short keeps what it measured
         write_csv(args.out / "throughput.csv", summary)
         write_csv(args.out / "agreement.csv", agree)

@@ -9,8 +9,9 @@ first one's). Exit 1 where a score differs by more than --tolerance points.
 
     python scripts/check_cohort.py --device cuda --set attention=eager --set step_mode=auto-compile --cohorts 2
 
-The model is a tiny random BERT (2 layers, hidden size 64) with MiniLM's tokenizer, on the embedded data; the
-recipe is 512 training and 256 evaluation examples and 2 recovery epochs (DEFAULTS) unless --set changes it. On
+The model is a tiny random BERT (2 layers, hidden size 64; --shape minilm-l6 for the campaign's) with MiniLM's
+tokenizer, on the embedded data; the recipe is 512 training and 256 evaluation examples and 2 recovery epochs
+(DEFAULTS) unless --set changes it. The runs alone are timed too (all of them, one after the other). On
 CUDA only a recipe with eager attention trains together (`benchmarks/cohort.py`): without --set attention=eager the
 members train apart there, and the check compares nothing batched. The loss differences are printed, not judged:
 bf16 on CUDA keeps them near 1e-3.
@@ -35,15 +36,21 @@ sys.path.insert(0, str(ROOT / "tests"))
 DEFAULTS = dict(max_train_samples=512, max_eval_samples=256, recovery_epochs=2, progress=False, bench_repeats=1)
 
 
-def tiny_model(folder: Path, tokenizer_from: Path | None) -> str:
-    """A random BERT of the tests' tiny shape with the tests' tokenizer (no download), or the tokenizer of the model
-    folder `tokenizer_from` (a GPU machine has the carried MiniLM, not the package the tests take it from)."""
+def random_model(folder: Path, tokenizer_from: Path | None, shape: str = "tiny") -> str:
+    """A random model, seeded, with the tests' tokenizer (no download) or the tokenizer of the model folder
+    `tokenizer_from` (a GPU machine has the carried MiniLM, not the package the tests take it from). `shape` is
+    "tiny" (the tests' BERT: 2 layers, hidden size 64) or a name of the efficiency bench's shapes
+    (`efficiency/shapes.py`, e.g. minilm-l6), whose compile and step cost is the campaign's."""
     import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
 
+    from prunebench.benchmarks.efficiency.shapes import SHAPES
+
+    fields = dict(SHAPES[shape]) if shape != "tiny" else dict(
+        model_type="bert", vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=128, max_position_embeddings=160)
     torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
-                         max_position_embeddings=160)).save_pretrained(folder)
+    AutoModel.from_config(AutoConfig.for_model(fields.pop("model_type"), **fields)).save_pretrained(folder)
     if tokenizer_from is not None:
         AutoTokenizer.from_pretrained(tokenizer_from).save_pretrained(folder)
     else:
@@ -63,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=0.5, help="largest score difference in points (default 0.5)")
     parser.add_argument("--tokenizer-from", type=Path, default=None, metavar="DIR",
                         help="a model folder whose tokenizer to use (default: the tests' offline MiniLM package)")
+    parser.add_argument("--shape", default="tiny",
+                        help="the random model: tiny (default) or a shape of the efficiency bench, e.g. minilm-l6, to "
+                             "measure what the campaign's model costs to compile and step")
     parser.add_argument("--cohorts", type=int, default=1,
                         help="train the cohort this many times in one process, each timed with the graphs it compiled: "
                              "a later one should compile none (default 1)")
@@ -70,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cohorts < 1:
         parser.error(f"--cohorts {args.cohorts}: give 1 or more")
+    from prunebench.benchmarks.efficiency.shapes import SHAPES
+
+    if args.shape != "tiny" and args.shape not in SHAPES:
+        parser.error(f"--shape {args.shape}: give tiny or one of {', '.join(SHAPES)}")
     members = [m.split(":") for m in args.members.split(",")]
     if any(len(m) != 2 for m in members):
         parser.error(f"--members {args.members}: give METHOD:SPARSITY pairs, e.g. magnitude-global:0.5")
@@ -86,10 +100,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from prunebench.benchmarks.runner import run, run_cohort
 
-    model = tiny_model(work / "model", args.tokenizer_from)
+    model = random_model(work / "model", args.tokenizer_from, args.shape)
     cfgs = [RunConfig(model=model, task=args.task, method=m, sparsity=float(s), seed=0, train=train, data_source="embedded")
             for m, s in members]
+    start = time.perf_counter()
     alone = [run(cfg, out=work / "alone" / f"{n}.csv", device=args.device) for n, cfg in enumerate(cfgs)]
+    alone_seconds = round(time.perf_counter() - start, 2)
+    print(f"{len(cfgs)} runs alone: {alone_seconds:.1f} s")
     counters.clear()
     repeats = []
     for r in range(args.cohorts):  # each into a folder of its own, so no row is skipped as already made
@@ -112,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
               "in one step)")
     print(f"graph breaks in the cohort's compiled step: {breaks}; largest score difference {worst:.3f} points")
     if args.out is not None:
-        args.out.write_text(json.dumps({"device": args.device, "members": figures, "graph_breaks": breaks, "cohorts": repeats},
+        args.out.write_text(json.dumps({"device": args.device, "shape": args.shape, "alone_seconds": alone_seconds, "members": figures, "graph_breaks": breaks, "cohorts": repeats},
                                        indent=1) + "\n")
     return 1 if worst > args.tolerance else 0
 

@@ -234,3 +234,47 @@ def test_the_throughput_bench_after_v1_without_an_earlier_call_says_what_is_miss
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().startswith("bench_grid_throughput: --after-v1 needs the v1 way of an earlier call")
     assert not (tmp_path / "tp").exists()
+
+
+def test_a_new_way_measured_before_v1_is_rated_when_a_later_call_adds_v1(tmp_path, monkeypatch, capsys):
+    """`--add`: the cohort way, which may fail, goes first; v1's minutes are spent after it has run, and its
+    ratio and agreement are filled in then."""
+    import csv
+
+    bench = load_script("bench_grid_throughput")
+    seconds = {"warm": 1.0, "v1": 60.0, "pool8-mps-lf-compile-cohort8-pad64": 20.0}
+    scores = {"v1": 80.0, "pool8-mps-lf-compile-cohort8-pad64": 80.25}
+
+    def fake_grid(root, gpus, flags, extra=(), config=bench.CONFIG):  # one MRPC row per way, as run_grid would write
+        runs = root / "results" / "v2" / "runs" / "bench-throughput" / "minilm-l6" / "mrpc"
+        (runs / "dense").mkdir(parents=True, exist_ok=True)
+        if root.name != "warm":
+            (runs / "magnitude-global").mkdir(parents=True)
+            with open(runs / "magnitude-global" / "s0.50-seed0.csv", "w", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(["method", "task", "seed", "target_sparsity", "score", "metrics", "achieved_sparsity"])
+                writer.writerow(["magnitude-global", "mrpc", 0, 0.5, scores[root.name], '{"accuracy": 0.8}', 0.5])
+        return seconds[root.name], "mps: started", False
+
+    monkeypatch.setattr(bench, "grid", fake_grid)
+    common = ["bench", "--root", str(tmp_path / "tp"), "--out", str(tmp_path / "out"), "--seeds", "0", "--add"]
+    monkeypatch.setattr(sys, "argv", [*common, "--ways", "pool8-mps-lf-compile-cohort8-pad64"])
+    assert bench.main() == 0
+    (line,) = bench.read_csv(tmp_path / "out" / "throughput.csv")
+    assert line["rows_per_gpu_minute"] == "3.00" and line["ratio_to_v1"] == ""  # 1 row in 20 s; no v1 yet
+    assert bench.read_csv(tmp_path / "out" / "agreement.csv") == []
+
+    monkeypatch.setattr(sys, "argv", [*common, "--ways", "v1"])
+    assert bench.main() == 0
+    new, v1 = bench.read_csv(tmp_path / "out" / "throughput.csv")
+    assert (v1["way"], v1["rows_per_gpu_minute"], new["ratio_to_v1"]) == ("v1", "1.00", "3.00")
+    (agree,) = bench.read_csv(tmp_path / "out" / "agreement.csv")
+    assert (agree["way"], agree["diff_score"], agree["within_tolerance"]) == (new["way"], "0.250000", "True")
+
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "argv", [*common, "--ways", "v1"])  # a second v1 would leave two references
+    assert bench.main() == 2
+    assert "has the v1 way of this mix already" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "argv", [*common[:-3], "--seeds", "0,1", "--add", "--ways", "v1"])  # another mix's files
+    assert bench.main() == 2
+    assert "of another mix than this call's (--seeds 0,1 on 1 GPU(s))" in capsys.readouterr().err

@@ -18,6 +18,10 @@ SHAPES: dict[str, dict] = {
                   "intermediate_size": 3072, "vocab_size": BERT_VOCAB, "max_position_embeddings": 512, "type_vocab_size": 2},
     "bert-large": {"model_type": "bert", "hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16,
                    "intermediate_size": 4096, "vocab_size": BERT_VOCAB, "max_position_embeddings": 512, "type_vocab_size": 2},
+    # all-MiniLM-L6-v2's config (the model the offline campaign trains; Wang et al. 2020 for MiniLM): for checks of
+    # speed paths at the campaign's own shape on a machine that has no weights yet
+    "minilm-l6": {"model_type": "bert", "hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12,
+                  "intermediate_size": 1536, "vocab_size": BERT_VOCAB, "max_position_embeddings": 512, "type_vocab_size": 2},
     "distilbert": {"model_type": "distilbert", "dim": 768, "n_layers": 6, "n_heads": 12, "hidden_dim": 3072,
                    "vocab_size": BERT_VOCAB, "max_position_embeddings": 512},
 }
