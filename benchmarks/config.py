@@ -43,7 +43,9 @@ class TrainConfig:
     # draws attention dropout inside a fused CUDA kernel; eager computes it with plain ops, its dropout an ordinary
     # draw, which is what lets runs share one batched step with the run alone's draws (benchmarks/cohort.py)
     attention: Literal["sdpa", "eager"] = "sdpa"
-    pad_to_multiple: int = 0  # pad batches to a multiple of this (0 = 16 on CUDA, 8 on CPU)
+    # pad batches to a multiple of this (0 = 16 on CUDA, 8 on CPU). Not only speed: dropout fills the padded shape from
+    # the generator, so another padding draws other masks for the real tokens, i.e. another run (results/v2, call 67)
+    pad_to_multiple: int = 0
     bench_repeats: int = 10  # timed repeats per efficiency measurement (median reported)
     progress: bool = True  # tqdm bars
 
@@ -72,10 +74,11 @@ class TrainConfig:
 
 
 # speed, logging and measurement knobs: they do not change what a run computes
-NOT_HASHED = frozenset({"step_mode", "pad_to_multiple", "bench_repeats", "progress"})
-# fields added after rows were published: hashed only when not at this value, so every earlier row (made with it)
-# keeps its config_hash and run_id
-HASHED_WHEN_SET = {"attention": "sdpa"}
+NOT_HASHED = frozenset({"step_mode", "bench_repeats", "progress"})
+# fields hashed only when not at this value, so every earlier row (made with it) keeps its config_hash and run_id:
+# `attention` came after rows were published; `pad_to_multiple` was taken for a speed knob until session 21 found
+# that it changes the dropout draws (every published row has its default)
+HASHED_WHEN_SET = {"attention": "sdpa", "pad_to_multiple": 0}
 
 
 def parse_overrides(base: Any, pairs: list[str] | dict[str, Any], what: str = "--set"):

@@ -28,14 +28,15 @@ their lines to its files:
 `--add` puts each call's ways into the same files in any order, v1 included: a call that may fail (a new way) can
 go first, and the v1 way's several minutes are spent only once it has run:
 
-    python scripts/bench_grid_throughput.py ... --ways pool8-mps-lf-compile-cohort8-pad64 --add
+    python scripts/bench_grid_throughput.py ... --ways pool8-mps-lf-compile-cohort8 --add
     python scripts/bench_grid_throughput.py ... --ways v1 --add
 
 Every line's ratio and the agreement of every way's rows are to the v1 way, whichever call measured it; until v1
 is measured they are left empty.
 
 `--train KEY=VALUE` changes the mix's recipe for every way of the call alike (the `--cohort` ways need
-`--train attention=eager` on CUDA), and goes into the flags that `--after-v1` and `--add` match.
+`--train attention=eager` on CUDA; `--train pad_to_multiple=64` leaves a compiled cohort two padded lengths to
+compile), and goes into the flags that `--after-v1` and `--add` match.
 """
 
 from __future__ import annotations
@@ -87,18 +88,14 @@ WAYS = {
     # every way of the call, v1 included, so that the ways run the same configs
     "pool8-mps-lf-compile-cohort8": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set", "step_mode=auto-compile",
                                      "--cohort", "8"],
-    # vmap's batching rules fix the padded length in a compiled graph (a symbolic one specialises at the first
-    # embedding and LayerNorm), so a compiled cohort compiles once per length: seven at MRPC's multiples of 16 up to
-    # 128, and the cohort way above ran past 388 s of call 64 without ending. Multiples of 64 leave two lengths
-    # (pad_to_multiple changes how much padding a batch gets, not the rows' config)
-    "pool8-mps-lf-compile-cohort8-pad64": ["--workers", "8", "--pool", "--mps", "--longest-first", "--set",
-                                           "step_mode=auto-compile", "--set", "pad_to_multiple=64", "--cohort", "8"],
 }
 # a way that starts from the compile cache another way of the same call left (named before it in --ways), with that
 # way's flags: what a later grid call on a warm machine pays, since Inductor's default cache folder outlives a call there
 CACHE_FROM = {"pool8-mps-lf-compile-warmcache": "pool8-mps-lf-compile",
-              "pool8-mps-lf-compile-cohort8-warmcache": "pool8-mps-lf-compile-cohort8",
-              "pool8-mps-lf-compile-cohort8-pad64-warmcache": "pool8-mps-lf-compile-cohort8-pad64"}
+              "pool8-mps-lf-compile-cohort8-warmcache": "pool8-mps-lf-compile-cohort8"}
+# vmap's batching rules fix the padded length in a compiled cohort graph, so a cohort compiles once per length. Call 67
+# ran the cohort ways with `--set pad_to_multiple=64` (two lengths: ways `...-cohort8-pad64`, commit f574e92); padding
+# turned out to change the dropout draws, so it is a recipe field now: `--train pad_to_multiple=64` pads every way alike
 WAYS.update({way: WAYS[source] for way, source in CACHE_FROM.items()})
 
 

@@ -71,10 +71,35 @@ def test_the_recovery_recipe_moves_pruned_rows_but_not_the_dense_row(base):
     assert prepare(dense).config_hash != prepare(dataclasses.replace(dense, train=dataclasses.replace(other, lr=1e-4))).config_hash
 
 
-def test_a_field_added_after_rows_were_published_leaves_their_identity_unless_set(base):
-    """`attention` came after v1 and v2 were published: at its default it is not in a run's identity (every earlier
-    row keeps its run_id), set to eager it is."""
-    eager = dataclasses.replace(base, train=dataclasses.replace(base.train, attention="eager"))
-    assert "attention" not in prepare(base).identity()["train"]
-    assert prepare(eager).identity()["train"]["attention"] == "eager"
-    assert {k: v for k, v in prepare(eager).identity()["train"].items() if k != "attention"} == prepare(base).identity()["train"]
+@pytest.mark.parametrize("field, value", [("attention", "eager"), ("pad_to_multiple", 64)])
+def test_a_field_added_after_rows_were_published_leaves_their_identity_unless_set(base, field, value):
+    """`attention` came after v1 and v2 were published, and `pad_to_multiple` was taken for a speed knob until it was
+    found to change the dropout draws: at their defaults they are not in a run's identity (every earlier row keeps its
+    run_id), set they are."""
+    changed = dataclasses.replace(base, train=dataclasses.replace(base.train, **{field: value}))
+    assert field not in prepare(base).identity()["train"]
+    assert prepare(changed).identity()["train"][field] == value
+    assert {k: v for k, v in prepare(changed).identity()["train"].items() if k != field} == prepare(base).identity()["train"]
+
+
+def test_padding_changes_the_dropout_draws_so_it_is_part_of_a_run(tiny_bert_dir):
+    """Why `pad_to_multiple` is hashed when set: dropout fills the padded shape from the generator, so the same
+    sentences padded further get other masks on their real tokens (the cohort ways' SST-2 rows, padded to 64, left
+    the GPU tolerance of the v1 way's: results/v2, call 67). Without dropout, padding changes nothing."""
+    import torch
+
+    from _tiny import tiny_model
+
+    model = tiny_model(tiny_bert_dir)
+    ids = torch.randint(1000, 2000, (2, 5), generator=torch.Generator().manual_seed(0))
+
+    def logits(padded_length: int, train: bool) -> torch.Tensor:
+        batch = torch.zeros(2, padded_length, dtype=torch.long)
+        batch[:, :5] = ids
+        model.train(train)
+        torch.manual_seed(0)
+        return model(input_ids=batch, attention_mask=(batch != 0).long()).logits
+
+    assert torch.allclose(logits(8, train=False), logits(64, train=False), atol=1e-6)
+    assert torch.equal(logits(8, train=True), logits(8, train=True))  # the same draws at the same padding
+    assert not torch.allclose(logits(8, train=True), logits(64, train=True), atol=1e-3)

@@ -242,8 +242,8 @@ def test_a_new_way_measured_before_v1_is_rated_when_a_later_call_adds_v1(tmp_pat
     import csv
 
     bench = load_script("bench_grid_throughput")
-    seconds = {"warm": 1.0, "v1": 60.0, "pool8-mps-lf-compile-cohort8-pad64": 20.0}
-    scores = {"v1": 80.0, "pool8-mps-lf-compile-cohort8-pad64": 80.25}
+    seconds = {"warm": 1.0, "v1": 60.0, "pool8-mps-lf-compile-cohort8": 20.0}
+    scores = {"v1": 80.0, "pool8-mps-lf-compile-cohort8": 80.25}
 
     def fake_grid(root, gpus, flags, extra=(), config=bench.CONFIG):  # one MRPC row per way, as run_grid would write
         runs = root / "results" / "v2" / "runs" / "bench-throughput" / "minilm-l6" / "mrpc"
@@ -258,7 +258,7 @@ def test_a_new_way_measured_before_v1_is_rated_when_a_later_call_adds_v1(tmp_pat
 
     monkeypatch.setattr(bench, "grid", fake_grid)
     common = ["bench", "--root", str(tmp_path / "tp"), "--out", str(tmp_path / "out"), "--seeds", "0", "--add"]
-    monkeypatch.setattr(sys, "argv", [*common, "--ways", "pool8-mps-lf-compile-cohort8-pad64"])
+    monkeypatch.setattr(sys, "argv", [*common, "--ways", "pool8-mps-lf-compile-cohort8"])
     assert bench.main() == 0
     (line,) = bench.read_csv(tmp_path / "out" / "throughput.csv")
     assert line["rows_per_gpu_minute"] == "3.00" and line["ratio_to_v1"] == ""  # 1 row in 20 s; no v1 yet

@@ -704,9 +704,10 @@ def test_run_grid_passes_speed_settings_to_every_run_and_refuses_settings_that_c
     monkeypatch.syspath_prepend(str(ROOT / "scripts"))
     import run_grid
 
-    assert run_grid.speed_settings(["step_mode=auto-compile", "pad_to_multiple=8"]) == ("step_mode=auto-compile", "pad_to_multiple=8")
-    with pytest.raises(UsageError, match="only settings that leave the rows' config unchanged: bench_repeats, pad_to_multiple, step_mode"):
-        run_grid.speed_settings(["lr=1e-4"])
+    assert run_grid.speed_settings(["step_mode=auto-compile", "bench_repeats=3"]) == ("step_mode=auto-compile", "bench_repeats=3")
+    for changes_rows in ("lr=1e-4", "pad_to_multiple=64"):  # padding changes the dropout draws (results/v2, call 67)
+        with pytest.raises(UsageError, match="only settings that leave the rows' config unchanged: bench_repeats, step_mode"):
+            run_grid.speed_settings([changes_rows])
     with pytest.raises(UsageError, match="choose from auto, auto-compile, eager, compile"):
         run_grid.speed_settings(["step_mode=cuda-graphs"])  # would fail every run whose step is not static
     with pytest.raises(UsageError, match="bench_repeats must be >= 1"):
