@@ -77,13 +77,16 @@ def cmd_run(args) -> int:
     cfg = _run_config(args, args.method, args.sparsity)
     device = _check_device(args.device)
     _set_threads(args.threads)
-    path, record = run(cfg, out=args.out, force=args.force, device=device, save_model_to=args.save_model)
-    if record is None:
-        print(f"exists: {path}")
-    else:
-        print(f"{path}: {record.task} {record.method} sparsity {record.achieved_sparsity:.4f} "
-              f"score {record.score:.2f} (dense {record.dense_score:.2f}) [{record.data_source}]")
+    print(_made_line(*run(cfg, out=args.out, force=args.force, device=device, save_model_to=args.save_model)))
     return 0
+
+
+def _made_line(path, record) -> str:
+    """What `run` and `run-cohort` print for a row: made, with its score and data source, or already there."""
+    if record is None:
+        return f"exists: {path}"
+    return (f"{path}: {record.task} {record.method} sparsity {record.achieved_sparsity:.4f} "
+            f"score {record.score:.2f} (dense {record.dense_score:.2f}) [{record.data_source}]")
 
 
 def cmd_run_cohort(args) -> int:
@@ -121,13 +124,19 @@ def cmd_run_cohort(args) -> int:
     for a in parsed:
         if a.out is not None:
             check_target(a.out, "--out")
+    cfgs = []
+    for n, a in enumerate(parsed):  # a bad --set names its run
+        try:
+            cfgs.append(_run_config(a, a.method, a.sparsity))
+            cfgs[-1].train.check()
+        except UsageError as exc:
+            raise UsageError(f"--runs {args.runs}: run {n}: {exc}") from None
     device = _check_device(parsed[0].device)
     _set_threads(parsed[0].threads)
-    made = run_cohort([_run_config(a, a.method, a.sparsity) for a in parsed], [a.out for a in parsed],
-                      force=any(a.force for a in parsed), device=device, cohort_size=args.cohort_size)
+    made = run_cohort(cfgs, [a.out for a in parsed], force=any(a.force for a in parsed), device=device,
+                      cohort_size=args.cohort_size)
     for path, record in made:
-        print(f"exists: {path}" if record is None else f"{path}: {record.task} {record.method} sparsity "
-              f"{record.achieved_sparsity:.4f} score {record.score:.2f} (dense {record.dense_score:.2f})")
+        print(_made_line(path, record))
     return 0
 
 

@@ -8,6 +8,7 @@ with few distinct shapes, and no host synchronisation except for the progress ba
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from .config import TrainConfig
 from .metrics import compute_metrics, predictions_from_logits, primary_score
 from .tasks import GlueTask
 from .tokens import Batches
+
+log = logging.getLogger("prunebench")
 
 LOG_EVERY = 50  # steps between progress-bar loss updates (each costs one host sync)
 
@@ -144,6 +147,9 @@ def before_training(model: nn.Module, method, ctx, batches: Batches, cfg: TrainC
     `before_training` hook (one-shot pruning, scoring, inner rounds) and its masks applied."""
     ctx.steps_per_epoch = steps_per_epoch(len(batches), cfg.batch_size)
     ctx.total_steps = round(epochs * ctx.steps_per_epoch)
+    if epochs > 0 and ctx.total_steps == 0:  # a row would still be written, of a model that never trained
+        log.warning("%g epoch(s) of %d step(s) round to no training step: raise max_train_samples (%d) or the epochs",
+                    epochs, ctx.steps_per_epoch, cfg.max_train_samples)
     method.before_training(model, ctx)
     ctx.apply_masks(model)
 

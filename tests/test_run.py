@@ -45,6 +45,14 @@ def test_dense_row_scores_its_checkpoint(tiny_bert_dir, run_cli):
     assert float(row["achieved_sparsity"]) < 0.01  # a random dense model has (almost) no exact zeros
 
 
+def test_a_recipe_whose_epochs_round_to_no_step_says_so(tiny_bert_dir, run_cli, caplog):
+    """64 examples are two batches: 0.2 epochs round to no step, and the row's model would never have trained."""
+    code, _ = run_cli(tiny_bert_dir, method="dense", sparsity=0.0,
+                      train=("max_train_samples=64", "max_eval_samples=16", "epochs=0.2", "bench_repeats=1"))
+    assert code == 0
+    assert "0.2 epoch(s) of 2 step(s) round to no training step: raise max_train_samples (64) or the epochs" in caplog.text
+
+
 def test_the_sidecar_keeps_the_training_loss_curves(tiny_bert_dir, run_cli):
     """The pruned run's and its dense checkpoint's loss, every LOG_EVERY steps and at the last step: the record
     that tells a collapse to one class from a recipe that never learned."""
