@@ -115,12 +115,14 @@ def cmd_run_cohort(args) -> int:
                 parsed.append(parser.parse_args(["run", *map(str, member)]))
         except SystemExit:  # the member's own error line, folded into ours: bad input gets one line
             why = said.getvalue().strip().splitlines()[-1:] or ["unreadable arguments"]
-            raise UsageError(f"--runs {args.runs}: run {n} is not a valid `prunebench run` command: {why[0]}") from None
+            raise UsageError(f"--runs {args.runs}: run {n + 1} of {len(members)} is not a valid `prunebench run` command: "
+                             f"{why[0]}") from None
     for field in ("device", "threads"):
         if len({str(getattr(a, field)) for a in parsed}) > 1:
             raise UsageError(f"--runs {args.runs}: every run of a cohort needs the same --{field}")
     if any(a.save_model is not None for a in parsed):
-        raise UsageError("--save-model is not available in run-cohort; use `prunebench run` for a run whose model you keep")
+        raise UsageError(f"--runs {args.runs}: --save-model is not available in run-cohort; use `prunebench run` for a "
+                         "run whose model you keep")
     for a in parsed:
         if a.out is not None:
             check_target(a.out, "--out")
@@ -130,7 +132,7 @@ def cmd_run_cohort(args) -> int:
             cfgs.append(_run_config(a, a.method, a.sparsity))
             cfgs[-1].train.check()
         except UsageError as exc:
-            raise UsageError(f"--runs {args.runs}: run {n}: {exc}") from None
+            raise UsageError(f"--runs {args.runs}: run {n + 1} of {len(parsed)}: {exc}") from None
     device = _check_device(parsed[0].device)
     _set_threads(parsed[0].threads)
     made = run_cohort(cfgs, [a.out for a in parsed], force=any(a.force for a in parsed), device=device,

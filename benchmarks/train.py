@@ -147,9 +147,11 @@ def before_training(model: nn.Module, method, ctx, batches: Batches, cfg: TrainC
     `before_training` hook (one-shot pruning, scoring, inner rounds) and its masks applied."""
     ctx.steps_per_epoch = steps_per_epoch(len(batches), cfg.batch_size)
     ctx.total_steps = round(epochs * ctx.steps_per_epoch)
-    if epochs > 0 and ctx.total_steps == 0:  # a row would still be written, of a model that never trained
-        log.warning("%g epoch(s) of %d step(s) round to no training step: raise max_train_samples (%d) or the epochs",
-                    epochs, ctx.steps_per_epoch, cfg.max_train_samples)
+    if epochs > 0 and ctx.total_steps == 0:  # the row is still written, of a model this phase never trained
+        more = f"max_train_samples ({cfg.max_train_samples}) or " if cfg.max_train_samples else ""
+        log.warning("a training phase of %g epoch(s) of %d step(s) rounds to no step, and the row is written from a "
+                    "model it did not train: raise %sthat phase's epochs (epochs, or recovery_epochs after pruning)",
+                    epochs, ctx.steps_per_epoch, more)
     method.before_training(model, ctx)
     ctx.apply_masks(model)
 

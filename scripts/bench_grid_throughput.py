@@ -26,10 +26,14 @@ their lines to its files:
         --ways pool8-mps-lf-compile --after-v1
 
 `--add` puts each call's ways into the same files in any order, v1 included: a call that may fail (a new way) can
-go first, and the v1 way's several minutes are spent only once it has run:
+go first, and the v1 way's several minutes are spent only once it has run. The calls must run on one warm machine
+(a fresh one would fine-tune the dense checkpoints anew, and `/tmp` is gone) with the same --root, --out, --gpus,
+--seeds and --train:
 
-    python scripts/bench_grid_throughput.py ... --ways pool8-mps-lf-compile-cohort8 --add
-    python scripts/bench_grid_throughput.py ... --ways v1 --add
+    python scripts/bench_grid_throughput.py --gpus 1 --seeds 0,1 --root /tmp/tp --out /tmp/tp-out \
+        --ways pool8-mps-lf-compile-cohort8 --add --train attention=eager
+    python scripts/bench_grid_throughput.py --gpus 1 --seeds 0,1 --root /tmp/tp --out /tmp/tp-out \
+        --ways v1 --add --train attention=eager
 
 Every line's ratio and the agreement of every way's rows are to the v1 way, whichever call measured it; until v1
 is measured they are left empty.
@@ -263,18 +267,20 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gpus", type=int, default=1)
+    parser.add_argument("--gpus", type=int, default=1, help="GPUs the mix runs on (default 1); rates are per GPU-minute")
     parser.add_argument("--root", type=Path, required=True, help="scratch folder (one subfolder per way)")
     parser.add_argument("--out", type=Path, required=True, help="folder for throughput.csv, agreement.csv, profile.csv")
-    parser.add_argument("--ways", default="v1,pool8-mps", help=f"comma-separated, v1 first; known: {', '.join(WAYS)}")
+    parser.add_argument("--ways", default="v1,pool8-mps",
+                        help=f"comma-separated, v1 first (or left to another call with --after-v1 or --add); known: {', '.join(WAYS)}")
     parser.add_argument("--seeds", default=None, help="run only these seeds of the mix (comma-separated), e.g. to halve it")
     parser.add_argument("--train", action="append", default=[], metavar="KEY=VALUE",
                         help="a training field of the mix's recipe, for every way alike (repeatable), e.g. attention=eager, "
                              "which --cohort ways need on CUDA")
-    parser.add_argument("--after-v1", action="store_true",
+    earlier = parser.add_mutually_exclusive_group()
+    earlier.add_argument("--after-v1", action="store_true",
                         help="measure the new ways against the v1 way an earlier call left in --root and --out "
                              "(same machine, seeds and GPUs); their lines are added to that call's files")
-    parser.add_argument("--add", action="store_true",
+    earlier.add_argument("--add", action="store_true",
                         help="add this call's ways, v1 among them or not, to the files earlier calls of the same mix "
                              "left in --root and --out (if any): the new ways may go first and v1 after them; ratios "
                              "and agreement are to the v1 way whichever call ran it")
@@ -285,7 +291,7 @@ def main() -> int:
     cache_ok = all(CACHE_FROM[w] in ways[:i] for i, w in enumerate(ways) if w in CACHE_FROM)
     if unknown or not first_ok or not cache_ok:
         if not first_ok:
-            rule = "must not name v1 with --after-v1" if args.after_v1 else "must start with v1 (or --add to an earlier call)"
+            rule = "must not name v1 with --after-v1" if args.after_v1 else "must start with v1 (or give --add)"
         elif not cache_ok:
             sources = ", ".join(f"{w}: {CACHE_FROM[w]}" for i, w in enumerate(ways)
                                 if w in CACHE_FROM and CACHE_FROM[w] not in ways[:i])

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -71,37 +72,75 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokenizer-from", type=Path, default=None, metavar="DIR",
                         help="a model folder whose tokenizer to use (default: the tests' offline MiniLM package)")
     parser.add_argument("--shape", default="tiny",
-                        help="the random model: tiny (default) or a shape of the efficiency bench, e.g. minilm-l6, to "
-                             "measure what the campaign's model costs to compile and step")
+                        help="the random model: tiny (default; 2 layers, hidden size 64) or a shape of the efficiency "
+                             "bench (bert-base, bert-large, minilm-l6, distilbert), e.g. minilm-l6 to measure what the "
+                             "campaign's model costs to compile and step")
     parser.add_argument("--cohorts", type=int, default=1,
                         help="train the cohort this many times in one process, each timed with the graphs it compiled: "
                              "a later one should compile none (default 1)")
     parser.add_argument("--out", type=Path, default=None, help="JSON file for the figures")
     args = parser.parse_args(argv)
-    if args.cohorts < 1:
-        parser.error(f"--cohorts {args.cohorts}: give 1 or more")
-    from prunebench.benchmarks.efficiency.shapes import SHAPES
-
-    if args.shape != "tiny" and args.shape not in SHAPES:
-        parser.error(f"--shape {args.shape}: give tiny or one of {', '.join(SHAPES)}")
-    members = [m.split(":") for m in args.members.split(",")]
-    if any(len(m) != 2 for m in members):
-        parser.error(f"--members {args.members}: give METHOD:SPARSITY pairs, e.g. magnitude-global:0.5")
-    from prunebench.benchmarks.config import RunConfig, TrainConfig, parse_overrides
     from prunebench.benchmarks.errors import UsageError
 
     try:  # before anything is made
-        train = parse_overrides(TrainConfig(**DEFAULTS), args.set).check()
+        train, members = checked(args)
     except UsageError as exc:
-        parser.error(str(exc))
+        print(f"check_cohort.py: error: {exc}", file=sys.stderr)
+        return 2
     work = Path(tempfile.mkdtemp(prefix="check-cohort-"))
+    try:
+        return check(args, train, members, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def checked(args) -> tuple:
+    """The recipe and the (method, sparsity) members the arguments ask for; raises UsageError naming the first bad
+    one and what is valid."""
+    from prunebench.benchmarks.config import TrainConfig, parse_overrides
+    from prunebench.benchmarks.data import EMBEDDED_DIR
+    from prunebench.benchmarks.efficiency.shapes import SHAPES
+    from prunebench.benchmarks.errors import UsageError
+    from prunebench.methods.registry import get
+
+    if args.cohorts < 1:
+        raise UsageError(f"--cohorts {args.cohorts}: give 1 or more")
+    if args.shape != "tiny" and args.shape not in SHAPES:
+        raise UsageError(f"--shape {args.shape}: give tiny or one of {', '.join(SHAPES)}")
+    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
+        raise UsageError(f"--device {args.device}: give cpu, cuda or cuda:<index>")
+    tasks = sorted(p.name for p in EMBEDDED_DIR.iterdir() if p.is_dir())
+    if args.task not in tasks:
+        raise UsageError(f"--task {args.task}: give a task of the embedded data: {', '.join(tasks)}")
+    if args.tokenizer_from is not None and not args.tokenizer_from.is_dir():
+        raise UsageError(f"--tokenizer-from {args.tokenizer_from}: not a folder")
+    if args.out is not None and not args.out.parent.is_dir():
+        raise UsageError(f"--out {args.out}: its folder {args.out.parent} does not exist")
+    members = []
+    for member in args.members.split(","):
+        method, _, sparsity = member.partition(":")
+        try:
+            value = float(sparsity)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value < 1:
+            raise UsageError(f"--members {member}: give METHOD:SPARSITY with a sparsity in [0, 1), e.g. magnitude-global:0.5")
+        get(method)  # an unknown method names the valid ones
+        members.append((method, value))
+    return parse_overrides(TrainConfig(**DEFAULTS), args.set).check(), members
+
+
+def check(args, train, members: list[tuple[str, float]], work: Path) -> int:
+    """Run the members alone, then as a cohort (--cohorts times), in the scratch folder `work`; print and write the
+    figures; 1 where a score differs by more than --tolerance points."""
     os.environ.setdefault("PRUNEBENCH_CACHE", str(work / "cache"))
     from torch._dynamo.utils import counters
 
+    from prunebench.benchmarks.config import RunConfig
     from prunebench.benchmarks.runner import run, run_cohort
 
     model = random_model(work / "model", args.tokenizer_from, args.shape)
-    cfgs = [RunConfig(model=model, task=args.task, method=m, sparsity=float(s), seed=0, train=train, data_source="embedded")
+    cfgs = [RunConfig(model=model, task=args.task, method=m, sparsity=s, seed=0, train=train, data_source="embedded")
             for m, s in members]
     start = time.perf_counter()
     alone = [run(cfg, out=work / "alone" / f"{n}.csv", device=args.device) for n, cfg in enumerate(cfgs)]
@@ -119,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     for (path_a, a), (path_t, t) in zip(alone, together):
         side_a, side_t = (json.loads(p.with_suffix(".json").read_text()) for p in (path_a, path_t))
         if not side_a["train_loss"]:
-            parser.error("the recipe trains no step (max_train_samples x recovery_epochs under one batch): nothing to compare")
+            print("check_cohort.py: error: the recipe trains no step (max_train_samples x recovery_epochs under one batch): "
+                  "nothing to compare", file=sys.stderr)
+            return 2
         loss = max(abs(x[1] - y[1]) for x, y in zip(side_a["train_loss"], side_t["train_loss"]))
         figures.append({"method": a.method, "sparsity": a.target_sparsity, "score_alone": a.score, "score_together": t.score,
                         "max_loss_difference": loss, "step_mode": side_t["step_mode"], "cohort": side_t.get("cohort")})
@@ -127,9 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{a.method:<22} {a.target_sparsity:.2f}  score alone {a.score:7.3f}  together {t.score:7.3f}  "
               f"largest loss difference {loss:.2e}  ({side_t['step_mode']}, {(side_t.get('cohort') or {}).get('size', 1)} "
               "in one step)")
-    print(f"graph breaks in the cohort's compiled step: {breaks}; largest score difference {worst:.3f} points")
+    compiled = any("compile" in f["step_mode"] for f in figures)
+    print((f"graph breaks in the cohort's compiled step: {breaks}" if compiled else "the cohort's step was not compiled")
+          + f"; largest score difference {worst:.3f} points")
     if args.out is not None:
-        args.out.write_text(json.dumps({"device": args.device, "shape": args.shape, "alone_seconds": alone_seconds, "members": figures, "graph_breaks": breaks, "cohorts": repeats},
+        args.out.write_text(json.dumps({"device": args.device, "shape": args.shape, "alone_seconds": alone_seconds,
+                                        "members": figures, "graph_breaks": breaks if compiled else None, "cohorts": repeats},
                                        indent=1) + "\n")
     return 1 if worst > args.tolerance else 0
 

@@ -181,13 +181,13 @@ def test_two_identical_members_draw_the_same_dropout(tiny_bert_dir, cache):
 @pytest.mark.parametrize("content, message", [
     (None, "not a readable JSON file"),
     ('{"model": "minilm-l6"}', "give a JSON list of `prunebench run` argument lists"),
-    ('[["--model", "minilm-l6"]]', "run 0 is not a valid `prunebench run` command"),
+    ('[["--model", "minilm-l6"]]', "run 1 of 1 is not a valid `prunebench run` command"),
     # a bad recipe names the run it is in, whether its value is of the wrong kind or out of range
     ('[["--model", "minilm-l6", "--task", "mrpc", "--method", "magnitude-global", "--sparsity", "0.5"],'
      ' ["--model", "minilm-l6", "--task", "mrpc", "--method", "magnitude-global", "--sparsity", "0.7",'
-     ' "--set", "attention=flash"]]', "run 1: --set attention: 'flash' is not one of sdpa, eager"),
+     ' "--set", "attention=flash"]]', "run 2 of 2: --set attention: 'flash' is not one of sdpa, eager"),
     ('[["--model", "minilm-l6", "--task", "mrpc", "--method", "magnitude-global", "--sparsity", "0.5",'
-     ' "--set", "max_len=0"]]', "run 0: bad training config: max_len must be positive"),
+     ' "--set", "max_len=0"]]', "run 1 of 1: bad training config: max_len must be positive"),
 ])
 def test_run_cohort_refuses_a_bad_runs_file_in_one_line(content, message, tmp_path, capsys):
     from prunebench.benchmarks.cli import main

@@ -278,3 +278,23 @@ def test_a_new_way_measured_before_v1_is_rated_when_a_later_call_adds_v1(tmp_pat
     monkeypatch.setattr(sys, "argv", [*common[:-3], "--seeds", "0,1", "--add", "--ways", "v1"])  # another mix's files
     assert bench.main() == 2
     assert "of another mix than this call's (--seeds 0,1 on 1 GPU(s))" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--task", "nope"], "--task nope: give a task of the embedded data: cola, mnli, mrpc, qqp, rte, sst2, stsb, wnli"),
+    (["--members", "magnitude-global:abc"], "--members magnitude-global:abc: give METHOD:SPARSITY with a sparsity in [0, 1)"),
+    (["--members", "magnitude-global:1.5"], "--members magnitude-global:1.5: give METHOD:SPARSITY"),
+    (["--members", "nope:0.5"], "unknown method 'nope'"),
+    (["--shape", "nope"], "--shape nope: give tiny or one of bert-base, bert-large, minilm-l6, distilbert"),
+    (["--set", "attention=flash"], "--set attention: 'flash' is not one of sdpa, eager"),
+    (["--out", "/no/such/folder/figures.json"], "--out /no/such/folder/figures.json: its folder /no/such/folder does not exist"),
+])
+def test_the_cohort_check_refuses_bad_input_in_one_line_before_making_anything(tmp_path, flags, message):
+    import os
+
+    proc = subprocess.run([sys.executable, "scripts/check_cohort.py", *flags], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "TMPDIR": str(tmp_path)})  # where its scratch model would go
+    assert proc.returncode == 2 and proc.stdout == ""
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("check_cohort.py: error: ") and message in line
+    assert list(tmp_path.iterdir()) == []

@@ -50,7 +50,9 @@ def test_a_recipe_whose_epochs_round_to_no_step_says_so(tiny_bert_dir, run_cli, 
     code, _ = run_cli(tiny_bert_dir, method="dense", sparsity=0.0,
                       train=("max_train_samples=64", "max_eval_samples=16", "epochs=0.2", "bench_repeats=1"))
     assert code == 0
-    assert "0.2 epoch(s) of 2 step(s) round to no training step: raise max_train_samples (64) or the epochs" in caplog.text
+    assert ("a training phase of 0.2 epoch(s) of 2 step(s) rounds to no step, and the row is written from a model it did "
+            "not train: raise max_train_samples (64) or that phase's epochs (epochs, or recovery_epochs after pruning)"
+            in caplog.text)
 
 
 def test_the_sidecar_keeps_the_training_loss_curves(tiny_bert_dir, run_cli):
