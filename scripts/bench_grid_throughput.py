@@ -222,13 +222,18 @@ def earlier_v1(root: Path, out: Path, flags: str, gpus: int) -> tuple[dict[str, 
     v1 way is not there, or ran with other seeds or GPUs (the ratio would compare other mixes).
     """
     lines = read_csv(out / "throughput.csv")
-    v1 = [line for line in lines if line["way"] == "v1" and line["flags"] == flags and int(line["gpus"]) == gpus
-          and line.get("finished", "True") == "True"]
+    v1 = finished_v1(lines, flags, gpus)
     rows = rows_of(root / "v1")
     if not v1 or not rows:
         raise ValueError(f"--after-v1 needs the v1 way of an earlier call with flags {flags!r} on {gpus} GPU(s): "
                          f"{out / 'throughput.csv'} has {len(v1)} such line(s), {root / 'v1'} {len(rows)} rows")
     return rows, float(v1[-1]["rows_per_gpu_minute"]), lines
+
+
+def finished_v1(lines: list[dict], flags: str, gpus: int) -> list[dict]:
+    """The lines of throughput.csv of a v1 way that ran to its end with these flags on `gpus` GPUs."""
+    return [line for line in lines if line["way"] == "v1" and line["flags"] == flags and int(line["gpus"]) == gpus
+            and line.get("finished", "True") == "True"]
 
 
 def same_mix(line: dict, mix: list[str], gpus: int) -> bool:
@@ -248,7 +253,7 @@ def earlier_lines(root: Path, out: Path, mix: list[str], gpus: int,
     if other:
         raise ValueError(f"--add: {out / 'throughput.csv'} holds way(s) {', '.join(other)} of another mix than this "
                          f"call's ({' '.join(mix) or 'the whole mix'} on {gpus} GPU(s)); give another --out")
-    v1 = [line for line in lines if line["way"] == "v1" and line.get("finished", "True") == "True"]
+    v1 = finished_v1(lines, " ".join(WAYS["v1"] + mix), gpus)
     if v1 and measures_v1:
         raise ValueError(f"--add: {out / 'throughput.csv'} has the v1 way of this mix already; leave v1 out of --ways")
     if not v1:
@@ -305,16 +310,12 @@ def main() -> int:
     recipe = [x for pair in args.train for x in ("--train", pair)]  # in the flags column: --after-v1 matches on it
     mix = seeds + recipe
     summary, agree, reference, v1_rate = [], [], None, None
-    if args.after_v1:
+    if args.after_v1 or args.add:  # lines of earlier calls on this machine
         try:
-            reference, v1_rate, summary = earlier_v1(args.root, args.out, " ".join(WAYS["v1"] + mix), args.gpus)
-        except ValueError as err:
-            print(f"bench_grid_throughput: {err}", file=sys.stderr)
-            return 2
-        agree = read_csv(args.out / "agreement.csv")
-    elif args.add:
-        try:
-            summary, reference, v1_rate = earlier_lines(args.root, args.out, mix, args.gpus, "v1" in ways)
+            if args.after_v1:
+                reference, v1_rate, summary = earlier_v1(args.root, args.out, " ".join(WAYS["v1"] + mix), args.gpus)
+            else:
+                summary, reference, v1_rate = earlier_lines(args.root, args.out, mix, args.gpus, "v1" in ways)
         except ValueError as err:
             print(f"bench_grid_throughput: {err}", file=sys.stderr)
             return 2

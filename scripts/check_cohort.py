@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
 def checked(args) -> tuple:
     """The recipe and the (method, sparsity) members the arguments ask for; raises UsageError naming the first bad
     one and what is valid."""
+    from prunebench.benchmarks.cli import _check_device as check_device
     from prunebench.benchmarks.config import TrainConfig, parse_overrides
     from prunebench.benchmarks.data import EMBEDDED_DIR
     from prunebench.benchmarks.efficiency.shapes import SHAPES
@@ -107,8 +108,7 @@ def checked(args) -> tuple:
         raise UsageError(f"--cohorts {args.cohorts}: give 1 or more")
     if args.shape != "tiny" and args.shape not in SHAPES:
         raise UsageError(f"--shape {args.shape}: give tiny or one of {', '.join(SHAPES)}")
-    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
-        raise UsageError(f"--device {args.device}: give cpu, cuda or cuda:<index>")
+    check_device(args.device)
     tasks = sorted(p.name for p in EMBEDDED_DIR.iterdir() if p.is_dir())
     if args.task not in tasks:
         raise UsageError(f"--task {args.task}: give a task of the embedded data: {', '.join(tasks)}")
