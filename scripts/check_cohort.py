@@ -5,7 +5,10 @@ and the device's kernels, so this script runs a few one-shot runs of one small m
 then as one cohort on the device, and prints each member's score difference and the largest difference of
 its logged training losses, with the step mode and the graph breaks of the compiled cohort step; with --cohorts N
 it trains the cohort N times and prints each one's seconds and the graphs it compiled (a later cohort reuses the
-first one's). Exit 1 where a score differs by more than --tolerance points.
+first one's). It also prints the run-steps per second of the runs alone and of each cohort over their training
+steps (capture and compiling left out), so that the batched step's own gain in the harness, in one process with
+nothing else on the device, can be set beside the probe's (results/v2/probes). Exit 1 where a score differs by
+more than --tolerance points.
 
     python scripts/check_cohort.py --device cuda --set attention=eager --set step_mode=auto-compile --cohorts 2
 
@@ -130,6 +133,36 @@ def checked(args) -> tuple:
     return parse_overrides(TrainConfig(**DEFAULTS), args.set).check(), members
 
 
+def run_steps_per_s(rows: list[Path]) -> float | None:
+    """Optimiser steps of all these runs per second of the GPU's (or CPU's) time in their training steps: each run's
+    steps (the last point of its sidecar's loss curve) over its profile's "training steps" seconds, graph capture
+    and compiling left out. Runs trained together share those seconds, so they count once; runs trained apart
+    (alone, or a cohort that could not batch) add theirs. None where no run trained a step.
+
+    This is the batched step's own gain, the figure the probe of results/v2 (calls 11-46) measured outside the
+    harness: K runs in one step against K runs one after another, in one process with nothing else on the device.
+    """
+    steps, seconds, shared = 0, 0.0, set()
+    for row in rows:
+        side = json.loads(row.with_suffix(".json").read_text())
+        if not side["train_loss"]:
+            continue
+        steps += side["train_loss"][-1][0]
+        cohort = side.get("cohort")
+        together = tuple(cohort["run_ids"]) if cohort else None
+        if together is None or together not in shared:
+            seconds += side["profile"]["training steps"]
+        if together is not None:
+            shared.add(together)
+    return round(steps / seconds, 2) if seconds > 0 else None
+
+
+def rate_text(rate: float | None, alone: float | None) -> str:
+    if rate is None:
+        return "no training step"
+    return f"{rate:.1f} run-steps/s in training steps" + (f" ({rate / alone:.2f}x the runs alone)" if alone else "")
+
+
 def check(args, train, members: list[tuple[str, float]], work: Path) -> int:
     """Run the members alone, then as a cohort (--cohorts times), in the scratch folder `work`; print and write the
     figures; 1 where a score differs by more than --tolerance points."""
@@ -145,14 +178,17 @@ def check(args, train, members: list[tuple[str, float]], work: Path) -> int:
     start = time.perf_counter()
     alone = [run(cfg, out=work / "alone" / f"{n}.csv", device=args.device) for n, cfg in enumerate(cfgs)]
     alone_seconds = round(time.perf_counter() - start, 2)
-    print(f"{len(cfgs)} runs alone: {alone_seconds:.1f} s")
+    alone_rate = run_steps_per_s([path for path, _ in alone])
+    print(f"{len(cfgs)} runs alone: {alone_seconds:.1f} s, {rate_text(alone_rate, None)}")
     counters.clear()
     repeats = []
     for r in range(args.cohorts):  # each into a folder of its own, so no row is skipped as already made
         graphs, start = counters["stats"]["unique_graphs"], time.perf_counter()
         together = run_cohort(cfgs, [work / f"together{r}" / f"{n}.csv" for n in range(len(cfgs))], device=args.device)
-        repeats.append({"seconds": round(time.perf_counter() - start, 2), "graphs_compiled": counters["stats"]["unique_graphs"] - graphs})
-        print(f"cohort {r + 1} of {args.cohorts}: {repeats[-1]['seconds']:.1f} s, {repeats[-1]['graphs_compiled']} graph(s) compiled")
+        repeats.append({"seconds": round(time.perf_counter() - start, 2), "graphs_compiled": counters["stats"]["unique_graphs"] - graphs,
+                        "run_steps_per_s": run_steps_per_s([path for path, _ in together])})
+        print(f"cohort {r + 1} of {args.cohorts}: {repeats[-1]['seconds']:.1f} s, {repeats[-1]['graphs_compiled']} graph(s) compiled, "
+              f"{rate_text(repeats[-1]['run_steps_per_s'], alone_rate)}")
     breaks = sum(counters["graph_break"].values())
     figures, worst = [], 0.0
     for (path_a, a), (path_t, t) in zip(alone, together):
@@ -173,6 +209,7 @@ def check(args, train, members: list[tuple[str, float]], work: Path) -> int:
           + f"; largest score difference {worst:.3f} points")
     if args.out is not None:
         args.out.write_text(json.dumps({"device": args.device, "shape": args.shape, "alone_seconds": alone_seconds,
+                                        "alone_run_steps_per_s": alone_rate,
                                         "members": figures, "graph_breaks": breaks if compiled else None, "cohorts": repeats},
                                        indent=1) + "\n")
     return 1 if worst > args.tolerance else 0

@@ -1,5 +1,6 @@
 """Diagnostic scripts refuse what they cannot do in one line, instead of a traceback, before any compute."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -298,3 +299,24 @@ def test_the_cohort_check_refuses_bad_input_in_one_line_before_making_anything(t
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("check_cohort.py: error: ") and message in line
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_cohort_counts_a_cohorts_shared_training_seconds_once(tmp_path):
+    """Runs alone add their training seconds; members trained together share theirs, so K runs' steps in one
+    shared second are K run-steps per second, the batched step's gain over the runs one after another."""
+    check_cohort = load_script("check_cohort")
+
+    def sidecar(name: str, steps: int, seconds: float, cohort: list[str] | None = None) -> Path:
+        row = tmp_path / f"{name}.csv"
+        side = {"train_loss": [[steps // 2, 0.7], [steps, 0.6]], "profile": {"graph capture": 9.0, "training steps": seconds}}
+        if cohort:
+            side["cohort"] = {"size": len(cohort), "run_ids": cohort}
+        row.with_suffix(".json").write_text(json.dumps(side))
+        return row
+
+    alone = [sidecar("a0", 100, 2.0), sidecar("a1", 100, 3.0)]
+    together = [sidecar("t0", 100, 1.25, ["r0", "r1"]), sidecar("t1", 100, 1.25, ["r0", "r1"])]
+    assert check_cohort.run_steps_per_s(alone) == 40.0
+    assert check_cohort.run_steps_per_s(together) == 160.0
+    assert check_cohort.rate_text(160.0, 40.0) == "160.0 run-steps/s in training steps (4.00x the runs alone)"
+    assert check_cohort.run_steps_per_s([sidecar("none", 0, 0.0)]) is None
