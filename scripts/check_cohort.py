@@ -133,7 +133,12 @@ def checked(args) -> tuple:
     return parse_overrides(TrainConfig(**DEFAULTS), args.set).check(), members
 
 
-def run_steps_per_s(rows: list[Path]) -> float | None:
+def sidecars(made: list[tuple]) -> list[dict]:
+    """The sidecar JSON of each (row path, record) that `run` or `run_cohort` returned, read once."""
+    return [json.loads(path.with_suffix(".json").read_text()) for path, _ in made]
+
+
+def run_steps_per_s(sides: list[dict]) -> float | None:
     """Optimiser steps of all these runs per second of the GPU's (or CPU's) time in their training steps: each run's
     steps (the last point of its sidecar's loss curve) over its profile's "training steps" seconds, graph capture
     and compiling left out. Runs trained together share those seconds, so they count once; runs trained apart
@@ -143,8 +148,7 @@ def run_steps_per_s(rows: list[Path]) -> float | None:
     harness: K runs in one step against K runs one after another, in one process with nothing else on the device.
     """
     steps, seconds, shared = 0, 0.0, set()
-    for row in rows:
-        side = json.loads(row.with_suffix(".json").read_text())
+    for side in sides:
         if not side["train_loss"]:
             continue
         steps += side["train_loss"][-1][0]
@@ -178,25 +182,26 @@ def check(args, train, members: list[tuple[str, float]], work: Path) -> int:
     start = time.perf_counter()
     alone = [run(cfg, out=work / "alone" / f"{n}.csv", device=args.device) for n, cfg in enumerate(cfgs)]
     alone_seconds = round(time.perf_counter() - start, 2)
-    alone_rate = run_steps_per_s([path for path, _ in alone])
+    sides_a = sidecars(alone)
+    if not all(side["train_loss"] for side in sides_a):  # found before any cohort trains
+        print("check_cohort.py: error: the recipe trains no step (max_train_samples x recovery_epochs under one batch): "
+              "nothing to compare", file=sys.stderr)
+        return 2
+    alone_rate = run_steps_per_s(sides_a)
     print(f"{len(cfgs)} runs alone: {alone_seconds:.1f} s, {rate_text(alone_rate, None)}")
     counters.clear()
     repeats = []
     for r in range(args.cohorts):  # each into a folder of its own, so no row is skipped as already made
         graphs, start = counters["stats"]["unique_graphs"], time.perf_counter()
         together = run_cohort(cfgs, [work / f"together{r}" / f"{n}.csv" for n in range(len(cfgs))], device=args.device)
+        sides_t = sidecars(together)
         repeats.append({"seconds": round(time.perf_counter() - start, 2), "graphs_compiled": counters["stats"]["unique_graphs"] - graphs,
-                        "run_steps_per_s": run_steps_per_s([path for path, _ in together])})
+                        "run_steps_per_s": run_steps_per_s(sides_t)})
         print(f"cohort {r + 1} of {args.cohorts}: {repeats[-1]['seconds']:.1f} s, {repeats[-1]['graphs_compiled']} graph(s) compiled, "
               f"{rate_text(repeats[-1]['run_steps_per_s'], alone_rate)}")
     breaks = sum(counters["graph_break"].values())
     figures, worst = [], 0.0
-    for (path_a, a), (path_t, t) in zip(alone, together):
-        side_a, side_t = (json.loads(p.with_suffix(".json").read_text()) for p in (path_a, path_t))
-        if not side_a["train_loss"]:
-            print("check_cohort.py: error: the recipe trains no step (max_train_samples x recovery_epochs under one batch): "
-                  "nothing to compare", file=sys.stderr)
-            return 2
+    for (_, a), (_, t), side_a, side_t in zip(alone, together, sides_a, sides_t):
         loss = max(abs(x[1] - y[1]) for x, y in zip(side_a["train_loss"], side_t["train_loss"]))
         figures.append({"method": a.method, "sparsity": a.target_sparsity, "score_alone": a.score, "score_together": t.score,
                         "max_loss_difference": loss, "step_mode": side_t["step_mode"], "cohort": side_t.get("cohort")})

@@ -306,13 +306,16 @@ def test_check_cohort_counts_a_cohorts_shared_training_seconds_once(tmp_path):
     shared second are K run-steps per second, the batched step's gain over the runs one after another."""
     check_cohort = load_script("check_cohort")
 
-    def sidecar(name: str, steps: int, seconds: float, cohort: list[str] | None = None) -> Path:
+    def sidecar(name: str, steps: int, seconds: float, cohort: list[str] | None = None) -> dict:
+        """A run's sidecar as `run` writes it beside its row, read back as `check_cohort.sidecars` reads it."""
         row = tmp_path / f"{name}.csv"
-        side = {"train_loss": [[steps // 2, 0.7], [steps, 0.6]], "profile": {"graph capture": 9.0, "training steps": seconds}}
+        side = {"train_loss": [[steps // 2, 0.7], [steps, 0.6]] if steps else [],
+                "profile": {"graph capture": 9.0, "training steps": seconds}}
         if cohort:
             side["cohort"] = {"size": len(cohort), "run_ids": cohort}
         row.with_suffix(".json").write_text(json.dumps(side))
-        return row
+        (read,) = check_cohort.sidecars([(row, None)])
+        return read
 
     alone = [sidecar("a0", 100, 2.0), sidecar("a1", 100, 3.0)]
     together = [sidecar("t0", 100, 1.25, ["r0", "r1"]), sidecar("t1", 100, 1.25, ["r0", "r1"])]
